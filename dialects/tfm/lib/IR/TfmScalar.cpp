@@ -1,0 +1,123 @@
+//===- TfmScalar.cpp - per-element semantics of elementwise tfm ops -------===//
+//
+// Part of tfmc. ScalarComputeOpInterface implementations: each builds the
+// arith/math computation of one element. The same builders work on vectors,
+// which is how the CPU backend vectorises epilogues.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/IR/ScalarUtils.h"
+#include "tfm/IR/TfmOps.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::tfm;
+
+Value mlir::tfm::buildFloatConstant(OpBuilder &b, Location loc, Type type,
+                                    double value) {
+  if (auto vec = dyn_cast<VectorType>(type)) {
+    auto elt = cast<FloatType>(vec.getElementType());
+    return arith::ConstantOp::create(
+        b, loc, vec, DenseElementsAttr::get(vec, b.getFloatAttr(elt, value)));
+  }
+  return arith::ConstantOp::create(b, loc, type,
+                                   b.getFloatAttr(cast<FloatType>(type), value));
+}
+
+Value mlir::tfm::buildSigmoid(OpBuilder &b, Location loc, Value x) {
+  Type t = x.getType();
+  Value one = buildFloatConstant(b, loc, t, 1.0);
+  Value negX = arith::NegFOp::create(b, loc, x);
+  Value e = math::ExpOp::create(b, loc, negX);
+  Value den = arith::AddFOp::create(b, loc, one, e);
+  return arith::DivFOp::create(b, loc, one, den);
+}
+
+Value mlir::tfm::buildGelu(OpBuilder &b, Location loc, Value x,
+                           GeluApproximation approx) {
+  Type t = x.getType();
+  Value half = buildFloatConstant(b, loc, t, 0.5);
+  Value one = buildFloatConstant(b, loc, t, 1.0);
+  Value inner;
+  if (approx == GeluApproximation::erf) {
+    // 0.5 * x * (1 + erf(x / sqrt(2)))
+    Value s = arith::MulFOp::create(b, loc, x,
+                                    buildFloatConstant(b, loc, t, M_SQRT1_2));
+    inner = math::ErfOp::create(b, loc, s);
+  } else {
+    // 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))
+    Value x2 = arith::MulFOp::create(b, loc, x, x);
+    Value x3 = arith::MulFOp::create(b, loc, x2, x);
+    Value c = arith::MulFOp::create(b, loc, x3,
+                                    buildFloatConstant(b, loc, t, 0.044715));
+    Value s = arith::AddFOp::create(b, loc, x, c);
+    Value u = arith::MulFOp::create(
+        b, loc, s, buildFloatConstant(b, loc, t, std::sqrt(2.0 / M_PI)));
+    inner = math::TanhOp::create(b, loc, u);
+  }
+  Value onePlus = arith::AddFOp::create(b, loc, one, inner);
+  Value hx = arith::MulFOp::create(b, loc, half, x);
+  return arith::MulFOp::create(b, loc, hx, onePlus);
+}
+
+//===----------------------------------------------------------------------===//
+// Binary
+//===----------------------------------------------------------------------===//
+
+Value AddOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::AddFOp::create(b, loc, a[0], a[1]);
+}
+Value SubOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::SubFOp::create(b, loc, a[0], a[1]);
+}
+Value MulOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::MulFOp::create(b, loc, a[0], a[1]);
+}
+Value DivOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::DivFOp::create(b, loc, a[0], a[1]);
+}
+Value PowOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return math::PowFOp::create(b, loc, a[0], a[1]);
+}
+
+//===----------------------------------------------------------------------===//
+// Unary
+//===----------------------------------------------------------------------===//
+
+Value ExpOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return math::ExpOp::create(b, loc, a[0]);
+}
+Value SqrtOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return math::SqrtOp::create(b, loc, a[0]);
+}
+Value RsqrtOp::buildScalarComputation(OpBuilder &b, Location loc,
+                                      ValueRange a) {
+  return math::RsqrtOp::create(b, loc, a[0]);
+}
+Value TanhOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return math::TanhOp::create(b, loc, a[0]);
+}
+Value ErfOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return math::ErfOp::create(b, loc, a[0]);
+}
+Value ReluOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::MaximumFOp::create(
+      b, loc, a[0], buildFloatConstant(b, loc, a[0].getType(), 0.0));
+}
+Value SigmoidOp::buildScalarComputation(OpBuilder &b, Location loc,
+                                        ValueRange a) {
+  return buildSigmoid(b, loc, a[0]);
+}
+Value SiluOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::MulFOp::create(b, loc, a[0], buildSigmoid(b, loc, a[0]));
+}
+Value GeluOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return buildGelu(b, loc, a[0], getApproximate());
+}
+Value ScaleOp::buildScalarComputation(OpBuilder &b, Location loc,
+                                      ValueRange a) {
+  return arith::MulFOp::create(
+      b, loc, a[0],
+      buildFloatConstant(b, loc, a[0].getType(), getFactor().convertToDouble()));
+}

@@ -1,0 +1,197 @@
+// RUN: tfmc-opt %s -split-input-file -tfm-decompose | FileCheck %s
+// RUN: tfmc-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tfm-decompose{ops=gelu}))' | FileCheck %s --check-prefix=ONLY-GELU
+
+// CHECK-LABEL: func.func @softmax
+// CHECK-SAME: (%[[X:.+]]: tensor<4x8xf32>)
+// Step 1: the row maximum.
+// CHECK: %[[M:.+]] = tfm.reduce_max %[[X]] [1] keep_dims : tensor<4x8xf32> -> tensor<4x1xf32>
+// Step 2: exp(x - max).
+// CHECK: %[[D:.+]] = tfm.sub %[[X]], %[[M]]
+// CHECK: %[[E:.+]] = tfm.exp %[[D]]
+// Step 3: normalise by the row sum.
+// CHECK: %[[S:.+]] = tfm.reduce_sum %[[E]] [1] keep_dims
+// CHECK: %[[R:.+]] = tfm.div %[[E]], %[[S]]
+// CHECK: return %[[R]]
+// ONLY-GELU-LABEL: func.func @softmax
+// ONLY-GELU: tfm.softmax
+func.func @softmax(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = tfm.softmax %x axis 1 : tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @layer_norm
+// CHECK-SAME: (%[[X:.+]]: tensor<2x5x8xf32>, %[[G:.+]]: tensor<8xf32>, %[[B:.+]]: tensor<8xf32>)
+// CHECK-DAG: %[[EPS:.+]] = tfm.constant dense<9.99999974E-6> : tensor<f32>
+// Centre: x - mean(x).
+// CHECK: %[[MEAN:.+]] = tfm.reduce_mean %[[X]] [2] keep_dims
+// CHECK: %[[C:.+]] = tfm.sub %[[X]], %[[MEAN]]
+// Biased variance: mean(c * c).
+// CHECK: %[[SQ:.+]] = tfm.mul %[[C]], %[[C]]
+// CHECK: %[[VAR:.+]] = tfm.reduce_mean %[[SQ]] [2] keep_dims
+// Normalise: c / sqrt(var + eps).
+// CHECK: %[[VE:.+]] = tfm.add %[[VAR]], %[[EPS]]
+// CHECK: %[[SD:.+]] = tfm.sqrt %[[VE]]
+// CHECK: %[[N:.+]] = tfm.div %[[C]], %[[SD]]
+// Affine: * scale + bias.
+// CHECK: %[[Y:.+]] = tfm.mul %[[N]], %[[G]]
+// CHECK: %[[Z:.+]] = tfm.add %[[Y]], %[[B]]
+// CHECK: return %[[Z]]
+func.func @layer_norm(%x: tensor<2x5x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<2x5x8xf32> {
+  %0 = tfm.layer_norm %x scale %g bias %b axis 2 eps 1.0e-5 : (tensor<2x5x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x5x8xf32>
+  return %0 : tensor<2x5x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @rms_norm
+// CHECK-SAME: (%[[X:.+]]: tensor<2x8xf32>, %[[G:.+]]: tensor<8xf32>)
+// mean(x^2) + eps, rsqrt, * x, * scale.
+// CHECK: %[[SQ:.+]] = tfm.mul %[[X]], %[[X]]
+// CHECK: %[[MS:.+]] = tfm.reduce_mean %[[SQ]] [1] keep_dims
+// CHECK: %[[VE:.+]] = tfm.add %[[MS]], %{{.+}}
+// CHECK: %[[R:.+]] = tfm.rsqrt %[[VE]]
+// CHECK: %[[N:.+]] = tfm.mul %[[X]], %[[R]]
+// CHECK: %[[Y:.+]] = tfm.mul %[[N]], %[[G]]
+// CHECK: return %[[Y]]
+func.func @rms_norm(%x: tensor<2x8xf32>, %g: tensor<8xf32>) -> tensor<2x8xf32> {
+  %0 = tfm.rms_norm %x scale %g axis 1 eps 1.0e-6 : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @gelu_erf
+// CHECK-SAME: (%[[X:.+]]: tensor<8xf32>)
+// 0.5 * x * (1 + erf(x / sqrt(2)))
+// CHECK: %[[S:.+]] = tfm.scale %[[X]] by 0.70710678118654757
+// CHECK: %[[E:.+]] = tfm.erf %[[S]]
+// CHECK: %[[A:.+]] = tfm.add %[[E]], %{{.+}}
+// CHECK: %[[M:.+]] = tfm.mul %[[X]], %[[A]]
+// CHECK: %[[H:.+]] = tfm.scale %[[M]] by 5.000000e-01
+// CHECK: return %[[H]]
+// ONLY-GELU-LABEL: func.func @gelu_erf
+// ONLY-GELU-NOT: tfm.gelu
+// ONLY-GELU: tfm.erf
+func.func @gelu_erf(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %0 = tfm.gelu %x : tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @gelu_tanh
+// CHECK-SAME: (%[[X:.+]]: tensor<8xf32>)
+// 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))
+// CHECK: %[[C:.+]] = tfm.pow %[[X]], %{{.+}}
+// CHECK: %[[K:.+]] = tfm.scale %[[C]] by 4.471500e-02
+// CHECK: %[[P:.+]] = tfm.add %[[X]], %[[K]]
+// CHECK: %[[U:.+]] = tfm.scale %[[P]] by 0.79788456080286541
+// CHECK: %[[T:.+]] = tfm.tanh %[[U]]
+// CHECK: %[[A:.+]] = tfm.add %[[T]], %{{.+}}
+// CHECK: %[[M:.+]] = tfm.mul %[[X]], %[[A]]
+// CHECK: tfm.scale %[[M]] by 5.000000e-01
+func.func @gelu_tanh(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %0 = tfm.gelu %x approximate tanh : tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @silu
+// CHECK-SAME: (%[[X:.+]]: tensor<8xf32>)
+// CHECK: %[[S:.+]] = tfm.sigmoid %[[X]]
+// CHECK: %[[M:.+]] = tfm.mul %[[X]], %[[S]]
+// CHECK: return %[[M]]
+func.func @silu(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %0 = tfm.silu %x : tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @add_layer_norm
+// CHECK-SAME: (%[[X:.+]]: tensor<2x8xf32>, %[[R:.+]]: tensor<2x8xf32>)
+// The sum is both the norm's input and the second result.
+// CHECK: %[[S:.+]] = tfm.add %[[X]], %[[R]]
+// CHECK: %[[MEAN:.+]] = tfm.reduce_mean %[[S]] [1] keep_dims
+// CHECK: return %{{.+}}, %[[S]]
+func.func @add_layer_norm(%x: tensor<2x8xf32>, %r: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
+  %0:2 = tfm.add_layer_norm %x, %r axis 1 eps 1.0e-5 : (tensor<2x8xf32>, tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>)
+  return %0#0, %0#1 : tensor<2x8xf32>, tensor<2x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @attention_causal
+// CHECK-SAME: (%[[Q:.+]]: tensor<2x5x12xf32>, %[[K:.+]]: tensor<2x5x12xf32>, %[[V:.+]]: tensor<2x5x12xf32>)
+// Split heads: [B, S, H*D] -> [B, H, S, D].
+// CHECK: %[[QR:.+]] = tfm.reshape %[[Q]] : tensor<2x5x12xf32> -> tensor<2x5x3x4xf32>
+// CHECK: %[[QH:.+]] = tfm.transpose %[[QR]] [0, 2, 1, 3]
+// CHECK: %[[KR:.+]] = tfm.reshape %[[K]]
+// CHECK: %[[KH:.+]] = tfm.transpose %[[KR]] [0, 2, 1, 3]
+// CHECK: %[[VR:.+]] = tfm.reshape %[[V]]
+// CHECK: %[[VH:.+]] = tfm.transpose %[[VR]] [0, 2, 1, 3]
+// Scores: Q K^T * scale, plus the causal mask.
+// CHECK: %[[S:.+]] = tfm.matmul %[[QH]], %[[KH]] transpose_rhs {{.*}} -> tensor<2x3x5x5xf32>
+// CHECK: %[[SS:.+]] = tfm.scale %[[S]] by 5.000000e-01
+// CHECK: %[[CM:.+]] = tfm.causal_mask : tensor<5x5xf32>
+// CHECK: %[[SM:.+]] = tfm.add %[[SS]], %[[CM]]
+// Probabilities (the softmax is decomposed too), times V, then merge heads.
+// CHECK: tfm.reduce_max %[[SM]] [3] keep_dims
+// CHECK: %[[P:.+]] = tfm.div
+// CHECK: %[[O:.+]] = tfm.matmul %[[P]], %[[VH]]
+// CHECK: %[[OT:.+]] = tfm.transpose %[[O]] [0, 2, 1, 3]
+// CHECK: %[[OR:.+]] = tfm.reshape %[[OT]] : tensor<2x5x3x4xf32> -> tensor<2x5x12xf32>
+// CHECK: return %[[OR]]
+func.func @attention_causal(%q: tensor<2x5x12xf32>, %k: tensor<2x5x12xf32>, %v: tensor<2x5x12xf32>) -> tensor<2x5x12xf32> {
+  %0 = tfm.attention %q, %k, %v heads 3 scale 0.5 causal : (tensor<2x5x12xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>) -> tensor<2x5x12xf32>
+  return %0 : tensor<2x5x12xf32>
+}
+
+// -----
+
+// Explicit heads with a mask: no reshapes, the mask is added after scaling.
+// CHECK-LABEL: func.func @attention_explicit_heads
+// CHECK-NOT: tfm.reshape
+// CHECK: %[[S:.+]] = tfm.matmul
+// CHECK: %[[SS:.+]] = tfm.scale %[[S]]
+// CHECK: %[[SM:.+]] = tfm.add %[[SS]], %{{.+}}
+// CHECK: tfm.reduce_max %[[SM]] [3] keep_dims
+// CHECK-NOT: tfm.reshape
+func.func @attention_explicit_heads(%q: tensor<1x2x5x4xf32>, %k: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x4xf32>, %m: tensor<1x1x1x7xf32>) -> tensor<1x2x5x4xf32> {
+  %0 = tfm.attention %q, %k, %v mask %m heads 2 scale 0.5 : (tensor<1x2x5x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x1x1x7xf32>) -> tensor<1x2x5x4xf32>
+  return %0 : tensor<1x2x5x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @linear_epilogue
+// CHECK-SAME: (%[[X:.+]]: tensor<2x8xf32>, %[[R:.+]]: tensor<2x4xf32>)
+// CHECK: %[[L:.+]] = tfm.linear %[[X]], %{{.+}} : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+// CHECK: %[[A:.+]] = tfm.relu %[[L]]
+// CHECK: %[[S:.+]] = tfm.add %[[A]], %[[R]]
+// CHECK: return %[[S]]
+func.func @linear_epilogue(%x: tensor<2x8xf32>, %r: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %w = tfm.weight "w" : tensor<4x8xf32>
+  %y = tfm.linear %x, %w inputs(%r) : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<2x4xf32>) -> tensor<2x4xf32> epilogue {
+  ^bb0(%a: f32, %b: f32):
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %a, %z : f32
+    %s = arith.addf %m, %b : f32
+    tfm.yield %s : f32
+  }
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// A plain linear is already primitive and stays.
+// CHECK-LABEL: func.func @plain_linear
+// CHECK: tfm.linear
+func.func @plain_linear(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
+  %w = tfm.weight "w" : tensor<4x8xf32>
+  %y = tfm.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
