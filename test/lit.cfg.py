@@ -10,7 +10,7 @@ config.suffixes = [".mlir", ".test", ".toml"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tfm_obj_root, "test")
 config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
-                   "unit", "e2e"]
+                   "unit", "lib"]
 
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP", "TFMC_VENV"])
 llvm_config.use_default_substitutions()
@@ -18,7 +18,20 @@ config.environment["FILECHECK_OPTS"] = (
     "-enable-var-scope --allow-unused-prefixes=false")
 
 tool_dirs = [config.tfm_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["tfmc-opt"], tool_dirs)
+llvm_config.add_tool_substitutions(["tfmc-opt", "tfmc"], tool_dirs)
 llvm_config.with_environment("PATH", config.tfm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 config.substitutions.append(("%tfm_src_root", config.tfm_src_root))
 config.substitutions.append(("%tfm_obj_root", config.tfm_obj_root))
+
+# Reference tests run PyTorch (Debian's) through the project's virtual
+# environment, which adds the PyPI packages of scripts/requirements.txt.
+venv = os.environ.get("TFMC_VENV", os.path.join(config.tfm_src_root, ".venv"))
+python = os.path.join(venv, "bin", "python")
+if not os.path.exists(python):
+    python = "/usr/bin/python3"
+config.substitutions.append(("%refpython", python))
+config.environment["TFMC_TOOLS"] = config.tfm_tools_dir
+config.environment["PYTHONPATH"] = os.path.join(config.tfm_src_root, "test", "lib")
+config.environment["HF_HUB_OFFLINE"] = "1"
+config.environment["TRANSFORMERS_OFFLINE"] = "1"

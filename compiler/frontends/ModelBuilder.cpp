@@ -1,0 +1,389 @@
+//===- ModelBuilder.cpp - ModelSpec to primitive tfm IR -------------------===//
+//
+// Part of tfmc.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/Frontends/ModelBuilder.h"
+#include "tfm/IR/TfmOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::tfm;
+
+namespace {
+using Init = WeightStore::Init;
+
+class ModelIRBuilder {
+public:
+  ModelIRBuilder(MLIRContext *ctx, const ModelSpec &spec, WeightStore &weights)
+      : spec(spec), weights(weights), b(ctx), loc(spec.modelLoc) {}
+
+  FailureOr<OwningOpRef<ModuleOp>> build();
+
+private:
+  // Types.
+  RankedTensorType f32(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getF32Type());
+  }
+  RankedTensorType i64(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getI64Type());
+  }
+  Location stackLoc(Stack s) const {
+    return s == Stack::Encoder ? spec.encoderLoc : spec.decoderLoc;
+  }
+  /// Sets the location of the ops emitted next to a named scope.
+  void at(Stack s, int64_t layer, StringRef part) {
+    loc = NameLoc::get(
+        b.getStringAttr(spec.naming->scope(s, layer, part)), stackLoc(s));
+  }
+
+  /// A named parameter, checked against the weight store.
+  Value weight(Param p, Stack s, int64_t layer, ArrayRef<int64_t> shape,
+               Init init);
+  /// x W^T + b for a layer projection [out, in] (or [in, out] as stored).
+  Value project(Value x, Param w, Param bias, bool hasBias, Stack s,
+                int64_t layer, int64_t out, int64_t in);
+  Value norm(Value x, Param w, Param bias, Stack s, int64_t layer);
+  Value activation(Value x);
+  Value splitHeads(Value x);
+  Value mergeHeads(Value x);
+  /// Multi-head attention of `xq` over `xkv`, op by op.
+  Value attention(Value xq, Value xkv, Value padMask, bool causal, bool cross,
+                  Stack s, int64_t layer);
+  Value feedForward(Value x, Stack s, int64_t layer);
+  /// Token (+ token type) (+ position) embeddings, scaled and normalised as
+  /// the family does it.
+  Value embed(Value ids, Value tokenTypes, Stack s, int64_t seq);
+  Value layerStack(Value x, Value selfMask, Value memory, Value memoryMask,
+                   Stack s, int64_t layers, bool causal);
+  Value lmHead(Value x);
+
+  func::FuncOp beginFunc(StringRef name,
+                         ArrayRef<std::pair<StringRef, Type>> args,
+                         ArrayRef<std::pair<StringRef, Type>> results);
+
+  const ModelSpec &spec;
+  WeightStore &weights;
+  OpBuilder b;
+  Location loc;
+  ModuleOp module;
+  bool failedWeights = false;
+  /// Weight values of the function being built, by stored name.
+  llvm::StringMap<Value> weightValues;
+};
+} // namespace
+
+Value ModelIRBuilder::weight(Param p, Stack s, int64_t layer, ArrayRef<int64_t> shape,
+                      Init init) {
+  std::string name = spec.naming->name(p, s, layer);
+  // A parameter used twice in a function (tied embeddings) is one value.
+  if (Value cached = weightValues.lookup(name))
+    return cached;
+  if (!failedWeights) {
+    if (llvm::Error e = weights.require(name, shape, init)) {
+      emitError(loc) << llvm::toString(std::move(e));
+      failedWeights = true;
+    }
+  }
+  Value v = WeightOp::create(
+      b, NameLoc::get(b.getStringAttr(name), stackLoc(s)), name, f32(shape));
+  weightValues[name] = v;
+  return v;
+}
+
+Value ModelIRBuilder::project(Value x, Param w, Param bias, bool hasBias, Stack s,
+                       int64_t layer, int64_t out, int64_t in) {
+  bool kn = spec.naming->weightsInOut();
+  SmallVector<int64_t> wShape = kn ? SmallVector<int64_t>{in, out}
+                                   : SmallVector<int64_t>{out, in};
+  Value wv = weight(w, s, layer, wShape, Init::Normal);
+  Value bv = hasBias ? weight(bias, s, layer, {out}, Init::Zeros) : Value();
+  return LinearOp::create(b, loc, x, wv, bv, kn);
+}
+
+Value ModelIRBuilder::norm(Value x, Param w, Param bias, Stack s, int64_t layer) {
+  int64_t axis = cast<RankedTensorType>(x.getType()).getRank() - 1;
+  Value g = weight(w, s, layer, {spec.dModel}, Init::Ones);
+  FloatAttr eps = b.getF64FloatAttr(spec.normEps);
+  IntegerAttr ax = b.getI64IntegerAttr(axis);
+  if (spec.norm == NormKind::RMSNorm)
+    return RMSNormOp::create(b, loc, x.getType(), x, g, ax, eps);
+  Value bv = weight(bias, s, layer, {spec.dModel}, Init::Zeros);
+  return LayerNormOp::create(b, loc, x.getType(), x, g, bv, ax, eps);
+}
+
+Value ModelIRBuilder::activation(Value x) {
+  switch (spec.activation) {
+  case Activation::ReLU:
+    return ReluOp::create(b, loc, x);
+  case Activation::GELU:
+    return GeluOp::create(b, loc, x, GeluApproximation::erf);
+  case Activation::GELUTanh:
+    return GeluOp::create(b, loc, x, GeluApproximation::tanh);
+  case Activation::SiLU:
+    return SiluOp::create(b, loc, x);
+  }
+  llvm_unreachable("unknown activation");
+}
+
+/// [B, S, H*Dh] -> [B, H, S, Dh]
+Value ModelIRBuilder::splitHeads(Value x) {
+  ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
+  Value r = ReshapeOp::create(
+      b, loc, f32({s[0], s[1], spec.numHeads, spec.headDim()}), x);
+  return TransposeOp::create(b, loc, r, ArrayRef<int64_t>{0, 2, 1, 3});
+}
+
+/// [B, H, S, Dh] -> [B, S, H*Dh]
+Value ModelIRBuilder::mergeHeads(Value x) {
+  ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
+  Value t = TransposeOp::create(b, loc, x, ArrayRef<int64_t>{0, 2, 1, 3});
+  return ReshapeOp::create(b, loc, f32({s[0], s[2], spec.dModel}), t);
+}
+
+Value ModelIRBuilder::attention(Value xq, Value xkv, Value padMask, bool causal,
+                         bool cross, Stack s, int64_t layer) {
+  at(s, layer, cross ? "cross_attn" : "self_attn");
+  int64_t d = spec.dModel;
+  bool bias = spec.attentionBias;
+  Value q, k, v;
+  if (!cross && spec.naming->fusedQKV()) {
+    Value qkv = project(xq, Param::SelfQKVWeight, Param::SelfQKVBias, bias, s,
+                        layer, 3 * d, d);
+    q = SliceOp::create(b, loc, qkv, 2, 0, d);
+    k = SliceOp::create(b, loc, qkv, 2, d, 2 * d);
+    v = SliceOp::create(b, loc, qkv, 2, 2 * d, 3 * d);
+  } else if (!cross) {
+    q = project(xq, Param::SelfQWeight, Param::SelfQBias, bias, s, layer, d, d);
+    k = project(xkv, Param::SelfKWeight, Param::SelfKBias, bias, s, layer, d, d);
+    v = project(xkv, Param::SelfVWeight, Param::SelfVBias, bias, s, layer, d, d);
+  } else {
+    q = project(xq, Param::CrossQWeight, Param::CrossQBias, bias, s, layer, d,
+                d);
+    k = project(xkv, Param::CrossKWeight, Param::CrossKBias, bias, s, layer, d,
+                d);
+    v = project(xkv, Param::CrossVWeight, Param::CrossVBias, bias, s, layer, d,
+                d);
+  }
+  Value qh = splitHeads(q), kh = splitHeads(k), vh = splitHeads(v);
+  // Scaled dot-product attention: softmax(Q K^T / sqrt(d_k) + mask) V.
+  Value scores = MatmulOp::create(b, loc, qh, kh, /*transpose_lhs=*/false,
+                                  /*transpose_rhs=*/true);
+  scores = ScaleOp::create(b, loc, scores,
+                           b.getF64FloatAttr(1.0 / std::sqrt(spec.headDim())));
+  auto st = cast<RankedTensorType>(scores.getType());
+  if (causal) {
+    Value cm = CausalMaskOp::create(
+        b, loc, f32({st.getDimSize(2), st.getDimSize(3)}), Value(),
+        ValueRange{}, b.getF64FloatAttr(-1.0e9));
+    scores = AddOp::create(b, loc, scores, cm);
+  }
+  if (padMask)
+    scores = AddOp::create(b, loc, scores, padMask);
+  Value probs = SoftmaxOp::create(b, loc, scores, 3);
+  Value ctxv = MatmulOp::create(b, loc, probs, vh, false, false);
+  Value merged = mergeHeads(ctxv);
+  Param ow = cross ? Param::CrossOutWeight : Param::SelfOutWeight;
+  Param ob = cross ? Param::CrossOutBias : Param::SelfOutBias;
+  return project(merged, ow, ob, bias, s, layer, d, d);
+}
+
+Value ModelIRBuilder::feedForward(Value x, Stack s, int64_t layer) {
+  at(s, layer, "ffn");
+  Value h = project(x, Param::FFNInWeight, Param::FFNInBias, spec.ffnBias, s,
+                    layer, spec.dFF, spec.dModel);
+  h = activation(h);
+  return project(h, Param::FFNOutWeight, Param::FFNOutBias, spec.ffnBias, s,
+                 layer, spec.dModel, spec.dFF);
+}
+
+Value ModelIRBuilder::embed(Value ids, Value tokenTypes, Stack s, int64_t seq) {
+  at(s, -1, "embeddings");
+  int64_t d = spec.dModel;
+  Value table =
+      weight(Param::TokenEmbedding, s, -1, {spec.vocabSize, d}, Init::Normal);
+  Value x = EmbeddingOp::create(b, loc, table, ids);
+  if (spec.embeddingScale)
+    x = ScaleOp::create(b, loc, x, b.getF64FloatAttr(std::sqrt(double(d))));
+  if (tokenTypes) {
+    Value types = weight(Param::TokenTypeEmbedding, s, -1,
+                         {spec.typeVocabSize, d}, Init::Normal);
+    x = AddOp::create(b, loc, x, EmbeddingOp::create(b, loc, types, tokenTypes));
+  }
+  switch (spec.positions) {
+  case PositionKind::Sinusoidal: {
+    Value pe = PositionalEncodingOp::create(b, loc, f32({seq, d}), Value(),
+                                            ValueRange{},
+                                            b.getF64FloatAttr(10000.0));
+    x = AddOp::create(b, loc, x, pe);
+    break;
+  }
+  case PositionKind::Learned: {
+    Value table = weight(Param::PositionEmbedding, s, -1, {spec.maxSeqLen, d},
+                         Init::Normal);
+    x = AddOp::create(b, loc, x, SliceOp::create(b, loc, table, 0, 0, seq));
+    break;
+  }
+  case PositionKind::None:
+    break;
+  }
+  if (spec.embeddingNorm)
+    x = norm(x, Param::EmbeddingNormWeight, Param::EmbeddingNormBias, s, -1);
+  return x;
+}
+
+Value ModelIRBuilder::layerStack(Value x, Value selfMask, Value memory,
+                          Value memoryMask, Stack s, int64_t layers,
+                          bool causal) {
+  bool pre = spec.placement == NormPlacement::Pre;
+  for (int64_t l = 0; l < layers; ++l) {
+    // One residual sublayer: post-LN is norm(x + f(x)) as in the paper,
+    // pre-LN is x + f(norm(x)) as in GPT-2.
+    auto sublayer = [&](StringRef part, Param normW, Param normB,
+                        llvm::function_ref<Value(Value)> body) {
+      at(s, l, part);
+      Value h = pre ? norm(x, normW, normB, s, l) : x;
+      Value y = body(h);
+      at(s, l, part);
+      x = AddOp::create(b, loc, x, y);
+      if (!pre)
+        x = norm(x, normW, normB, s, l);
+    };
+    sublayer("self_attn", Param::SelfNormWeight, Param::SelfNormBias,
+             [&](Value h) {
+               return attention(h, h, selfMask, causal, /*cross=*/false, s, l);
+             });
+    if (memory)
+      sublayer("cross_attn", Param::CrossNormWeight, Param::CrossNormBias,
+               [&](Value h) {
+                 return attention(h, memory, memoryMask, /*causal=*/false,
+                                  /*cross=*/true, s, l);
+               });
+    sublayer("ffn", Param::FFNNormWeight, Param::FFNNormBias,
+             [&](Value h) { return feedForward(h, s, l); });
+  }
+  if (spec.finalNorm) {
+    at(s, -1, "final_norm");
+    x = norm(x, Param::FinalNormWeight, Param::FinalNormBias, s, -1);
+  }
+  return x;
+}
+
+Value ModelIRBuilder::lmHead(Value x) {
+  at(Stack::Decoder, -1, "lm_head");
+  Param p = spec.tieEmbeddings ? Param::TokenEmbedding : Param::LMHeadWeight;
+  Value w = weight(p, Stack::Decoder, -1, {spec.vocabSize, spec.dModel},
+                   Init::Normal);
+  return LinearOp::create(b, loc, x, w, Value(), /*weightKN=*/false);
+}
+
+func::FuncOp
+ModelIRBuilder::beginFunc(StringRef name, ArrayRef<std::pair<StringRef, Type>> args,
+                   ArrayRef<std::pair<StringRef, Type>> results) {
+  SmallVector<Type> argTypes, resultTypes;
+  for (auto &a : args)
+    argTypes.push_back(a.second);
+  for (auto &r : results)
+    resultTypes.push_back(r.second);
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = func::FuncOp::create(b, spec.modelLoc, name,
+                                 b.getFunctionType(argTypes, resultTypes));
+  for (auto [i, a] : llvm::enumerate(args))
+    fn.setArgAttr(i, kIONameAttr, b.getStringAttr(a.first));
+  for (auto [i, r] : llvm::enumerate(results))
+    fn.setResultAttr(i, kIONameAttr, b.getStringAttr(r.first));
+  b.setInsertionPointToStart(fn.addEntryBlock());
+  weightValues.clear();
+  return fn;
+}
+
+FailureOr<OwningOpRef<ModuleOp>> ModelIRBuilder::build() {
+  OwningOpRef<ModuleOp> owned = ModuleOp::create(spec.modelLoc);
+  module = *owned;
+  int64_t bsz = spec.batch, d = spec.dModel;
+  module->setAttr("tfm.family", b.getStringAttr(stringify(spec.family)));
+
+  auto padMaskFrom = [&](Value attentionMask, int64_t keys) -> Value {
+    if (!attentionMask)
+      return Value();
+    at(Stack::Encoder, -1, "attention_mask");
+    return PaddingMaskOp::create(b, loc, f32({bsz, 1, 1, keys}), attentionMask,
+                                 b.getF64FloatAttr(-1.0e9));
+  };
+
+  if (spec.family != Family::EncoderDecoder) {
+    bool enc = spec.family == Family::Encoder;
+    Stack s = enc ? Stack::Encoder : Stack::Decoder;
+    int64_t seq = spec.seqLen;
+    SmallVector<std::pair<StringRef, Type>> args = {
+        {"input_ids", i64({bsz, seq})}};
+    if (spec.paddingMask)
+      args.push_back({"attention_mask", i64({bsz, seq})});
+    if (spec.typeVocabSize > 0)
+      args.push_back({"token_type_ids", i64({bsz, seq})});
+    std::pair<StringRef, Type> result =
+        enc ? std::pair<StringRef, Type>{"last_hidden_state",
+                                         f32({bsz, seq, d})}
+            : std::pair<StringRef, Type>{"logits",
+                                         f32({bsz, seq, spec.vocabSize})};
+    func::FuncOp fn = beginFunc("forward", args, {result});
+    Block &body = fn.getBody().front();
+    unsigned next = 1;
+    Value attentionMask = spec.paddingMask ? body.getArgument(next++) : Value();
+    Value types = spec.typeVocabSize > 0 ? body.getArgument(next++) : Value();
+    Value x = embed(body.getArgument(0), types, s, seq);
+    Value mask = padMaskFrom(attentionMask, seq);
+    x = layerStack(x, mask, Value(), Value(), s,
+                   enc ? spec.encoderLayers : spec.decoderLayers,
+                   /*causal=*/!enc);
+    if (!enc)
+      x = lmHead(x);
+    func::ReturnOp::create(b, spec.modelLoc, x);
+  } else {
+    int64_t src = spec.seqLen, tgt = spec.targetSeqLen;
+    // encode(input_ids[, attention_mask]) -> encoder_hidden_states
+    SmallVector<std::pair<StringRef, Type>> encArgs = {
+        {"input_ids", i64({bsz, src})}};
+    if (spec.paddingMask)
+      encArgs.push_back({"attention_mask", i64({bsz, src})});
+    func::FuncOp encFn = beginFunc(
+        "encode", encArgs, {{"encoder_hidden_states", f32({bsz, src, d})}});
+    Block &eb = encFn.getBody().front();
+    Value x = embed(eb.getArgument(0), Value(), Stack::Encoder, src);
+    Value mask =
+        padMaskFrom(spec.paddingMask ? eb.getArgument(1) : Value(), src);
+    x = layerStack(x, mask, Value(), Value(), Stack::Encoder,
+                   spec.encoderLayers, /*causal=*/false);
+    func::ReturnOp::create(b, spec.modelLoc, x);
+
+    // decode(decoder_input_ids, encoder_hidden_states[, attention_mask])
+    SmallVector<std::pair<StringRef, Type>> decArgs = {
+        {"decoder_input_ids", i64({bsz, tgt})},
+        {"encoder_hidden_states", f32({bsz, src, d})}};
+    if (spec.paddingMask)
+      decArgs.push_back({"attention_mask", i64({bsz, src})});
+    func::FuncOp decFn = beginFunc("decode", decArgs,
+                                   {{"logits", f32({bsz, tgt, spec.vocabSize})}});
+    Block &db = decFn.getBody().front();
+    Value y = embed(db.getArgument(0), Value(), Stack::Decoder, tgt);
+    Value memMask =
+        padMaskFrom(spec.paddingMask ? db.getArgument(2) : Value(), src);
+    y = layerStack(y, Value(), db.getArgument(1), memMask, Stack::Decoder,
+                   spec.decoderLayers, /*causal=*/true);
+    y = lmHead(y);
+    func::ReturnOp::create(b, spec.modelLoc, y);
+  }
+  if (failedWeights)
+    return failure();
+  return std::move(owned);
+}
+
+FailureOr<OwningOpRef<ModuleOp>>
+mlir::tfm::buildModel(MLIRContext *ctx, const ModelSpec &spec,
+                      WeightStore &weights) {
+  return ModelIRBuilder(ctx, spec, weights).build();
+}

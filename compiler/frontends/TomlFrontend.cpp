@@ -1,0 +1,385 @@
+//===- TomlFrontend.cpp - tfmc's TOML model format ------------------------===//
+//
+// Part of tfmc. Parses the model description format of docs/model-format.md
+// with toml++ and validates every key: unknown keys, wrong types, missing
+// keys and inconsistent sizes are reported at file:line:col.
+//
+//===----------------------------------------------------------------------===//
+
+#define TOML_EXCEPTIONS 0
+#include <toml++/toml.h>
+
+#include "tfm/Frontends/Frontends.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using namespace mlir::tfm;
+using llvm::StringRef;
+
+namespace {
+
+const char *typeName(const toml::node &n) {
+  switch (n.type()) {
+  case toml::node_type::table: return "a table";
+  case toml::node_type::array: return "an array";
+  case toml::node_type::string: return "a string";
+  case toml::node_type::integer: return "an integer";
+  case toml::node_type::floating_point: return "a float";
+  case toml::node_type::boolean: return "a boolean";
+  default: return "a date/time";
+  }
+}
+
+/// Reads the keys of one TOML table against a fixed schema and reports every
+/// violation at the offending key.
+class TableReader {
+public:
+  TableReader(MLIRContext &ctx, StringRef path, const toml::table &table,
+              std::string tableName)
+      : ctx(ctx), path(path), table(table), tableName(std::move(tableName)) {}
+
+  Location loc(const toml::source_region &r) const {
+    return FileLineColLoc::get(&ctx, path, r.begin.line, r.begin.column);
+  }
+  Location tableLoc() const { return loc(table.source()); }
+  Location keyLoc(StringRef key) const {
+    for (auto &&[k, v] : table)
+      if (StringRef(k.str().data(), k.str().size()) == key)
+        return loc(k.source());
+    return tableLoc();
+  }
+
+  /// Reports an error at `key` ("key 'x' in [model]: ...").
+  InFlightDiagnostic error(StringRef key) {
+    failed = true;
+    return emitError(keyLoc(key))
+           << "key '" << key << "' in [" << tableName << "]: ";
+  }
+
+  const toml::node *get(StringRef key) {
+    known.insert(key);
+    return table.get(std::string_view(key.data(), key.size()));
+  }
+
+  std::optional<int64_t> integer(StringRef key, bool required, int64_t min,
+                                 std::optional<int64_t> dflt = std::nullopt) {
+    const toml::node *n = get(key);
+    if (!n) {
+      if (required) {
+        failed = true;
+        emitError(tableLoc()) << "[" << tableName << "] is missing the key '"
+                              << key << "' (an integer)";
+      }
+      return dflt;
+    }
+    if (!n->is_integer()) {
+      error(key) << "expected an integer, got " << typeName(*n);
+      return dflt;
+    }
+    int64_t v = n->as_integer()->get();
+    if (v < min) {
+      error(key) << "must be at least " << min << ", got " << v;
+      return dflt;
+    }
+    return v;
+  }
+
+  double number(StringRef key, double dflt, double min) {
+    const toml::node *n = get(key);
+    if (!n)
+      return dflt;
+    double v;
+    if (n->is_floating_point())
+      v = n->as_floating_point()->get();
+    else if (n->is_integer())
+      v = static_cast<double>(n->as_integer()->get());
+    else {
+      error(key) << "expected a number, got " << typeName(*n);
+      return dflt;
+    }
+    if (!(v >= min)) {
+      error(key) << "must be at least " << min << ", got " << v;
+      return dflt;
+    }
+    return v;
+  }
+
+  bool boolean(StringRef key, bool dflt) {
+    const toml::node *n = get(key);
+    if (!n)
+      return dflt;
+    if (!n->is_boolean()) {
+      error(key) << "expected true or false, got " << typeName(*n);
+      return dflt;
+    }
+    return n->as_boolean()->get();
+  }
+
+  std::optional<std::string> string(StringRef key) {
+    const toml::node *n = get(key);
+    if (!n)
+      return std::nullopt;
+    if (!n->is_string()) {
+      error(key) << "expected a string, got " << typeName(*n);
+      return std::nullopt;
+    }
+    return n->as_string()->get();
+  }
+
+  /// One of `choices`; returns its index.
+  std::optional<size_t> choice(StringRef key, ArrayRef<StringRef> choices,
+                               bool required) {
+    std::optional<std::string> s = string(key);
+    if (!s) {
+      if (required && !get(key)) {
+        failed = true;
+        emitError(tableLoc()) << "[" << tableName << "] is missing the key '"
+                              << key << "'";
+      }
+      return std::nullopt;
+    }
+    for (auto [i, c] : llvm::enumerate(choices))
+      if (c == *s)
+        return i;
+    auto diag = error(key);
+    diag << "unknown value '" << *s << "' (expected one of: ";
+    llvm::interleaveComma(choices, diag, [&](StringRef c) { diag << c; });
+    diag << ")";
+    return std::nullopt;
+  }
+
+  /// Reports keys that are not part of the schema.
+  void rejectUnknownKeys() {
+    for (auto &&[k, v] : table) {
+      if (known.contains(StringRef(k.str().data(), k.str().size())))
+        continue;
+      failed = true;
+      emitError(loc(k.source()))
+          << "unknown key '" << k.str() << "' in [" << tableName << "]";
+    }
+  }
+
+  bool failed = false;
+
+private:
+  MLIRContext &ctx;
+  StringRef path;
+  const toml::table &table;
+  std::string tableName;
+  llvm::StringSet<> known;
+};
+
+} // namespace
+
+FailureOr<std::unique_ptr<ModelSpec>>
+mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
+                          StringRef path,
+                          std::unique_ptr<WeightStore> &weights) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf) {
+    emitError(fileLoc(ctx, path))
+        << "cannot read the model file: " << buf.getError().message();
+    return failure();
+  }
+  std::string text = (*buf)->getBuffer().str();
+  sourceMgr.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
+
+  toml::parse_result parsed =
+      toml::parse(std::string_view(text), std::string_view(path.data(), path.size()));
+  if (!parsed) {
+    const toml::parse_error &e = parsed.error();
+    emitError(FileLineColLoc::get(&ctx, path, e.source().begin.line,
+                                  e.source().begin.column))
+        << "malformed TOML: " << std::string(e.description());
+    return failure();
+  }
+  const toml::table &root = parsed.table();
+  bool failed = false;
+
+  // Top-level tables.
+  static const llvm::StringSet<> kTables = {"model", "encoder", "decoder",
+                                             "weights", "compile"};
+  for (auto &&[k, v] : root) {
+    Location l = FileLineColLoc::get(&ctx, path, k.source().begin.line,
+                                     k.source().begin.column);
+    if (!kTables.contains(StringRef(k.str().data(), k.str().size()))) {
+      emitError(l) << "unknown table or key '" << k.str()
+                   << "' (expected [model], [encoder], [decoder], [weights], "
+                      "[compile])";
+      failed = true;
+    } else if (!v.is_table()) {
+      emitError(l) << "'" << k.str() << "' must be a table, got "
+                   << typeName(v);
+      failed = true;
+    }
+  }
+  if (failed)
+    return failure();
+  auto tableOf = [&](StringRef name) -> const toml::table * {
+    return root.get_as<toml::table>(std::string_view(name.data(), name.size()));
+  };
+  const toml::table *model = tableOf("model");
+  if (!model) {
+    emitError(FileLineColLoc::get(&ctx, path, 1, 1))
+        << "the model file has no [model] table";
+    return failure();
+  }
+
+  TableReader m(ctx, path, *model, "model");
+  auto spec = std::make_unique<ModelSpec>(m.tableLoc());
+  std::optional<size_t> family =
+      m.choice("family", {"encoder", "decoder", "encoder-decoder"}, true);
+  if (family)
+    spec->family = static_cast<Family>(*family);
+  spec->vocabSize = m.integer("vocab_size", true, 1).value_or(0);
+  spec->dModel = m.integer("d_model", true, 1).value_or(0);
+  spec->numHeads = m.integer("num_heads", true, 1).value_or(0);
+  spec->dFF = m.integer("d_ff", true, 1).value_or(0);
+  spec->maxSeqLen = m.integer("max_seq_len", true, 1).value_or(0);
+  if (auto c = m.choice("norm", {"layernorm", "rmsnorm"}, false))
+    spec->norm = static_cast<NormKind>(*c);
+  if (auto c = m.choice("norm_placement", {"post", "pre"}, false))
+    spec->placement = static_cast<NormPlacement>(*c);
+  spec->normEps = m.number("norm_eps", 1e-5, 0.0);
+  if (auto c = m.choice("activation", {"relu", "gelu", "gelu_tanh", "silu"},
+                        false))
+    spec->activation = static_cast<Activation>(*c);
+  if (auto c = m.choice("positional_encoding",
+                        {"sinusoidal", "learned", "none"}, false))
+    spec->positions = static_cast<PositionKind>(*c);
+  spec->attentionBias = m.boolean("attention_bias", true);
+  spec->ffnBias = m.boolean("ffn_bias", true);
+  spec->tieEmbeddings = m.boolean("tie_embeddings", true);
+  spec->sharedEmbeddings = m.boolean("shared_embeddings", true);
+  spec->embeddingScale = m.boolean("embedding_scale", false);
+  spec->embeddingNorm = m.boolean("embedding_norm", false);
+  spec->finalNorm =
+      m.boolean("final_norm", spec->placement == NormPlacement::Pre);
+  spec->paddingMask = m.boolean("padding_mask", false);
+  spec->typeVocabSize = m.integer("type_vocab_size", false, 0, 0).value_or(0);
+  for (auto [key, field] :
+       {std::pair<StringRef, int64_t *>{"pad_id", &spec->padId},
+        {"bos_id", &spec->bosId},
+        {"eos_id", &spec->eosId}}) {
+    std::optional<int64_t> id = m.integer(key, false, 0);
+    if (id && spec->vocabSize > 0 && *id >= spec->vocabSize)
+      m.error(key) << "token id " << *id << " is not below vocab_size "
+                   << spec->vocabSize;
+    else if (id)
+      *field = *id;
+  }
+  m.rejectUnknownKeys();
+  failed |= m.failed;
+  if (!failed && spec->dModel % spec->numHeads != 0) {
+    m.error("num_heads") << "d_model = " << spec->dModel
+                         << " is not divisible by num_heads = "
+                         << spec->numHeads;
+    failed = true;
+  }
+
+  // Stacks.
+  auto readStack = [&](StringRef name, bool wanted, int64_t &layers,
+                       Location &stackLoc) {
+    const toml::table *t = tableOf(name);
+    if (!wanted) {
+      if (t) {
+        emitError(FileLineColLoc::get(&ctx, path, t->source().begin.line,
+                                      t->source().begin.column))
+            << "[" << name << "] is not used by a '"
+            << stringify(spec->family) << "' model";
+        failed = true;
+      }
+      return;
+    }
+    if (!t) {
+      emitError(spec->modelLoc) << "a '" << stringify(spec->family)
+                                << "' model needs an [" << name
+                                << "] table with 'layers'";
+      failed = true;
+      return;
+    }
+    TableReader r(ctx, path, *t, name.str());
+    stackLoc = r.tableLoc();
+    layers = r.integer("layers", true, 1).value_or(0);
+    r.rejectUnknownKeys();
+    failed |= r.failed;
+  };
+  if (family) {
+    readStack("encoder", spec->hasEncoder(), spec->encoderLayers,
+              spec->encoderLoc);
+    readStack("decoder", spec->hasDecoder(), spec->decoderLayers,
+              spec->decoderLoc);
+  }
+
+  // Compile-time shapes.
+  spec->seqLen = spec->maxSeqLen;
+  if (const toml::table *c = tableOf("compile")) {
+    TableReader r(ctx, path, *c, "compile");
+    spec->batch = r.integer("batch", false, 1, 1).value_or(1);
+    spec->seqLen = r.integer("seq_len", false, 1, spec->maxSeqLen).value_or(1);
+    spec->targetSeqLen =
+        r.integer("target_seq_len", false, 1, spec->seqLen).value_or(1);
+    if (!r.failed && spec->seqLen > spec->maxSeqLen)
+      r.error("seq_len") << spec->seqLen << " exceeds max_seq_len = "
+                         << spec->maxSeqLen;
+    if (!r.failed && spec->targetSeqLen > spec->maxSeqLen)
+      r.error("target_seq_len")
+          << spec->targetSeqLen << " exceeds max_seq_len = " << spec->maxSeqLen;
+    if (r.get("target_seq_len") && spec->family != Family::EncoderDecoder)
+      r.error("target_seq_len") << "only applies to encoder-decoder models";
+    r.rejectUnknownKeys();
+    failed |= r.failed;
+  }
+  if (spec->targetSeqLen == 0)
+    spec->targetSeqLen = spec->seqLen;
+
+  // Weights.
+  const toml::table *w = tableOf("weights");
+  if (!w) {
+    emitError(FileLineColLoc::get(&ctx, path, 1, 1))
+        << "the model file has no [weights] table (give 'file' or "
+           "init = \"random\")";
+    return failure();
+  }
+  TableReader wr(ctx, path, *w, "weights");
+  std::optional<std::string> file = wr.string("file");
+  std::optional<size_t> init = wr.choice("init", {"random"}, false);
+  std::optional<int64_t> seed = wr.integer("seed", false, 0);
+  wr.rejectUnknownKeys();
+  failed |= wr.failed;
+  if (failed)
+    return failure();
+  if (file.has_value() == init.has_value()) {
+    emitError(wr.tableLoc()) << "[weights] needs exactly one of 'file' (a "
+                                "safetensors path) or init = \"random\"";
+    return failure();
+  }
+  if (seed && !init) {
+    wr.error("seed") << "only applies to init = \"random\"";
+    return failure();
+  }
+  if (init) {
+    weights = WeightStore::random(seed.value_or(0));
+  } else {
+    llvm::SmallString<256> full(*file);
+    if (llvm::sys::path::is_relative(full)) {
+      full = llvm::sys::path::parent_path(path);
+      llvm::sys::path::append(full, *file);
+    }
+    auto st = SafetensorsFile::open(full);
+    if (!st) {
+      wr.error("file") << "cannot read weights: "
+                       << llvm::toString(st.takeError());
+      return failure();
+    }
+    weights = WeightStore::fromSafetensors(std::move(*st));
+  }
+  spec->naming = makeCanonicalNaming(spec->family == Family::EncoderDecoder,
+                                     spec->sharedEmbeddings);
+  return spec;
+}

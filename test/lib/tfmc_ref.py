@@ -1,0 +1,348 @@
+"""PyTorch reference models for tfmc's model format, and file helpers.
+
+The reference implements exactly the computation the seed articles describe
+(and tfmc's frontend emits): embeddings (scaled by sqrt(d_model) when asked),
+sinusoidal or learned positions, multi-head scaled dot-product attention with
+additive -1e9 masks, residual + LayerNorm (post- or pre-LN), position-wise FFN,
+final norm and LM head. Parameter names are tfmc's canonical names
+(docs/model-format.md), so a state_dict saved as safetensors is a valid
+weights file for the matching TOML model.
+"""
+import json
+import math
+import os
+import struct
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+NEG = -1.0e9
+
+
+# ---------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------
+
+def save_safetensors(path, tensors, dtype="F32"):
+    """Writes {name: array} as safetensors (F32, F16 or BF16)."""
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(np.asarray(tensors[name], dtype=np.float32))
+        if dtype == "F32":
+            raw = a.astype("<f4").tobytes()
+        elif dtype == "F16":
+            raw = a.astype("<f2").tobytes()
+        elif dtype == "BF16":
+            raw = (a.astype("<f4").view("<u4") >> 16).astype("<u2").tobytes()
+        else:
+            raise ValueError(dtype)
+        header[name] = {"dtype": dtype, "shape": list(a.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def write_toml(path, cfg, weights_file=None, seed=None, compile_shapes=None):
+    """Writes a tfmc model file for the reference config `cfg`."""
+    lines = ["[model]"]
+    for k, v in cfg.items():
+        if k in ("encoder_layers", "decoder_layers"):
+            continue
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        elif isinstance(v, str):
+            v = '"%s"' % v
+        lines.append("%s = %s" % (k, v))
+    for stack in ("encoder", "decoder"):
+        if cfg.get(stack + "_layers"):
+            lines += ["", "[%s]" % stack, "layers = %d" % cfg[stack + "_layers"]]
+    lines += ["", "[weights]"]
+    if weights_file:
+        lines.append('file = "%s"' % weights_file)
+    else:
+        lines += ['init = "random"', "seed = %d" % (seed or 0)]
+    if compile_shapes:
+        lines += ["", "[compile]"] + ["%s = %d" % kv for kv in compile_shapes.items()]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def tfm_weights(ir_text):
+    """{name: shape} of the distinct tfm.weight ops in printed tfm IR."""
+    import re
+    out = {}
+    for m in re.finditer(r'tfm\.weight "([^"]+)" : tensor<([0-9x]+)xf32>', ir_text):
+        out[m.group(1)] = tuple(int(d) for d in m.group(2).split("x"))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Model
+# ---------------------------------------------------------------------------
+
+DEFAULTS = dict(norm="layernorm", norm_placement="post", norm_eps=1e-5,
+                activation="relu", positional_encoding="sinusoidal",
+                attention_bias=True, ffn_bias=True, tie_embeddings=True,
+                shared_embeddings=True, embedding_scale=False,
+                embedding_norm=False, padding_mask=False, type_vocab_size=0)
+
+
+def sinusoidal(seq, d, offset=0):
+    """PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(...), in f64."""
+    pos = np.arange(offset, offset + seq, dtype=np.float64)[:, None]
+    i = np.arange(d)[None, :]
+    angle = pos / np.power(10000.0, (2 * (i // 2)) / d)
+    pe = np.where(i % 2 == 0, np.sin(angle), np.cos(angle))
+    return torch.from_numpy(pe.astype(np.float32))
+
+
+class Norm(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.rms = cfg["norm"] == "rmsnorm"
+        self.eps = cfg["norm_eps"]
+        d = cfg["d_model"]
+        self.weight = nn.Parameter(torch.ones(d))
+        if not self.rms:
+            self.bias = nn.Parameter(torch.zeros(d))
+
+    def forward(self, x):
+        if self.rms:
+            return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + self.eps) * self.weight
+        return F.layer_norm(x, x.shape[-1:], self.weight, self.bias, self.eps)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        d, bias = cfg["d_model"], cfg["attention_bias"]
+        self.h = cfg["num_heads"]
+        self.q_proj = nn.Linear(d, d, bias)
+        self.k_proj = nn.Linear(d, d, bias)
+        self.v_proj = nn.Linear(d, d, bias)
+        self.o_proj = nn.Linear(d, d, bias)
+
+    def forward(self, xq, xkv, mask=None, return_probs=False):
+        b, sq, d = xq.shape
+        sk, dh = xkv.shape[1], d // self.h
+        split = lambda t, s: t.view(b, s, self.h, dh).transpose(1, 2)
+        q, k, v = split(self.q_proj(xq), sq), split(self.k_proj(xkv), sk), split(self.v_proj(xkv), sk)
+        scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(dh))
+        if mask is not None:
+            scores = scores + mask
+        probs = torch.softmax(scores, dim=-1)
+        out = torch.matmul(probs, v).transpose(1, 2).reshape(b, sq, d)
+        out = self.o_proj(out)
+        return (out, probs) if return_probs else out
+
+
+class FFN(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.fc1 = nn.Linear(cfg["d_model"], cfg["d_ff"], cfg["ffn_bias"])
+        self.fc2 = nn.Linear(cfg["d_ff"], cfg["d_model"], cfg["ffn_bias"])
+        self.act = cfg["activation"]
+
+    def forward(self, x):
+        h = self.fc1(x)
+        if self.act == "relu":
+            h = F.relu(h)
+        elif self.act == "gelu":
+            h = F.gelu(h)
+        elif self.act == "gelu_tanh":
+            h = F.gelu(h, approximate="tanh")
+        elif self.act == "silu":
+            h = F.silu(h)
+        return self.fc2(h)
+
+
+class Layer(nn.Module):
+    def __init__(self, cfg, cross):
+        super().__init__()
+        self.pre = cfg["norm_placement"] == "pre"
+        self.self_attn = Attention(cfg)
+        self.self_attn_norm = Norm(cfg)
+        if cross:
+            self.cross_attn = Attention(cfg)
+            self.cross_attn_norm = Norm(cfg)
+        self.ffn = FFN(cfg)
+        self.ffn_norm = Norm(cfg)
+
+    def _sub(self, x, norm, f):
+        if self.pre:
+            return x + f(norm(x))
+        return norm(x + f(x))
+
+    def forward(self, x, self_mask=None, memory=None, memory_mask=None):
+        x = self._sub(x, self.self_attn_norm, lambda h: self.self_attn(h, h, self_mask))
+        if memory is not None:
+            x = self._sub(x, self.cross_attn_norm,
+                          lambda h: self.cross_attn(h, memory, memory_mask))
+        return self._sub(x, self.ffn_norm, self.ffn)
+
+
+class Stack(nn.Module):
+    """Embeddings + layers (+ final norm) of one stack."""
+
+    def __init__(self, cfg, layers, cross, embed_tokens=None):
+        super().__init__()
+        d = cfg["d_model"]
+        self.cfg = cfg
+        if embed_tokens is None:
+            self.embed_tokens = nn.Embedding(cfg["vocab_size"], d)
+        else:
+            self._shared = [embed_tokens]  # not registered twice
+        if cfg["positional_encoding"] == "learned":
+            self.embed_positions = nn.Embedding(cfg["max_seq_len"], d)
+        if cfg["type_vocab_size"] > 0:
+            self.embed_token_types = nn.Embedding(cfg["type_vocab_size"], d)
+        if cfg["embedding_norm"]:
+            self.embed_norm = Norm(cfg)
+        self.layers = nn.ModuleList(Layer(cfg, cross) for _ in range(layers))
+        if cfg.get("final_norm", cfg["norm_placement"] == "pre"):
+            self.final_norm = Norm(cfg)
+
+    def tokens(self):
+        return self.embed_tokens if hasattr(self, "embed_tokens") else self._shared[0]
+
+    def embed(self, ids, token_types=None, offset=0):
+        cfg, s = self.cfg, ids.shape[1]
+        x = self.tokens()(ids)
+        if cfg["embedding_scale"]:
+            x = x * math.sqrt(cfg["d_model"])
+        if token_types is not None:
+            x = x + self.embed_token_types(token_types)
+        if cfg["positional_encoding"] == "sinusoidal":
+            x = x + sinusoidal(s, cfg["d_model"], offset)
+        elif cfg["positional_encoding"] == "learned":
+            x = x + self.embed_positions.weight[offset:offset + s]
+        if cfg["embedding_norm"]:
+            x = self.embed_norm(x)
+        return x
+
+    def run(self, x, self_mask=None, memory=None, memory_mask=None):
+        for layer in self.layers:
+            x = layer(x, self_mask, memory, memory_mask)
+        if hasattr(self, "final_norm"):
+            x = self.final_norm(x)
+        return x
+
+
+def causal_mask(sq, sk, offset=0):
+    i = torch.arange(sq)[:, None] + offset
+    j = torch.arange(sk)[None, :]
+    return torch.where(j > i, torch.tensor(NEG), torch.tensor(0.0))
+
+
+def padding_mask(attention_mask):
+    return torch.where(attention_mask[:, None, None, :] == 0,
+                       torch.tensor(NEG), torch.tensor(0.0))
+
+
+class RefModel(nn.Module):
+    """The model a tfmc TOML file describes, with canonical parameter names."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        cfg = dict(DEFAULTS, **cfg)
+        self.cfg = cfg
+        fam = cfg["family"]
+        if fam == "encoder-decoder":
+            if cfg["shared_embeddings"]:
+                self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["d_model"])
+                shared = self.embed_tokens
+            else:
+                shared = None
+            self.encoder = Stack(cfg, cfg["encoder_layers"], False, shared)
+            self.decoder = Stack(cfg, cfg["decoder_layers"], True, shared)
+        elif fam == "encoder":
+            self.stack = Stack(cfg, cfg["encoder_layers"], False)
+        else:
+            self.stack = Stack(cfg, cfg["decoder_layers"], False)
+        if fam != "encoder" and not cfg["tie_embeddings"]:
+            self.lm_head = nn.Linear(cfg["d_model"], cfg["vocab_size"], bias=False)
+
+    def _head(self, x, stack):
+        w = stack.tokens().weight if self.cfg["tie_embeddings"] else self.lm_head.weight
+        return x @ w.t()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        """Encoder: last_hidden_state. Decoder: logits."""
+        st = self.stack
+        x = st.embed(input_ids, token_type_ids)
+        s = input_ids.shape[1]
+        mask = padding_mask(attention_mask) if attention_mask is not None else None
+        if self.cfg["family"] == "decoder":
+            cm = causal_mask(s, s)
+            mask = cm if mask is None else mask + cm
+        x = st.run(x, mask)
+        return x if self.cfg["family"] == "encoder" else self._head(x, st)
+
+    def encode(self, input_ids, attention_mask=None):
+        mask = padding_mask(attention_mask) if attention_mask is not None else None
+        return self.encoder.run(self.encoder.embed(input_ids), mask)
+
+    def decode(self, decoder_input_ids, encoder_hidden_states, attention_mask=None):
+        t = decoder_input_ids.shape[1]
+        memory_mask = padding_mask(attention_mask) if attention_mask is not None else None
+        y = self.decoder.embed(decoder_input_ids)
+        y = self.decoder.run(y, causal_mask(t, t), encoder_hidden_states, memory_mask)
+        return self._head(y, self.decoder)
+
+    def named_weights(self):
+        """{canonical name: numpy array}, tied/shared tensors once."""
+        out = {}
+        for name, p in self.named_parameters():
+            if name.startswith("stack."):
+                name = name[len("stack."):]
+            out[name] = p.detach().numpy()
+        return out
+
+
+def family_configs():
+    """Small odd-sized configurations of the three families (d_model 96 with
+    3 heads, vocab 1000), as used by the tests."""
+    base = dict(vocab_size=1000, d_model=96, num_heads=3, d_ff=200, max_seq_len=64)
+    return {
+        "encoder": dict(base, family="encoder", encoder_layers=2, activation="gelu",
+                        positional_encoding="learned", type_vocab_size=2,
+                        embedding_norm=True, padding_mask=True, norm_eps=1e-12),
+        "decoder": dict(base, family="decoder", decoder_layers=2, norm_placement="pre",
+                        activation="gelu_tanh", positional_encoding="learned",
+                        tie_embeddings=True),
+        "encoder-decoder": dict(base, family="encoder-decoder", encoder_layers=2,
+                                decoder_layers=2, activation="relu",
+                                positional_encoding="sinusoidal", embedding_scale=True,
+                                padding_mask=True),
+        "decoder-rms-silu": dict(base, family="decoder", decoder_layers=2,
+                                 norm="rmsnorm", norm_placement="pre", activation="silu",
+                                 positional_encoding="none", attention_bias=False,
+                                 ffn_bias=False, tie_embeddings=False, norm_eps=1e-6),
+    }
+
+
+def make_model(cfg, seed=0):
+    """A RefModel with random (not default-initialised) parameters, so that
+    norms and biases are exercised too."""
+    torch.manual_seed(seed)
+    m = RefModel(cfg).eval()
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if "norm" in name:
+                p.copy_(1.0 + 0.1 * torch.randn_like(p))
+            else:
+                p.copy_(0.05 * torch.randn_like(p))
+    return m
+
+
+def venv_bin(tool):
+    return os.path.join(os.environ.get("TFMC_BIN", ""), tool)
