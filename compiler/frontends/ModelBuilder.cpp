@@ -108,7 +108,10 @@ Value ModelIRBuilder::project(Value x, Param w, Param bias, bool hasBias, Stack 
 Value ModelIRBuilder::norm(Value x, Param w, Param bias, Stack s, int64_t layer) {
   int64_t axis = cast<RankedTensorType>(x.getType()).getRank() - 1;
   Value g = weight(w, s, layer, {spec.dModel}, Init::Ones);
-  FloatAttr eps = b.getF64FloatAttr(spec.normEps);
+  // Epsilon is added in the element type; store the value the kernels use
+  // (so IR from --decompose, whose epsilon is an f32 constant, recomposes to
+  // exactly the same op).
+  FloatAttr eps = b.getF64FloatAttr(static_cast<float>(spec.normEps));
   IntegerAttr ax = b.getI64IntegerAttr(axis);
   if (spec.norm == NormKind::RMSNorm)
     return RMSNormOp::create(b, loc, x.getType(), x, g, ax, eps);

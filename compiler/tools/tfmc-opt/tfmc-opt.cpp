@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/IR/TfmDialect.h"
+#include "tfm/Pipelines/Pipelines.h"
 #include "tfm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
                   mlir::spirv::SPIRVDialect, mlir::tensor::TensorDialect,
                   mlir::vector::VectorDialect>();
   mlir::tfm::registerTfmPasses();
+  mlir::tfm::registerTfmPipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerInlinerPass();

@@ -9,6 +9,7 @@
 
 #include "tfm/Frontends/Frontends.h"
 #include "tfm/IR/TfmDialect.h"
+#include "tfm/Pipelines/Pipelines.h"
 #include "tfm/Tools/Inspect.h"
 #include "tfm/Transforms/Passes.h"
 
@@ -21,6 +22,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/Timing.h"
+#include "mlir/Tools/Plugins/PassPlugin.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -62,13 +64,22 @@ static cl::opt<bool> decompose(
              "exporters do"),
     cl::cat(inputCat));
 
-enum class Emit { TFM, Graph };
+enum class Emit { TFM, Fused, Graph };
 static cl::opt<Emit> emit(
-    "emit", cl::desc("What to produce"), cl::init(Emit::TFM),
+    "emit", cl::desc("What to produce"), cl::init(Emit::Fused),
     cl::values(clEnumValN(Emit::TFM, "tfm", "the frontend's primitive tfm IR"),
+               clEnumValN(Emit::Fused, "fused",
+                          "tfm IR after the fusion pipeline"),
                clEnumValN(Emit::Graph, "graph",
-                          "a Graphviz DOT graph of the model (and an SVG next "
-                          "to -o when 'dot' is installed)")),
+                          "a Graphviz DOT graph of the model at --graph-stage "
+                          "(and an SVG next to -o when 'dot' is installed)")),
+    cl::cat(outputCat));
+enum class Stage { TFM, Fused };
+static cl::opt<Stage> graphStage(
+    "graph-stage", cl::desc("Stage drawn by --emit=graph"),
+    cl::init(Stage::Fused),
+    cl::values(clEnumValN(Stage::TFM, "tfm", "the frontend's IR"),
+               clEnumValN(Stage::Fused, "fused", "after fusion")),
     cl::cat(outputCat));
 static cl::opt<std::string> outputPath("o",
                                        cl::desc("Output file ('-' for stdout)"),
@@ -92,6 +103,23 @@ static cl::opt<std::string> dumpIRDir(
     cl::desc("Write the IR after every pass into numbered files in this "
              "directory"),
     cl::value_desc("dir"), cl::cat(inspectCat));
+static cl::opt<bool> fusionRemarks(
+    "fusion-remarks",
+    cl::desc("Report every fusion candidate: fused into what, or why not"),
+    cl::cat(inspectCat));
+static cl::opt<bool> noMergeQKV(
+    "no-merge-qkv", cl::desc("Keep Q/K/V projections as separate linears"),
+    cl::cat(inspectCat));
+static cl::list<std::string> passPlugins(
+    "load-pass-plugin",
+    cl::desc("Load a pass plugin; its passes can be used in --pass-pipeline "
+             "and --extra-passes"),
+    cl::value_desc("lib.so"), cl::cat(inspectCat));
+static cl::opt<std::string> extraPasses(
+    "extra-passes",
+    cl::desc("Textual passes appended after tfmc's fusion pipeline, e.g. "
+             "'func.func(my-pass)'"),
+    cl::value_desc("passes"), cl::cat(inspectCat));
 static cl::opt<std::string> passPipeline(
     "pass-pipeline",
     cl::desc("Run this textual pass pipeline on the frontend's IR instead of "
@@ -204,10 +232,23 @@ static LogicalResult runPipeline(MLIRContext &ctx, ModuleOp module) {
   if (!passPipeline.empty()) {
     if (failed(parsePassPipeline(passPipeline, pm, llvm::errs())))
       return failure();
-  } else if (decompose) {
-    DecomposePassOptions opts;
-    opts.ops = {"softmax", "layer_norm", "rms_norm", "gelu", "silu"};
-    pm.addNestedPass<func::FuncOp>(createDecomposePass(opts));
+  } else {
+    if (decompose) {
+      DecomposePassOptions opts;
+      opts.ops = {"softmax", "layer_norm", "rms_norm", "gelu", "silu"};
+      pm.addNestedPass<func::FuncOp>(createDecomposePass(opts));
+    }
+    bool fuse = emit == Emit::Fused ||
+                (emit == Emit::Graph && graphStage == Stage::Fused);
+    if (fuse) {
+      FusionPipelineOptions opts;
+      opts.remarks = fusionRemarks;
+      opts.mergeQKV = !noMergeQKV;
+      buildFusionPipeline(pm, opts);
+    }
+    if (!extraPasses.empty() &&
+        failed(parsePassPipeline(extraPasses, pm, llvm::errs())))
+      return failure();
   }
   if (!dumpIRDir.empty() &&
       failed(enableIRDumpDir(pm, module, dumpIRDir)))
@@ -235,6 +276,7 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
   llvm::raw_string_ostream os(text);
   switch (emit) {
   case Emit::TFM:
+  case Emit::Fused:
     module.print(os);
     break;
   case Emit::Graph:
@@ -262,7 +304,19 @@ int main(int argc, char **argv) {
       argc, argv,
       "tfmc: ahead-of-time compiler for transformer models\n\n"
       "  tfmc model.toml --emit=tfm          print the frontend's IR\n"
+      "  tfmc model.toml --fusion-remarks    fused IR, and why each fusion "
+      "did or did not happen\n"
       "  tfmc hf-folder/ --emit=graph -o g.dot\n");
+
+  for (const std::string &path : passPlugins) {
+    llvm::Expected<PassPlugin> plugin = PassPlugin::load(path);
+    if (!plugin) {
+      llvm::errs() << path << ": error: cannot load pass plugin: "
+                   << llvm::toString(plugin.takeError()) << "\n";
+      return 1;
+    }
+    plugin->registerPassRegistryCallbacks();
+  }
 
   DialectRegistry registry;
   registry.insert<TfmDialect, func::FuncDialect, arith::ArithDialect,

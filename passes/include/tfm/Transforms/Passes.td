@@ -40,4 +40,144 @@ def DecomposePass : Pass<"tfm-decompose", "func::FuncOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Fusion: recomposition of exporter-style primitives
+//===----------------------------------------------------------------------===//
+
+defvar FusionRemarksOption = Option<"remarks", "remarks", "bool", "false",
+    "Emit a remark at every candidate site: what it was fused into, or why "
+    "not">;
+
+def RecomposeSoftmaxPass : Pass<"tfm-recompose-softmax", "func::FuncOp"> {
+  let summary = "Recompose exp(x - max(x)) / sum(exp(x - max(x))) into tfm.softmax";
+  let description = [{
+    Recognises softmax written with primitives over one kept axis, with or
+    without the maximum subtraction (the unstable variant becomes the stable
+    `tfm.softmax`), dividing by the sum or multiplying by its reciprocal:
+
+    ```mlir
+    %m = tfm.reduce_max %x [1] keep_dims : tensor<4x8xf32> -> tensor<4x1xf32>
+    %d = tfm.sub %x, %m : tensor<4x8xf32>, tensor<4x1xf32>
+    %e = tfm.exp %d : tensor<4x8xf32>
+    %s = tfm.reduce_sum %e [1] keep_dims : tensor<4x8xf32> -> tensor<4x1xf32>
+    %y = tfm.div %e, %s : tensor<4x8xf32>, tensor<4x1xf32>
+    // becomes
+    %y = tfm.softmax %x axis 1 : tensor<4x8xf32>
+    ```
+  }];
+  let options = [FusionRemarksOption];
+}
+
+def RecomposeNormPass : Pass<"tfm-recompose-norm", "func::FuncOp"> {
+  let summary = "Recompose expanded LayerNorm and RMSNorm into tfm.layer_norm / tfm.rms_norm";
+  let description = [{
+    LayerNorm: `c = x - mean(x)`, `var = mean(c*c)` (or `mean(c^2)`),
+    normalised as `c / sqrt(var + eps)`, `c * rsqrt(var + eps)` or
+    `c * (1 / sqrt(var + eps))` (ONNX's Reciprocal), then optionally
+    `* scale` and `+ bias` (either operand order), over trailing axes.
+    RMSNorm: `x * rsqrt(mean(x*x) + eps)` or `x / sqrt(mean(x^2) + eps)`,
+    optionally `* scale`.
+
+    ```mlir
+    // c = x - mean(x); y = c / sqrt(mean(c * c) + eps) * g + b   becomes
+    %y = tfm.layer_norm %x scale %g bias %b axis 2 eps 1.000000e-05
+        : (tensor<2x5x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x5x8xf32>
+    ```
+  }];
+  let options = [FusionRemarksOption];
+}
+
+def RecomposeActivationsPass : Pass<"tfm-recompose-activations", "func::FuncOp"> {
+  let summary = "Recompose expanded GELU (erf and tanh forms) and SiLU";
+  let description = [{
+    Recognises `0.5 * x * (1 + erf(x / sqrt(2)))` as `tfm.gelu`,
+    `0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))` as
+    `tfm.gelu approximate tanh` and `x * sigmoid(x)` as `tfm.silu`. The
+    constants may be folded into any factor and the products may be in any
+    order, as different exporters write them.
+  }];
+  let options = [FusionRemarksOption];
+}
+
+//===----------------------------------------------------------------------===//
+// Fusion into fused-level ops
+//===----------------------------------------------------------------------===//
+
+def FuseAttentionPass : Pass<"tfm-fuse-attention", "func::FuncOp"> {
+  let summary = "Fuse scaled dot-product attention into tfm.attention";
+  let description = [{
+    Matches `softmax(Q K^T * scale + mask) V` over the key axis, with the
+    scale as `tfm.scale`, a multiplication or division by a constant, applied
+    to the scores, to Q (pre-scaled) or after the mask ("mask then scale");
+    the additive masks split into the `causal` flag (`tfm.causal_mask`) and a
+    mask operand (anything else, e.g. `tfm.padding_mask`). When every operand
+    comes from a split-heads reshape+transpose and the result goes through a
+    merge-heads transpose+reshape, those are absorbed and the fused op works
+    on `[B, S, H*D]`; otherwise it works on explicit heads `[B, H, S, D]`.
+
+    ```mlir
+    %s = tfm.matmul %qh, %kh transpose_rhs : ... -> tensor<1x3x37x37xf32>
+    %t = tfm.scale %s by 0.17677669529663687 : tensor<1x3x37x37xf32>
+    %c = tfm.causal_mask : tensor<37x37xf32>
+    %u = tfm.add %t, %c : tensor<1x3x37x37xf32>, tensor<37x37xf32>
+    %p = tfm.softmax %u axis 3 : tensor<1x3x37x37xf32>
+    %o = tfm.matmul %p, %vh : ... -> tensor<1x3x37x32xf32>
+    // becomes
+    %o = tfm.attention %q, %k, %v heads 3 scale 0.17677669529663687 causal : ...
+    ```
+  }];
+  let options = [FusionRemarksOption];
+}
+
+def FuseResidualNormPass : Pass<"tfm-fuse-residual-norm", "func::FuncOp"> {
+  let summary = "Fuse a residual add into the norm that reads it";
+  let description = [{
+    `layer_norm(x + r)` becomes `tfm.add_layer_norm x, r` (and likewise for
+    RMSNorm); other users of the sum (a pre-LN residual stream) read the
+    fused op's second result, so the sum is computed once, in the same pass
+    over each row as the normalisation.
+  }];
+  let options = [FusionRemarksOption];
+}
+
+def FuseEpiloguePass : Pass<"tfm-fuse-epilogue", "func::FuncOp"> {
+  let summary = "Fuse bias, activation and elementwise consumers into tfm.linear";
+  let description = [{
+    A `tfm.matmul` by a `[K, N]` weight becomes a `tfm.linear ... weight_kn`;
+    an added `[N]` bias becomes the linear's bias; then the cluster of
+    elementwise ops that only the linear's result feeds (activations, scales,
+    additions of constants or of broadcastable tensors such as a residual)
+    becomes the linear's epilogue region, built from each op's
+    ScalarComputeOpInterface, so the backends apply it in the GEMM's
+    write-back.
+
+    ```mlir
+    %h = tfm.linear %x, %w bias %b : ...
+    %g = tfm.gelu %h : tensor<1x37x384xf32>
+    // becomes
+    %g = tfm.linear %x, %w bias %b : ... epilogue {
+    ^bb0(%acc: f32):
+      ... // 0.5 * acc * (1 + erf(acc / sqrt(2)))
+      tfm.yield %r : f32
+    }
+    ```
+  }];
+  let options = [FusionRemarksOption];
+}
+
+def MergeQKVPass : Pass<"tfm-merge-qkv", "func::FuncOp"> {
+  let summary = "Merge linears that read the same input into one wider linear";
+  let description = [{
+    Two or more `tfm.linear` ops on the same input with model weights of the
+    same input size (the Q, K and V projections of self-attention, the K and
+    V projections of cross-attention) become one linear on a concatenated
+    weight, followed by `tfm.slice`s. The concatenation is a derived
+    `tfm.weight` (`concat [...] axis N`) that the backends materialise at
+    compile time, so nothing is copied at run time.
+  }];
+  let options = [FusionRemarksOption,
+    Option<"minGroup", "min-group", "unsigned", "2",
+           "Smallest number of linears merged into one">];
+}
+
 #endif // TFM_TRANSFORMS_PASSES_TD

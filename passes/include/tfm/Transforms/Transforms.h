@@ -15,12 +15,57 @@
 
 namespace mlir::tfm {
 
+class FusionRemarks;
+
 /// Decides per candidate op whether a pattern may rewrite it (true = allowed).
 using ControlFn = std::function<bool(Operation *)>;
 
 /// Expands composite tfm ops (AggregatedOpInterface) into primitives.
 void populateDecomposePatterns(RewritePatternSet &patterns,
                                const ControlFn &control = {});
+
+/// softmax written as primitives -> tfm.softmax.
+void populateRecomposeSoftmaxPatterns(RewritePatternSet &patterns,
+                                      const ControlFn &control = {},
+                                      FusionRemarks *remarks = nullptr);
+
+/// Expanded LayerNorm / RMSNorm -> tfm.layer_norm / tfm.rms_norm.
+void populateRecomposeNormPatterns(RewritePatternSet &patterns,
+                                   const ControlFn &control = {},
+                                   FusionRemarks *remarks = nullptr);
+
+/// Expanded GELU / SiLU -> tfm.gelu / tfm.silu.
+void populateRecomposeActivationsPatterns(RewritePatternSet &patterns,
+                                          const ControlFn &control = {},
+                                          FusionRemarks *remarks = nullptr);
+
+/// Scaled dot-product attention -> tfm.attention.
+void populateFuseAttentionPatterns(RewritePatternSet &patterns,
+                                   const ControlFn &control = {},
+                                   FusionRemarks *remarks = nullptr);
+
+/// add + layer_norm/rms_norm -> tfm.add_layer_norm/tfm.add_rms_norm.
+void populateFuseResidualNormPatterns(RewritePatternSet &patterns,
+                                      const ControlFn &control = {},
+                                      FusionRemarks *remarks = nullptr);
+
+/// matmul/linear + bias + elementwise -> tfm.linear with an epilogue.
+void populateFuseEpiloguePatterns(RewritePatternSet &patterns,
+                                  const ControlFn &control = {},
+                                  FusionRemarks *remarks = nullptr);
+
+/// Linears on one input -> one linear on concatenated weights + slices.
+void populateMergeQKVPatterns(RewritePatternSet &patterns,
+                              unsigned minGroup = 2,
+                              const ControlFn &control = {},
+                              FusionRemarks *remarks = nullptr);
+
+/// Runs `patterns` greedily on `root`; with `remarks`, collects and emits a
+/// remark per candidate site. Shared by the fusion passes.
+LogicalResult applyFusionPatterns(
+    Operation *root,
+    llvm::function_ref<void(RewritePatternSet &, FusionRemarks *)> populate,
+    bool remarks);
 
 } // namespace mlir::tfm
 
