@@ -18,7 +18,7 @@ config.environment["FILECHECK_OPTS"] = (
     "-enable-var-scope --allow-unused-prefixes=false")
 
 tool_dirs = [config.tfm_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["tfmc-opt", "tfmc"], tool_dirs)
+llvm_config.add_tool_substitutions(["tfmc-opt", "tfmc-run", "tfmc"], tool_dirs)
 llvm_config.with_environment("PATH", config.tfm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 config.substitutions.append(("%tfm_src_root", config.tfm_src_root))

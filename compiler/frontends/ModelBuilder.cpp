@@ -309,6 +309,13 @@ FailureOr<OwningOpRef<ModuleOp>> ModelIRBuilder::build() {
   module = *owned;
   int64_t bsz = spec.batch, d = spec.dModel;
   module->setAttr("tfm.family", b.getStringAttr(stringify(spec.family)));
+  module->setAttr("tfm.vocab_size", b.getI64IntegerAttr(spec.vocabSize));
+  module->setAttr("tfm.max_seq_len", b.getI64IntegerAttr(spec.maxSeqLen));
+  for (auto [name, id] : {std::pair<StringRef, int64_t>{"tfm.bos_id", spec.bosId},
+                          {"tfm.eos_id", spec.eosId},
+                          {"tfm.pad_id", spec.padId}})
+    if (id >= 0)
+      module->setAttr(name, b.getI64IntegerAttr(id));
 
   auto padMaskFrom = [&](Value attentionMask, int64_t keys) -> Value {
     if (!attentionMask)

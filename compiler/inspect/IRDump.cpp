@@ -23,12 +23,15 @@ namespace {
 /// file ends up holding the module after the pass has run everywhere.
 class DirPrinterConfig final : public PassManager::IRPrinterConfig {
 public:
-  explicit DirPrinterConfig(std::string dir)
-      : IRPrinterConfig(/*printModuleScope=*/true), dir(std::move(dir)) {}
+  explicit DirPrinterConfig(std::shared_ptr<IRDumpDir> state)
+      : IRPrinterConfig(/*printModuleScope=*/true), state(std::move(state)),
+        dir(this->state->dir) {}
 
   void printAfterIfEnabled(Pass *pass, Operation *,
                            PrintCallbackFn print) override {
-    auto [it, inserted] = numbers.try_emplace(pass, numbers.size() + 1);
+    auto [it, inserted] = numbers.try_emplace(pass, state->next);
+    if (inserted)
+      ++state->next;
     std::string name = pass->getArgument().str();
     if (name.empty())
       name = pass->getName().str();
@@ -42,13 +45,14 @@ public:
   }
 
 private:
+  std::shared_ptr<IRDumpDir> state;
   std::string dir;
   llvm::DenseMap<Pass *, unsigned> numbers;
 };
 } // namespace
 
-LogicalResult mlir::tfm::enableIRDumpDir(PassManager &pm, ModuleOp module,
-                                         llvm::StringRef dir) {
+FailureOr<std::shared_ptr<IRDumpDir>>
+mlir::tfm::IRDumpDir::create(ModuleOp module, llvm::StringRef dir) {
   if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
     emitError(module.getLoc()) << "cannot create --dump-ir-dir '" << dir
                                << "': " << ec.message();
@@ -63,6 +67,12 @@ LogicalResult mlir::tfm::enableIRDumpDir(PassManager &pm, ModuleOp module,
     return failure();
   }
   module.print(os);
-  pm.enableIRPrinting(std::make_unique<DirPrinterConfig>(dir.str()));
-  return success();
+  auto state = std::make_shared<IRDumpDir>();
+  state->dir = dir.str();
+  return state;
+}
+
+void mlir::tfm::IRDumpDir::attach(PassManager &pm) {
+  // The config keeps the state alive through a shared pointer it holds.
+  pm.enableIRPrinting(std::make_unique<DirPrinterConfig>(shared_from_this()));
 }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tfm/Conversion/Passes.h"
 #include "tfm/IR/TfmDialect.h"
 #include "tfm/Pipelines/Pipelines.h"
 #include "tfm/Transforms/Passes.h"
@@ -37,6 +38,7 @@ int main(int argc, char **argv) {
                   mlir::vector::VectorDialect>();
   mlir::tfm::registerTfmPasses();
   mlir::tfm::registerTfmPipelines();
+  mlir::tfm::registerTfmConversionPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerInlinerPass();

@@ -10,6 +10,7 @@
 #include "tfm/Frontends/Frontends.h"
 #include "tfm/IR/TfmDialect.h"
 #include "tfm/Pipelines/Pipelines.h"
+#include "tfm/Target/Cpu.h"
 #include "tfm/Tools/Inspect.h"
 #include "tfm/Transforms/Passes.h"
 
@@ -46,6 +47,7 @@ static cl::OptionCategory outputCat("Output");
 static cl::OptionCategory shapeCat("Shapes");
 static cl::OptionCategory inspectCat("Inspection");
 static cl::OptionCategory mlirCat("MLIR debugging (as in mlir-opt)");
+static cl::OptionCategory targetCat("Target");
 
 static cl::opt<std::string>
     inputPath(cl::Positional, cl::desc("<model.toml | hf-folder | file.mlir>"),
@@ -64,12 +66,22 @@ static cl::opt<bool> decompose(
              "exporters do"),
     cl::cat(inputCat));
 
-enum class Emit { TFM, Fused, Graph };
+enum class Emit { TFM, Fused, Linalg, LLVM, Asm, Artifact, Graph };
 static cl::opt<Emit> emit(
-    "emit", cl::desc("What to produce"), cl::init(Emit::Fused),
+    "emit",
+    cl::desc("What to produce (default: the artifact when -o names a "
+             "directory, else the fused IR)"),
+    cl::init(Emit::Fused),
     cl::values(clEnumValN(Emit::TFM, "tfm", "the frontend's primitive tfm IR"),
                clEnumValN(Emit::Fused, "fused",
                           "tfm IR after the fusion pipeline"),
+               clEnumValN(Emit::Linalg, "linalg",
+                          "kernels on buffers (loops, vectors, linalg)"),
+               clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
+               clEnumValN(Emit::Asm, "asm", "target assembly"),
+               clEnumValN(Emit::Artifact, "artifact",
+                          "a directory with model.so, weights.bin and "
+                          "manifest.json (-o)"),
                clEnumValN(Emit::Graph, "graph",
                           "a Graphviz DOT graph of the model at --graph-stage "
                           "(and an SVG next to -o when 'dot' is installed)")),
@@ -97,6 +109,26 @@ static cl::opt<int64_t> targetSeqLen(
     "target-seq-len",
     cl::desc("Decoder sequence length of an encoder-decoder model"),
     cl::init(0), cl::cat(shapeCat));
+
+enum class TargetKind { CPU };
+static cl::opt<TargetKind> targetKind(
+    "target", cl::desc("Code generation target"), cl::init(TargetKind::CPU),
+    cl::values(clEnumValN(TargetKind::CPU, "cpu", "x86-64 code through LLVM")),
+    cl::cat(targetCat));
+static cl::opt<std::string> cpuName(
+    "cpu",
+    cl::desc("CPU to generate code for: native (this machine) or a name such "
+             "as x86-64-v3, x86-64-v4, znver4"),
+    cl::init("native"), cl::cat(targetCat));
+static cl::opt<bool> noFusion(
+    "no-fusion",
+    cl::desc("Lower the primitive IR without the fusion pipeline (reference)"),
+    cl::cat(targetCat));
+static cl::opt<int64_t> maxPositions(
+    "max-positions",
+    cl::desc("Rows of precomputed positional tables (default: the model's "
+             "maximum sequence length)"),
+    cl::init(0), cl::cat(targetCat));
 
 static cl::opt<std::string> dumpIRDir(
     "dump-ir-dir",
@@ -140,7 +172,7 @@ static void exposeMLIRFlags() {
       it->second->addCategory(mlirCat);
   }
   cl::HideUnrelatedOptions({&inputCat, &outputCat, &shapeCat, &inspectCat,
-                            &mlirCat});
+                            &mlirCat, &targetCat});
 }
 
 //===----------------------------------------------------------------------===//
@@ -224,39 +256,90 @@ static void renderSVG(StringRef dotPath) {
 // Driver
 //===----------------------------------------------------------------------===//
 
-static LogicalResult runPipeline(MLIRContext &ctx, ModuleOp module) {
-  PassManager pm(&ctx);
+/// The stage the requested output needs.
+static bool needsFusion() {
+  if (noFusion)
+    return false;
+  return emit != Emit::TFM && !(emit == Emit::Graph && graphStage == Stage::TFM);
+}
+static bool needsLowering() {
+  return emit == Emit::Linalg || emit == Emit::LLVM || emit == Emit::Asm ||
+         emit == Emit::Artifact;
+}
+
+/// Applies the MLIR command-line options and the IR dump to `pm`.
+static LogicalResult configure(PassManager &pm,
+                               const std::shared_ptr<IRDumpDir> &dump) {
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
   applyDefaultTimingPassManagerCLOptions(pm);
-  if (!passPipeline.empty()) {
-    if (failed(parsePassPipeline(passPipeline, pm, llvm::errs())))
-      return failure();
-  } else {
-    if (decompose) {
-      DecomposePassOptions opts;
-      opts.ops = {"softmax", "layer_norm", "rms_norm", "gelu", "silu"};
-      pm.addNestedPass<func::FuncOp>(createDecomposePass(opts));
-    }
-    bool fuse = emit == Emit::Fused ||
-                (emit == Emit::Graph && graphStage == Stage::Fused);
-    if (fuse) {
-      FusionPipelineOptions opts;
-      opts.remarks = fusionRemarks;
-      opts.mergeQKV = !noMergeQKV;
-      buildFusionPipeline(pm, opts);
-    }
-    if (!extraPasses.empty() &&
-        failed(parsePassPipeline(extraPasses, pm, llvm::errs())))
-      return failure();
-  }
-  if (!dumpIRDir.empty() &&
-      failed(enableIRDumpDir(pm, module, dumpIRDir)))
+  if (dump)
+    dump->attach(pm);
+  return success();
+}
+
+/// Frontend IR -> the requested tfm or buffer-level stage.
+static LogicalResult runPipeline(ModuleOp module, const CpuTarget *target,
+                                 const std::shared_ptr<IRDumpDir> &dump) {
+  PassManager pm(module.getContext());
+  if (failed(configure(pm, dump)))
     return failure();
+  if (!passPipeline.empty())
+    return failure(failed(parsePassPipeline(passPipeline, pm, llvm::errs())) ||
+                   failed(pm.run(module)));
+  if (decompose) {
+    DecomposePassOptions opts;
+    opts.ops = {"softmax", "layer_norm", "rms_norm", "gelu", "silu"};
+    pm.addNestedPass<func::FuncOp>(createDecomposePass(opts));
+  }
+  if (needsFusion()) {
+    FusionPipelineOptions opts;
+    opts.remarks = fusionRemarks;
+    opts.mergeQKV = !noMergeQKV;
+    buildFusionPipeline(pm, opts);
+  }
+  if (!extraPasses.empty() &&
+      failed(parsePassPipeline(extraPasses, pm, llvm::errs())))
+    return failure();
+  if (needsLowering()) {
+    CpuPipelineOptions opts;
+    opts.vectorWidth = target->vectorWidth;
+    opts.maxPositions = maxPositions;
+    if (!maxPositions)
+      if (auto m = module->getAttrOfType<IntegerAttr>("tfm.max_seq_len"))
+        opts.maxPositions = m.getInt();
+    buildCpuLoopsPipeline(pm, opts);
+  }
   return pm.run(module);
 }
 
 static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
+  // Without --emit, -o chooses: a text file name (.mlir, .ll, .s, .dot) or
+  // an existing file such as /dev/null gets IR; anything else is taken as
+  // the artifact directory.
+  StringRef out = outputPath;
+  bool textOutput = out == "-" || out.ends_with(".mlir") ||
+                    out.ends_with(".ll") || out.ends_with(".s") ||
+                    out.ends_with(".dot") ||
+                    (llvm::sys::fs::exists(out) &&
+                     !llvm::sys::fs::is_directory(out));
+  if (!emit.getNumOccurrences() && !textOutput)
+    emit = Emit::Artifact;
+  if (emit == Emit::Artifact && outputPath == "-") {
+    llvm::errs() << "error: --emit=artifact needs -o <directory>\n";
+    return failure();
+  }
+  // The target is resolved first: an unknown CPU is reported before work.
+  std::optional<CpuTarget> target;
+  if (needsLowering()) {
+    auto t = resolveCpuTarget(cpuName);
+    if (!t) {
+      llvm::errs() << "error: " << llvm::toString(t.takeError()) << "\n";
+      return failure();
+    }
+    target = std::move(*t);
+  }
+
   ImportOptions opts;
   opts.batch = batch;
   opts.seqLen = seqLen;
@@ -269,19 +352,50 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
   if (failed(model))
     return failure();
   ModuleOp module = *model->module;
-  if (failed(verify(module)) || failed(runPipeline(ctx, module)))
+  if (failed(verify(module)))
+    return failure();
+  std::shared_ptr<IRDumpDir> dump;
+  if (!dumpIRDir.empty()) {
+    auto d = IRDumpDir::create(module, dumpIRDir);
+    if (failed(d))
+      return failure();
+    dump = *d;
+  }
+  if (failed(runPipeline(module, target ? &*target : nullptr, dump)))
     return failure();
 
+  auto configurePM = [&](PassManager &pm) { return configure(pm, dump); };
   std::string text;
   llvm::raw_string_ostream os(text);
   switch (emit) {
   case Emit::TFM:
   case Emit::Fused:
+  case Emit::Linalg:
     module.print(os);
     break;
   case Emit::Graph:
     exportGraph(module, os);
     break;
+  case Emit::LLVM:
+  case Emit::Asm:
+    if (llvm::Error e = emitCpuCode(module, *target, emit == Emit::Asm, os,
+                                    configurePM)) {
+      llvm::errs() << "error: " << llvm::toString(std::move(e)) << "\n";
+      return failure();
+    }
+    break;
+  case Emit::Artifact:
+  {
+    // lld (run by the backend) resets LLVM's command-line options: keep
+    // copies of the values still needed.
+    const std::string out = outputPath, in = inputPath;
+    if (llvm::Error e = writeCpuArtifact(module, *model->weights, *target,
+                                         out, configurePM)) {
+      emitError(fileLoc(ctx, in)) << llvm::toString(std::move(e));
+      return failure();
+    }
+    return success();
+  }
   }
   if (failed(writeOutput(text)))
     return failure();
@@ -303,6 +417,7 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "tfmc: ahead-of-time compiler for transformer models\n\n"
+      "  tfmc model.toml -o out/             compile to an artifact for tfmc-run\n"
       "  tfmc model.toml --emit=tfm          print the frontend's IR\n"
       "  tfmc model.toml --fusion-remarks    fused IR, and why each fusion "
       "did or did not happen\n"

@@ -5,7 +5,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Pipelines/Pipelines.h"
+#include "tfm/Conversion/Passes.h"
 #include "tfm/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -34,7 +39,50 @@ void mlir::tfm::buildFusionPipeline(OpPassManager &pm,
   fn.addPass(createCSEPass());
 }
 
+void mlir::tfm::buildCpuLoopsPipeline(OpPassManager &pm,
+                                      const CpuPipelineOptions &opts) {
+  LowerToCPUPassOptions lower;
+  lower.vectorWidth = opts.vectorWidth;
+  lower.gemmMR = opts.gemmMR;
+  lower.gemmNR = opts.gemmNR;
+  lower.maxPositions = opts.maxPositions;
+  pm.addPass(createLowerToCPUPass(lower));
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createPlanBuffersPass());
+  pm.addPass(createEmitEntryWrappersPass());
+}
+
+void mlir::tfm::buildCpuToLLVMPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createLegalizeMathForCPUPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+  pm.addPass(createConvertSCFToOpenMPPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::tfm::buildCpuLoweringPipeline(OpPassManager &pm,
+                                         const CpuPipelineOptions &opts) {
+  buildCpuLoopsPipeline(pm, opts);
+  buildCpuToLLVMPipeline(pm);
+}
+
 void mlir::tfm::registerTfmPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "tfm-cpu-pipeline",
+      "Lower fused tfm IR to the LLVM dialect for the CPU",
+      buildCpuLoweringPipeline);
   PassPipelineRegistration<FusionPipelineOptions>(
       "tfm-fusion-pipeline",
       "Recompose softmax/norms/activations, fuse attention, residual+norm, "

@@ -10,6 +10,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <memory>
+
 namespace mlir::tfm {
 
 /// Writes every function of `module` as a Graphviz digraph: ops as nodes
@@ -17,11 +19,19 @@ namespace mlir::tfm {
 /// inputs as distinct input nodes, SSA uses as edges.
 void exportGraph(ModuleOp module, llvm::raw_ostream &os);
 
-/// Makes `pm` write the whole module after every pass into `dir` as numbered
-/// files (`00-input.mlir`, `01-tfm-decompose.mlir`, ...). `module` is written
-/// as `00-input.mlir` right away. Multi-threading must be disabled.
-LogicalResult enableIRDumpDir(PassManager &pm, ModuleOp module,
-                              llvm::StringRef dir);
+/// Writes the module after every pass of one or more pass managers into a
+/// directory as numbered files (`00-input.mlir`, `01-tfm-decompose.mlir`,
+/// ...); numbering continues across the pass managers it is attached to.
+/// Multi-threading must be disabled.
+class IRDumpDir : public std::enable_shared_from_this<IRDumpDir> {
+public:
+  /// Creates `dir` and writes `module` as `00-input.mlir`.
+  static FailureOr<std::shared_ptr<IRDumpDir>> create(ModuleOp module,
+                                                      llvm::StringRef dir);
+  void attach(PassManager &pm);
+  std::string dir;
+  unsigned next = 1;
+};
 
 } // namespace mlir::tfm
 

@@ -25,6 +25,33 @@ struct FusionPipelineOptions
       llvm::cl::init(true)};
 };
 
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  PassOptions::Option<unsigned> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("f32 lanes of the target's vectors (4, 8 or 16)"),
+      llvm::cl::init(8)};
+  PassOptions::Option<unsigned> gemmMR{
+      *this, "gemm-mr", llvm::cl::desc("GEMM micro-kernel rows (0: auto)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<unsigned> gemmNR{
+      *this, "gemm-nr", llvm::cl::desc("GEMM micro-kernel columns (0: auto)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> maxPositions{
+      *this, "max-positions",
+      llvm::cl::desc("Rows of precomputed positional tables (0: static)"),
+      llvm::cl::init(0)};
+};
+
+/// Fused tfm IR to kernels on buffers: tfm-lower-to-cpu, buffer planning
+/// and C ABI wrappers (the `--emit=linalg` stage).
+void buildCpuLoopsPipeline(OpPassManager &pm, const CpuPipelineOptions &opts);
+/// The result of buildCpuLoopsPipeline to the LLVM dialect: loops to OpenMP,
+/// math approximations, vectors, memrefs, everything to LLVM.
+void buildCpuToLLVMPipeline(OpPassManager &pm);
+/// Both of the above.
+void buildCpuLoweringPipeline(OpPassManager &pm,
+                              const CpuPipelineOptions &opts);
+
 /// Recompose exporter-style primitives, then fuse attention, residual+norm,
 /// QKV projections and GEMM epilogues, with canonicalisation and CSE between.
 /// Runs on every func.func of a module. Shared by every backend.

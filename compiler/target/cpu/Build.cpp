@@ -1,0 +1,186 @@
+//===- Build.cpp - from the buffer-level module to an artifact ------------===//
+//
+// Part of tfmc.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/Target/Cpu.h"
+
+#include "tfm/Conversion/Passes.h"
+#include "tfm/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::tfm;
+
+static llvm::Error error(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+}
+
+/// The files an artifact directory may contain.
+static constexpr const char *kArtifactFiles[] = {
+    "manifest.json", "model.so", "model.o", "weights.bin", "model"};
+
+/// Removes an artifact directory: only the files tfmc writes, then the
+/// directory itself (which fails, harmlessly, if anything else is in it).
+static std::error_code removeArtifactDir(llvm::StringRef dir) {
+  for (const char *f : kArtifactFiles) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, f);
+    (void)llvm::sys::fs::remove(p);
+  }
+  return llvm::sys::fs::remove(dir);
+}
+
+/// Entry specs of the buffer-level module: names and shapes from the entry
+/// functions' arguments, the workspace from the planning pass.
+static std::vector<EntrySpec> collectLoweredEntries(ModuleOp module) {
+  std::vector<EntrySpec> entries;
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    auto entry = fn->getAttrOfType<DictionaryAttr>(kEntryAttr);
+    if (!entry)
+      continue;
+    int64_t numIn = entry.getAs<IntegerAttr>("inputs").getInt();
+    int64_t numOut = entry.getAs<IntegerAttr>("outputs").getInt();
+    EntrySpec e;
+    e.name = fn.getName().str();
+    if (auto ws = fn->getAttrOfType<IntegerAttr>(kWorkspaceBytesAttr))
+      e.workspaceBytes = ws.getInt();
+    for (int64_t i = 0; i < numIn + numOut; ++i) {
+      auto mt = cast<MemRefType>(fn.getArgumentTypes()[i]);
+      TensorSpec s;
+      auto name = fn.getArgAttrOfType<StringAttr>(i, "tfm.name");
+      s.name = name         ? name.getValue().str()
+               : i < numIn ? "arg" + std::to_string(i)
+                           : "result" + std::to_string(i - numIn);
+      Type t = mt.getElementType();
+      s.dtype = t.isF32()          ? "float32"
+                : t.isInteger(64)  ? "int64"
+                : t.isInteger(32)  ? "int32"
+                : t.isF16()        ? "float16"
+                                   : "unsupported";
+      for (int64_t d : mt.getShape())
+        s.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+      if (auto b = fn.getArgAttrOfType<IntegerAttr>(i, "tfm.id_bound"))
+        s.idBound = b.getInt();
+      (i < numIn ? e.inputs : e.outputs).push_back(std::move(s));
+    }
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+/// Runs the LLVM-dialect pipeline on a copy-free module and translates it.
+static llvm::Expected<std::unique_ptr<llvm::Module>>
+toLLVM(ModuleOp loops, llvm::LLVMContext &ctx, CpuTarget &target,
+       const ConfigurePassManager &configure) {
+  PassManager pm(loops.getContext());
+  if (failed(configure(pm)))
+    return error("invalid pass manager options");
+  buildCpuToLLVMPipeline(pm);
+  if (failed(pm.run(loops)))
+    return error("lowering to the LLVM dialect failed");
+  return translateToLLVMIR(loops, ctx, target);
+}
+
+llvm::Error mlir::tfm::emitCpuCode(ModuleOp loops, CpuTarget &target,
+                                   bool assembly, llvm::raw_ostream &os,
+                                   const ConfigurePassManager &configure) {
+  llvm::LLVMContext ctx;
+  auto module = toLLVM(loops, ctx, target, configure);
+  if (!module)
+    return module.takeError();
+  if (!assembly) {
+    (*module)->print(os, nullptr);
+    return llvm::Error::success();
+  }
+  llvm::SmallString<0> text;
+  llvm::raw_svector_ostream svos(text);
+  if (llvm::Error e = emitMachineCode(**module, target, svos, true))
+    return e;
+  os << text;
+  return llvm::Error::success();
+}
+
+llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
+                                        CpuTarget &target,
+                                        llvm::StringRef outDirRef,
+                                        const ConfigurePassManager &configure) {
+  // Owned copy: the linker resets LLVM's command-line options, which may
+  // back the caller's string.
+  const std::string outDir = outDirRef.str();
+  ArtifactInfo info;
+  info.entries = collectLoweredEntries(loops);
+  if (auto f = loops->getAttrOfType<StringAttr>("tfm.family"))
+    info.family = f.getValue().str();
+  auto intAttr = [&](StringRef name, int64_t &field) {
+    if (auto a = loops->getAttrOfType<IntegerAttr>(name))
+      field = a.getInt();
+  };
+  intAttr("tfm.bos_id", info.bosId);
+  intAttr("tfm.eos_id", info.eosId);
+  intAttr("tfm.pad_id", info.padId);
+  intAttr("tfm.max_seq_len", info.maxSeqLen);
+  if (auto bytes = loops->getAttrOfType<IntegerAttr>(kWeightBytesAttr))
+    info.weightsBytes = bytes.getInt();
+
+  // Everything is written into a temporary sibling directory first.
+  std::string tmp = (outDir + ".tmp-" + llvm::Twine(llvm::sys::Process::getProcessId())).str();
+  (void)removeArtifactDir(tmp);
+  if (std::error_code ec = llvm::sys::fs::create_directories(tmp))
+    return error("cannot create " + tmp + ": " + ec.message());
+  auto fail = [&](llvm::Error e) {
+    (void)removeArtifactDir(tmp);
+    return e;
+  };
+  auto at = [&](StringRef file) {
+    llvm::SmallString<256> p(tmp);
+    llvm::sys::path::append(p, file);
+    return std::string(p);
+  };
+
+  // Weights first: a missing or malformed source fails before any codegen.
+  auto checksum = writeWeights(loops, weights, at("weights.bin"));
+  if (!checksum)
+    return fail(checksum.takeError());
+  info.weightsChecksum = *checksum;
+
+  llvm::LLVMContext ctx;
+  auto module = toLLVM(loops, ctx, target, configure);
+  if (!module)
+    return fail(module.takeError());
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream obj(at("model.o"), ec);
+    if (ec)
+      return fail(error("cannot write model.o: " + ec.message()));
+    if (llvm::Error e = emitMachineCode(**module, target, obj, false))
+      return fail(std::move(e));
+  }
+  if (llvm::Error e = linkSharedLibrary({at("model.o")}, at("model.so")))
+    return fail(std::move(e));
+  (void)llvm::sys::fs::remove(at("model.o"));
+  if (llvm::Error e = writeManifest(at("manifest.json"), target, info))
+    return fail(std::move(e));
+
+  // Replace a previous artifact (never anything else).
+  if (llvm::sys::fs::exists(outDir)) {
+    llvm::SmallString<256> manifest(outDir);
+    llvm::sys::path::append(manifest, "manifest.json");
+    if (!llvm::sys::fs::is_directory(outDir) ||
+        !llvm::sys::fs::exists(manifest))
+      return fail(error(outDir + " exists and is not a tfmc artifact; "
+                        "refusing to replace it"));
+    if (std::error_code ec = removeArtifactDir(outDir))
+      return fail(error("cannot replace " + outDir + " (" + ec.message() +
+                        "; does it hold other files?)"));
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, outDir))
+    return fail(error("cannot create " + outDir + ": " + ec.message()));
+  return llvm::Error::success();
+}

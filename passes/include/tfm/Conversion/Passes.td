@@ -1,0 +1,91 @@
+//===- Passes.td - tfm lowerings -------------------------------*- tablegen -*-===//
+//
+// Part of tfmc. Lowering of fused tfm IR to the upstream dialects that reach
+// LLVM (CPU) — buffers, loops, vectors, OpenMP.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_CONVERSION_PASSES_TD
+#define TFM_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LowerToCPUPass : Pass<"tfm-lower-to-cpu", "ModuleOp"> {
+  let summary = "Lower tfm ops on tensors to CPU kernels on buffers";
+  let description = [{
+    Rewrites every entry function from tensors to buffers: inputs and outputs
+    become memref arguments (outputs are written in place), model weights are
+    views into one `weights` buffer argument laid out by a plan recorded as
+    the module attribute `tfm.weight_plan`, intermediate results are
+    `memref.alloc`s (placed into a workspace by `tfm-plan-buffers`).
+
+    Each fused op becomes a generated kernel: `tfm.linear`/`tfm.matmul` a
+    register-blocked GEMM micro-kernel (MR x NR accumulators of
+    `vector-width` lanes) over weights packed at compile time into NR-column
+    panels, with bias and epilogue applied in the write-back; `tfm.attention`
+    a flash-style kernel with online softmax over key blocks; softmax and
+    norms one pass per row kept in cache; elementwise and shape ops
+    `linalg.generic`s or views. Outer loops are `scf.parallel`.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", "8",
+           "f32 lanes of the target's vectors (4 SSE, 8 AVX2, 16 AVX-512)">,
+    Option<"gemmMR", "gemm-mr", "unsigned", "0",
+           "Rows of the GEMM micro-kernel (0: chosen from vector-width)">,
+    Option<"gemmNR", "gemm-nr", "unsigned", "0",
+           "Columns of the GEMM micro-kernel, a multiple of vector-width (0: "
+           "two vectors)">,
+    Option<"attentionBlockQ", "attention-block-q", "unsigned", "16",
+           "Queries per attention work item">,
+    Option<"attentionBlockK", "attention-block-k", "unsigned", "64",
+           "Keys per online-softmax step">,
+    Option<"maxPositions", "max-positions", "int64_t", "0",
+           "Rows of precomputed sinusoidal tables (0: the largest static "
+           "sequence length)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::func::FuncDialect"
+  ];
+}
+
+def PlanBuffersPass : Pass<"tfm-plan-buffers", "func::FuncOp"> {
+  let summary = "Place a function's temporary buffers into one workspace";
+  let description = [{
+    Replaces every `memref.alloc` of an entry function by a view into a
+    `workspace` argument appended to the function. Offsets come from the
+    buffers' live ranges (an alloc lives until the last use of it or of any
+    view of it), packed best-fit with 64-byte alignment, so buffers whose
+    lifetimes do not overlap share memory. The size is recorded as the
+    function attribute `tfm.workspace_bytes`.
+  }];
+}
+
+def EmitEntryWrappersPass : Pass<"tfm-emit-entry-wrappers", "ModuleOp"> {
+  let summary = "Give every entry function a stable C ABI";
+  let description = [{
+    For each entry `@f(memrefs...)` adds
+    `void tfmc_f(void **buffers, const int64_t *dims)`: `buffers` holds the
+    data pointers of the inputs, outputs, weights and workspace in argument
+    order; `dims` the run-time sizes of the dynamic dimensions in order of
+    appearance. The wrapper builds the memref descriptors and calls `@f`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def LegalizeMathForCPUPass : Pass<"tfm-cpu-legalize-math", "ModuleOp"> {
+  let summary = "Vectorisable polynomial approximations of exp, tanh, erf, ...";
+  let description = [{
+    Rewrites `math` ops into arithmetic (MLIR's polynomial approximations,
+    accurate to a few ulp in f32) so they vectorise instead of becoming
+    scalar libm calls.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::math::MathDialect"];
+}
+
+#endif // TFM_CONVERSION_PASSES_TD

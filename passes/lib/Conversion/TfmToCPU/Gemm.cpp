@@ -1,0 +1,394 @@
+//===- Gemm.cpp - register-blocked GEMM for linear and matmul -------------===//
+//
+// Part of tfmc. C[M, N] = A[M, K] * B[K, N] (+ bias, epilogue) with
+//
+//  * B in NR-column panels, [ceil(N/NR), K, NR]: packed at compile time for
+//    model weights (stored packed in weights.bin), packed at run time into a
+//    temporary for activations (unfused attention);
+//  * an MR x NR micro-kernel: MR*NR/lanes vector accumulators live in
+//    registers across the whole K loop, each step loads NR/lanes vectors of B
+//    and broadcasts MR scalars of A;
+//  * the epilogue (bias, then the linear's epilogue region cloned onto
+//    vectors, reading residuals and other inputs) applied to the
+//    accumulators before the only store of C;
+//  * one parallel loop over (batch, panel, row group), panel-major so that
+//    consecutive work items of a thread reuse one B panel from cache.
+//
+// With a static M the last row group runs a micro-kernel with exactly the
+// remaining rows; with a dynamic M the rows of the last group are clamped
+// (recomputed, not stored).
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelBuilder.h"
+#include "Lowering.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+using namespace mlir;
+using namespace mlir::tfm;
+using namespace mlir::tfm::cpu;
+
+namespace {
+
+/// How an epilogue input broadcasts against the [M, N] result.
+struct EpilogueInput {
+  enum Kind { Full, PerColumn, PerRow, Scalar } kind;
+  Value mem; // [M, N], [N], [M] or [1]
+};
+
+struct Gemm {
+  Lowering &l;
+  KernelBuilder k;
+  unsigned mr, nr, nv; // micro-kernel rows, columns, vectors per row
+  Value m, n, kdim;    // sizes (index)
+  std::optional<int64_t> staticM;
+  Value bp;            // packed B: [NP, K, NR] or [batch, NP, K, NR]
+  Value c;             // [M, N] or [batch, M, N]
+  Value bias;          // [N] or null
+  LinearOp linear;     // for the epilogue region, or null
+  SmallVector<EpilogueInput> inputs;
+  /// A[row, kk] of the current batch.
+  std::function<Value(ValueRange batch, Value row, Value kk)> loadA;
+
+  Gemm(Lowering &l, Type elt)
+      : l(l), k(l.b, l.options.vectorWidth, elt), mr(l.options.gemmMR),
+        nr(l.options.gemmNR), nv(l.options.gemmNR / l.options.vectorWidth) {}
+
+  SmallVector<Value> idx(ValueRange batch, std::initializer_list<Value> rest) {
+    SmallVector<Value> out(batch);
+    out.append(rest.begin(), rest.end());
+    return out;
+  }
+
+  /// Accumulates rows(r) for r < rows over the whole K, for panel `p`.
+  SmallVector<Value> accumulate(ValueRange batch, Value p, unsigned rows,
+                                llvm::function_ref<Value(unsigned)> rowOf) {
+    SmallVector<Value> init(rows * nv, k.vcst(0.0));
+    return k.loop(k.idx(0), kdim, 1, init, [&](Value kk, ValueRange acc) {
+      SmallVector<Value> b;
+      for (unsigned j = 0; j < nv; ++j)
+        b.push_back(k.load(bp, idx(batch, {p, kk, k.idx(j * k.lanes)})));
+      SmallVector<Value> next(acc);
+      for (unsigned r = 0; r < rows; ++r) {
+        Value a = k.splat(loadA(batch, rowOf(r), kk));
+        for (unsigned j = 0; j < nv; ++j)
+          next[r * nv + j] =
+              vector::FMAOp::create(l.b, a, b[j], acc[r * nv + j]);
+      }
+      return next;
+    });
+  }
+
+  /// Applies bias and epilogue to one accumulator vector and stores it.
+  void writeBack(ValueRange batch, Value row, Value col, Value v, Value mask) {
+    if (bias)
+      v = arith::AddFOp::create(l.b, v, k.load(bias, {col}, mask));
+    if (linear && linear.hasEpilogue()) {
+      Block &body = linear.getEpilogue().front();
+      IRMapping map;
+      map.map(body.getArgument(0), v);
+      for (auto [arg, in] :
+           llvm::zip(body.getArguments().drop_front(), inputs)) {
+        Value x;
+        switch (in.kind) {
+        case EpilogueInput::Full:
+          x = k.load(in.mem, {row, col}, mask);
+          break;
+        case EpilogueInput::PerColumn:
+          x = k.load(in.mem, {col}, mask);
+          break;
+        case EpilogueInput::PerRow:
+          x = k.splat(memref::LoadOp::create(l.b, in.mem, ValueRange{row}));
+          break;
+        case EpilogueInput::Scalar:
+          x = k.splat(memref::LoadOp::create(l.b, in.mem, ValueRange{k.idx(0)}));
+          break;
+        }
+        map.map(arg, x);
+      }
+      for (Operation &op : body.without_terminator())
+        map.map(op.getResult(0), vectorize(op, map));
+      v = map.lookup(body.getTerminator()->getOperand(0));
+    }
+    k.store(v, c, idx(batch, {row, col}), mask);
+  }
+
+  /// Clones a scalar arith/math op onto vectors of `lanes` elements.
+  Value vectorize(Operation &op, IRMapping &map) {
+    if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
+      auto vt = VectorType::get({k.lanes}, cst.getType());
+      return arith::ConstantOp::create(
+          l.b, vt, DenseElementsAttr::get(vt, cst.getValue()));
+    }
+    OperationState state(op.getLoc(), op.getName());
+    for (Value operand : op.getOperands())
+      state.addOperands(map.lookup(operand));
+    for (Type t : op.getResultTypes())
+      state.addTypes(VectorType::get({k.lanes}, t));
+    state.addAttributes(op.getAttrs());
+    return l.b.create(state)->getResult(0);
+  }
+
+  /// One work item: rows [r0, r0 + rows) of panel p.
+  void tile(ValueRange batch, Value p, Value r0, unsigned rows, bool clamp) {
+    Value last = k.sub(m, k.idx(1));
+    auto rowOf = [&](unsigned r) {
+      Value row = k.add(r0, k.idx(r));
+      return clamp ? k.min(row, last) : row;
+    };
+    SmallVector<Value> rowIdx;
+    for (unsigned r = 0; r < rows; ++r)
+      rowIdx.push_back(rowOf(r));
+    SmallVector<Value> acc =
+        accumulate(batch, p, rows, [&](unsigned r) { return rowIdx[r]; });
+    Value n0 = k.mul(p, k.idx(nr));
+    auto storeAll = [&](bool masked) {
+      for (unsigned r = 0; r < rows; ++r) {
+        auto body = [&] {
+          for (unsigned j = 0; j < nv; ++j) {
+            Value col = k.add(n0, k.idx(j * k.lanes));
+            Value mask;
+            if (masked) {
+              // Lanes left in this vector (may be <= 0: nothing stored).
+              Value left = arith::SubIOp::create(l.b, n, col);
+              left = arith::MaxSIOp::create(l.b, left, k.idx(0));
+              mask = k.maskFor(left);
+            }
+            writeBack(batch, rowIdx[r], col, acc[r * nv + j], mask);
+          }
+        };
+        if (clamp && r > 0)
+          k.ifThen(k.lt(k.add(r0, k.idx(r)), m), body);
+        else
+          body();
+      }
+    };
+    // Full panels store whole vectors; the last one may be partial.
+    Value full = arith::CmpIOp::create(l.b, arith::CmpIPredicate::ule,
+                                       k.add(n0, k.idx(nr)), n);
+    auto ifOp = scf::IfOp::create(l.b, full, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard g(l.b);
+    l.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    storeAll(false);
+    l.b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+    storeAll(true);
+  }
+
+  /// The parallel loop over (batch..., panel, row group).
+  void run(ArrayRef<Value> batchSizes) {
+    Value groups = k.div(k.add(m, k.idx(mr - 1)), k.idx(mr));
+    Value panels = k.div(k.add(n, k.idx(nr - 1)), k.idx(nr));
+    SmallVector<Value> ubs(batchSizes);
+    ubs.append({panels, groups});
+    k.parallel(ubs, [&](ValueRange iv) {
+      ValueRange batch = iv.drop_back(2);
+      Value p = iv[iv.size() - 2], g = iv.back();
+      Value r0 = k.mul(g, k.idx(mr));
+      if (staticM && *staticM % mr == 0) {
+        tile(batch, p, r0, mr, /*clamp=*/false);
+        return;
+      }
+      if (staticM) {
+        // Full groups, then one exact kernel for the remaining rows.
+        Value isFull = k.lt(g, k.idx(*staticM / mr));
+        auto ifOp = scf::IfOp::create(l.b, isFull, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(l.b);
+        l.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+        tile(batch, p, r0, mr, false);
+        l.b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+        tile(batch, p, r0, *staticM % mr, false);
+        return;
+      }
+      tile(batch, p, r0, mr, /*clamp=*/true);
+    });
+  }
+};
+
+/// Packs a run-time right operand into NR-column panels (zero padded):
+/// out[b..., p, kk, c] = B(b..., kk, n = p * NR + c).
+Value packAtRunTime(Lowering &l, Value b, bool transposed, int64_t nr,
+                    ArrayRef<Value> batchSizes, ArrayRef<int64_t> batchShape) {
+  auto bt = cast<MemRefType>(b.getType());
+  int64_t rank = bt.getRank();
+  Value kdim = l.dim(b, transposed ? rank - 1 : rank - 2);
+  Value n = l.dim(b, transposed ? rank - 2 : rank - 1);
+  KernelBuilder k(l.b, l.options.vectorWidth, bt.getElementType());
+  Value panels = k.div(k.add(n, k.idx(nr - 1)), k.idx(nr));
+  SmallVector<int64_t> shape(batchShape);
+  shape.append({ShapedType::kDynamic, ShapedType::kDynamic, nr});
+  SmallVector<Value> dyn;
+  for (auto [s, v] : llvm::zip(batchShape, batchSizes))
+    if (ShapedType::isDynamic(s))
+      dyn.push_back(v);
+  dyn.append({panels, kdim});
+  Value out = l.allocTemp(MemRefType::get(shape, bt.getElementType()), dyn);
+  int64_t outRank = shape.size();
+  MLIRContext *ctx = l.b.getContext();
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(outRank, ctx)};
+  SmallVector<utils::IteratorType> iters(outRank, utils::IteratorType::parallel);
+  int64_t nb = batchShape.size();
+  int64_t lead = nb - (rank - 2); // batch dims of B are right-aligned
+  linalg::GenericOp::create(
+      l.b, TypeRange{}, ValueRange{}, ValueRange{out}, maps, iters,
+      [&](OpBuilder &ob, Location loc, ValueRange) {
+        SmallVector<Value> iv;
+        for (int64_t i = 0; i < outRank; ++i)
+          iv.push_back(linalg::IndexOp::create(ob, loc, i));
+        Value col = arith::AddIOp::create(
+            ob, loc,
+            arith::MulIOp::create(ob, loc, iv[nb],
+                                  arith::ConstantIndexOp::create(ob, loc, nr)),
+            iv[nb + 2]);
+        Value inside =
+            arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::ult, col, n);
+        Value safeCol = arith::SelectOp::create(
+            ob, loc, inside, col, arith::ConstantIndexOp::create(ob, loc, 0));
+        SmallVector<Value> bi;
+        for (int64_t i = 0; i < rank - 2; ++i)
+          bi.push_back(bt.getDimSize(i) == 1
+                           ? arith::ConstantIndexOp::create(ob, loc, 0).getResult()
+                           : iv[lead + i]);
+        if (transposed)
+          bi.append({safeCol, iv[nb + 1]});
+        else
+          bi.append({iv[nb + 1], safeCol});
+        Value v = memref::LoadOp::create(ob, loc, b, bi);
+        Value zero = arith::ConstantOp::create(
+            ob, loc, bt.getElementType(),
+            ob.getFloatAttr(bt.getElementType(), 0.0));
+        linalg::YieldOp::create(
+            ob, loc, Value(arith::SelectOp::create(ob, loc, inside, v, zero)));
+      });
+  return out;
+}
+
+/// Classifies (and if needed materialises) an epilogue input against the
+/// [M, N] result of shape `outShape`.
+EpilogueInput epilogueInput(Lowering &l, Value in,
+                            ArrayRef<int64_t> outShape) {
+  auto t = cast<MemRefType>(in.getType());
+  ArrayRef<int64_t> s = t.getShape();
+  auto allOnes = [](ArrayRef<int64_t> d) {
+    return llvm::all_of(d, [](int64_t x) { return x == 1; });
+  };
+  auto flat = [&](Value v) -> Value {
+    v = l.contiguous(v);
+    auto vt = cast<MemRefType>(v.getType());
+    if (vt.getRank() == 1)
+      return v;
+    SmallVector<ReassociationIndices> all(1);
+    for (int64_t i = 0; i < vt.getRank(); ++i)
+      all[0].push_back(i);
+    if (vt.getRank() == 0)
+      return memref::ExpandShapeOp::create(
+          l.b, MemRefType::get({1}, vt.getElementType()), v,
+          ArrayRef<ReassociationIndices>{});
+    return memref::CollapseShapeOp::create(l.b, v, all);
+  };
+  if (s == outShape)
+    return {EpilogueInput::Full, l.asMatrix(in, outShape.size() - 1)};
+  if (allOnes(s))
+    return {EpilogueInput::Scalar, flat(in)};
+  if (!s.empty() && s.back() == outShape.back() && allOnes(s.drop_back()))
+    return {EpilogueInput::PerColumn, flat(in)};
+  if (s.size() == outShape.size() && s.back() == 1 &&
+      s.drop_back() == outShape.drop_back())
+    return {EpilogueInput::PerRow, flat(in)};
+  // Anything else is broadcast into a full [M, N] copy first.
+  Value full = l.allocTemp(MemRefType::get(outShape, t.getElementType()));
+  MLIRContext *ctx = l.b.getContext();
+  int64_t rank = outShape.size(), lead = rank - s.size();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i < static_cast<int64_t>(s.size()); ++i)
+    exprs.push_back(s[i] == 1 && outShape[lead + i] != 1
+                        ? getAffineConstantExpr(0, ctx)
+                        : getAffineDimExpr(lead + i, ctx));
+  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, exprs, ctx),
+                                 AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  linalg::GenericOp::create(l.b, TypeRange{}, ValueRange{in}, ValueRange{full},
+                            maps, iters,
+                            [](OpBuilder &ob, Location loc, ValueRange a) {
+                              linalg::YieldOp::create(ob, loc, a[0]);
+                            });
+  return {EpilogueInput::Full, l.asMatrix(full, rank - 1)};
+}
+
+LogicalResult lowerLinear(LinearOp op, Lowering &l) {
+  RankedTensorType rt = op.getType();
+  Value x = l.lookup(op.getInput());
+  int64_t rank = rt.getRank();
+  Value a = l.asMatrix(x, rank - 1);
+  Value outFull = l.allocFor(op, l.dynamicSizesLike(rt, x));
+  Gemm g(l, rt.getElementType());
+  g.c = l.asMatrix(outFull, rank - 1);
+  g.m = l.dim(a, 0);
+  g.kdim = l.dim(a, 1);
+  g.n = arith::ConstantIndexOp::create(l.b, rt.getDimSize(rank - 1));
+  if (!ShapedType::isDynamic(cast<MemRefType>(a.getType()).getDimSize(0)))
+    g.staticM = cast<MemRefType>(a.getType()).getDimSize(0);
+  if (auto w = op.getWeight().getDefiningOp<WeightOp>())
+    g.bp = l.gemmPanels(w, op.getWeightKn(), g.nr);
+  else
+    g.bp = packAtRunTime(l, l.lookup(op.getWeight()), !op.getWeightKn(), g.nr,
+                         {}, {});
+  if (Value b = op.getBias())
+    g.bias = l.contiguous(l.lookup(b));
+  g.linear = op;
+  for (Value in : op.getEpilogueInputs())
+    g.inputs.push_back(epilogueInput(l, l.lookup(in), rt.getShape()));
+  g.loadA = [&, a](ValueRange, Value row, Value kk) -> Value {
+    return memref::LoadOp::create(l.b, a, ValueRange{row, kk});
+  };
+  g.run({});
+  l.bind(op, outFull);
+  return success();
+}
+
+LogicalResult lowerMatmul(MatmulOp op, Lowering &l) {
+  RankedTensorType rt = op.getType();
+  if (!rt.hasStaticShape())
+    return op.emitOpError("dynamic batched matmul is not supported yet; fuse "
+                          "the attention");
+  Value lhs = l.lookup(op.getLhs()), rhs = l.lookup(op.getRhs());
+  auto lt = cast<MemRefType>(lhs.getType());
+  int64_t rank = rt.getRank(), nb = rank - 2, lrank = lt.getRank();
+  ArrayRef<int64_t> batchShape = rt.getShape().take_front(nb);
+  SmallVector<Value> batchSizes;
+  for (int64_t d : batchShape)
+    batchSizes.push_back(arith::ConstantIndexOp::create(l.b, d));
+  Gemm g(l, rt.getElementType());
+  g.c = l.allocFor(op);
+  g.m = arith::ConstantIndexOp::create(l.b, rt.getDimSize(rank - 2));
+  g.n = arith::ConstantIndexOp::create(l.b, rt.getDimSize(rank - 1));
+  g.staticM = rt.getDimSize(rank - 2);
+  g.kdim = l.dim(lhs, op.getTransposeLhs() ? lrank - 2 : lrank - 1);
+  g.bp = packAtRunTime(l, rhs, op.getTransposeRhs(), g.nr, batchSizes,
+                       batchShape);
+  bool tl = op.getTransposeLhs();
+  int64_t lead = nb - (lrank - 2);
+  g.loadA = [&, lhs, tl, lead, lt](ValueRange batch, Value row,
+                                   Value kk) -> Value {
+    SmallVector<Value> idx;
+    for (int64_t i = 0; i < lt.getRank() - 2; ++i)
+      idx.push_back(lt.getDimSize(i) == 1
+                        ? arith::ConstantIndexOp::create(l.b, 0).getResult()
+                        : batch[lead + i]);
+    if (tl)
+      idx.append({kk, row});
+    else
+      idx.append({row, kk});
+    return memref::LoadOp::create(l.b, lhs, idx);
+  };
+  g.run(batchSizes);
+  l.bind(op, g.c);
+  return success();
+}
+} // namespace
+
+LogicalResult mlir::tfm::cpu::lowerGemm(Operation *op, Lowering &l) {
+  if (auto lin = dyn_cast<LinearOp>(op))
+    return lowerLinear(lin, l);
+  return lowerMatmul(cast<MatmulOp>(op), l);
+}

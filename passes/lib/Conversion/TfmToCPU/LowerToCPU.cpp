@@ -1,0 +1,389 @@
+//===- LowerToCPU.cpp - tfm on tensors to CPU kernels on buffers ----------===//
+//
+// Part of tfmc. The pass: rewrites every entry function's signature to
+// buffers (inputs, then outputs written in place, then the weights buffer),
+// walks the body in program order lowering each op, and records the weights
+// buffer's layout on the module.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+#include "tfm/Conversion/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#define DEBUG_TYPE "tfm-lower-to-cpu"
+
+namespace mlir::tfm {
+#define GEN_PASS_DEF_LOWERTOCPUPASS
+#include "tfm/Conversion/Passes.h.inc"
+} // namespace mlir::tfm
+
+using namespace mlir;
+using namespace mlir::tfm;
+using namespace mlir::tfm::cpu;
+
+static constexpr int64_t kAlignment = 64;
+
+//===----------------------------------------------------------------------===//
+// WeightPlan
+//===----------------------------------------------------------------------===//
+
+static StringRef layoutName(WeightLayout l) {
+  switch (l) {
+  case WeightLayout::RowMajor: return "row_major";
+  case WeightLayout::GemmPanels: return "gemm_panels";
+  case WeightLayout::Sinusoidal: return "sinusoidal";
+  }
+  llvm_unreachable("unknown layout");
+}
+
+/// Number of f32 elements the stored form of `e` occupies.
+static int64_t storedElements(const WeightEntry &e) {
+  if (e.layout == WeightLayout::GemmPanels) {
+    int64_t n = e.kn ? e.shape[1] : e.shape[0];
+    int64_t k = e.kn ? e.shape[0] : e.shape[1];
+    return (n + e.nr - 1) / e.nr * e.nr * k;
+  }
+  int64_t count = 1;
+  for (int64_t d : e.shape)
+    count *= d;
+  return count;
+}
+
+const WeightEntry &WeightPlan::add(WeightEntry e) {
+  std::string key = e.name + "|" + layoutName(e.layout).str() + "|" +
+                    (e.kn ? "kn" : "nk") + "|" + std::to_string(e.nr);
+  auto it = index.find(key);
+  if (it != index.end())
+    return entries[it->second];
+  e.bytes = storedElements(e) * 4;
+  e.offset = size;
+  size += (e.bytes + kAlignment - 1) / kAlignment * kAlignment;
+  index[key] = entries.size();
+  entries.push_back(std::move(e));
+  return entries.back();
+}
+
+ArrayAttr WeightPlan::toAttr(Builder &b) const {
+  SmallVector<Attribute> out;
+  for (const WeightEntry &e : entries) {
+    SmallVector<NamedAttribute> fields = {
+        b.getNamedAttr("name", b.getStringAttr(e.name)),
+        b.getNamedAttr("layout", b.getStringAttr(layoutName(e.layout))),
+        b.getNamedAttr("shape", b.getDenseI64ArrayAttr(e.shape)),
+        b.getNamedAttr("offset", b.getI64IntegerAttr(e.offset)),
+        b.getNamedAttr("bytes", b.getI64IntegerAttr(e.bytes))};
+    if (!e.parts.empty()) {
+      fields.push_back(b.getNamedAttr(
+          "parts", b.getStrArrayAttr(llvm::map_to_vector(
+                       e.parts, [](const std::string &s) { return StringRef(s); }))));
+      fields.push_back(
+          b.getNamedAttr("concat_axis", b.getI64IntegerAttr(e.concatAxis)));
+    }
+    if (e.layout == WeightLayout::GemmPanels) {
+      fields.push_back(b.getNamedAttr("kn", b.getBoolAttr(e.kn)));
+      fields.push_back(b.getNamedAttr("nr", b.getI64IntegerAttr(e.nr)));
+    }
+    out.push_back(b.getDictionaryAttr(fields));
+  }
+  return b.getArrayAttr(out);
+}
+
+//===----------------------------------------------------------------------===//
+// Lowering helpers
+//===----------------------------------------------------------------------===//
+
+Value Lowering::allocTemp(MemRefType type, ValueRange dynamicSizes) {
+  return memref::AllocOp::create(b, type, dynamicSizes,
+                                 b.getI64IntegerAttr(kAlignment));
+}
+
+Value Lowering::allocFor(Value tensor, ValueRange dynamicSizes) {
+  if (Value out = outputFor.lookup(tensor)) {
+    outputFor.erase(tensor); // one producer writes it
+    return out;
+  }
+  auto t = cast<RankedTensorType>(tensor.getType());
+  return allocTemp(MemRefType::get(t.getShape(), t.getElementType()),
+                   dynamicSizes);
+}
+
+Value Lowering::weightsView(const WeightEntry &e, MemRefType type) {
+  Value offset = arith::ConstantIndexOp::create(b, e.offset);
+  return memref::ViewOp::create(b, type, weights, offset, ValueRange{});
+}
+
+static WeightEntry entryFor(WeightOp op) {
+  WeightEntry e;
+  e.name = op.getName().str();
+  e.shape.assign(op.getType().getShape().begin(),
+                 op.getType().getShape().end());
+  if (std::optional<ArrayAttr> parts = op.getParts()) {
+    for (Attribute p : *parts)
+      e.parts.push_back(cast<StringAttr>(p).getValue().str());
+    e.concatAxis = *op.getConcatAxis();
+  }
+  return e;
+}
+
+Value Lowering::weightView(WeightOp op) {
+  const WeightEntry &e = plan.add(entryFor(op));
+  return weightsView(e, MemRefType::get(op.getType().getShape(),
+                                        op.getType().getElementType()));
+}
+
+Value Lowering::lookup(Value tensor) {
+  if (Value v = map.lookupOrNull(tensor))
+    return v;
+  auto w = tensor.getDefiningOp<WeightOp>();
+  if (!w)
+    return Value();
+  // At the top of the function: the view is then valid everywhere.
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(weights.getParentBlock());
+  Value view = weightView(w);
+  map.map(tensor, view);
+  return view;
+}
+
+Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr) {
+  WeightEntry req = entryFor(op);
+  req.layout = WeightLayout::GemmPanels;
+  req.kn = kn;
+  req.nr = nr;
+  const WeightEntry &e = plan.add(std::move(req));
+  int64_t n = kn ? e.shape[1] : e.shape[0];
+  int64_t k = kn ? e.shape[0] : e.shape[1];
+  return weightsView(e, MemRefType::get({(n + nr - 1) / nr, k, nr},
+                                        op.getType().getElementType()));
+}
+
+Value Lowering::sinusoidTable(int64_t rows, int64_t d, double base) {
+  WeightEntry req;
+  req.name = "tfm.sinusoidal[" + std::to_string(d) + ",base=" +
+             std::to_string(base) + "]";
+  req.layout = WeightLayout::Sinusoidal;
+  req.shape = {rows, d};
+  const WeightEntry &e = plan.add(std::move(req));
+  return weightsView(e, MemRefType::get({e.shape[0], d}, b.getF32Type()));
+}
+
+Value Lowering::dim(Value memref, int64_t d) {
+  auto t = cast<MemRefType>(memref.getType());
+  if (!t.isDynamicDim(d))
+    return arith::ConstantIndexOp::create(b, t.getDimSize(d));
+  return memref::DimOp::create(b, memref, d);
+}
+
+SmallVector<Value> Lowering::dynamicSizesLike(ShapedType type, Value like) {
+  SmallVector<Value> sizes;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      sizes.push_back(dim(like, i));
+  return sizes;
+}
+
+Value Lowering::contiguous(Value memref) {
+  auto t = cast<MemRefType>(memref.getType());
+  if (t.getLayout().isIdentity() || t.areTrailingDimsContiguous(t.getRank()))
+    return memref;
+  Value copy = allocTemp(MemRefType::get(t.getShape(), t.getElementType()),
+                         dynamicSizesLike(t, memref));
+  linalg::CopyOp::create(b, memref, copy);
+  return copy;
+}
+
+Value Lowering::asMatrix(Value memref, int64_t axis) {
+  memref = contiguous(memref);
+  auto t = cast<MemRefType>(memref.getType());
+  int64_t rank = t.getRank();
+  if (rank == 2 && axis == 1)
+    return memref;
+  SmallVector<ReassociationIndices> groups(2);
+  for (int64_t i = 0; i < rank; ++i)
+    groups[i < axis ? 0 : 1].push_back(i);
+  if (groups[0].empty()) {
+    // Everything is one row: [1, N].
+    SmallVector<ReassociationIndices> one = {groups[1]};
+    Value flat = memref::CollapseShapeOp::create(b, memref, one);
+    auto ft = cast<MemRefType>(flat.getType());
+    SmallVector<ReassociationIndices> expand = {{0, 1}};
+    SmallVector<int64_t> shape = {1, ft.getDimSize(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+    sizes.push_back(ft.isDynamicDim(0) ? OpFoldResult(dim(flat, 0))
+                                       : OpFoldResult(b.getIndexAttr(shape[1])));
+    return memref::ExpandShapeOp::create(
+        b, MemRefType::get(shape, ft.getElementType()), flat, expand, sizes);
+  }
+  return memref::CollapseShapeOp::create(b, memref, groups);
+}
+
+//===----------------------------------------------------------------------===//
+// Dispatch
+//===----------------------------------------------------------------------===//
+
+LogicalResult mlir::tfm::cpu::lowerOp(Operation *op, Lowering &l) {
+  l.b.setLoc(op->getLoc());
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<WeightOp>([&](WeightOp) {
+        return success(); // viewed on first use (Lowering::lookup)
+      })
+      .Case<AttentionOp>([&](AttentionOp a) { return lowerAttention(a, l); })
+      .Case<LinearOp, MatmulOp>([&](Operation *o) { return lowerGemm(o, l); })
+      .Case<SoftmaxOp, LayerNormOp, RMSNormOp, AddLayerNormOp, AddRMSNormOp>(
+          [&](Operation *o) { return lowerRowKernel(o, l); })
+      .Case<ReshapeOp, TransposeOp, SliceOp, ConcatOp>(
+          [&](Operation *o) { return lowerShapeOp(o, l); })
+      .Case<ConstantOp, EmbeddingOp, GatherOp, PositionalEncodingOp,
+            CausalMaskOp, PaddingMaskOp, ReduceMaxOp, ReduceSumOp,
+            ReduceMeanOp>([&](Operation *o) { return lowerMisc(o, l); })
+      .Default([&](Operation *o) -> LogicalResult {
+        if (isa<ScalarComputeOpInterface>(o))
+          return lowerElementwise(o, l);
+        // Scalar computations (e.g. a KV-cache offset) are kept as they are.
+        auto isTensor = [](Type t) { return isa<TensorType>(t); };
+        if (o->getNumRegions() == 0 && isMemoryEffectFree(o) &&
+            llvm::none_of(o->getOperandTypes(), isTensor) &&
+            llvm::none_of(o->getResultTypes(), isTensor)) {
+          l.cloneScalar(o);
+          return success();
+        }
+        return o->emitOpError("is not supported by the CPU backend");
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    CpuOptions opts;
+    opts.vectorWidth = vectorWidth;
+    opts.gemmNR = gemmNR ? gemmNR : 2 * vectorWidth;
+    // Registers: MR rows of NR/lanes accumulators, NR/lanes B vectors and a
+    // broadcast must fit (32 zmm with AVX-512, 16 otherwise).
+    unsigned regs = vectorWidth >= 16 ? 32 : 16;
+    unsigned perRow = opts.gemmNR / vectorWidth;
+    opts.gemmMR = gemmMR ? gemmMR : (regs - perRow - 1) / perRow;
+    opts.attentionBlockQ = attentionBlockQ;
+    opts.attentionBlockK = attentionBlockK;
+    opts.maxPositions = maxPositions;
+    if (opts.gemmNR % vectorWidth != 0 || opts.gemmMR == 0) {
+      module.emitError("gemm-nr must be a positive multiple of vector-width");
+      return signalPassFailure();
+    }
+
+    WeightPlan plan;
+    for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>()))
+      if (failed(lowerFunction(fn, opts, plan)))
+        return signalPassFailure();
+    Builder b(&getContext());
+    module->setAttr(kWeightPlanAttr, plan.toAttr(b));
+    module->setAttr(kWeightBytesAttr, b.getI64IntegerAttr(plan.totalBytes()));
+  }
+
+  LogicalResult lowerFunction(func::FuncOp fn, const CpuOptions &opts,
+                              WeightPlan &plan) {
+    if (fn.isExternal())
+      return success();
+    if (!fn.getBody().hasOneBlock())
+      return fn.emitError("CPU lowering needs single-block functions");
+    FunctionType type = fn.getFunctionType();
+    MLIRContext *ctx = &getContext();
+    auto toMemRef = [&](Type t) -> FailureOr<MemRefType> {
+      auto rt = dyn_cast<RankedTensorType>(t);
+      if (!rt)
+        return failure();
+      return MemRefType::get(rt.getShape(), rt.getElementType());
+    };
+    SmallVector<Type> args;
+    for (Type t : llvm::concat<const Type>(type.getInputs(), type.getResults())) {
+      FailureOr<MemRefType> m = toMemRef(t);
+      if (failed(m))
+        return fn.emitError("entry arguments and results must be ranked "
+                            "tensors, got ")
+               << t;
+      args.push_back(*m);
+    }
+    args.push_back(MemRefType::get({ShapedType::kDynamic},
+                                   IntegerType::get(ctx, 8)));
+
+    OpBuilder top(fn);
+    auto newFn = func::FuncOp::create(top, fn.getLoc(), fn.getName(),
+                                      FunctionType::get(ctx, args, {}));
+    unsigned numIn = type.getNumInputs(), numOut = type.getNumResults();
+    for (unsigned i = 0; i < numIn; ++i) {
+      if (auto name = fn.getArgAttr(i, kIOName))
+        newFn.setArgAttr(i, kIOName, name);
+      // Token ids must index every table they are looked up in; the runtime
+      // checks them against this bound before running.
+      int64_t bound = 0;
+      for (Operation *user : fn.getArgument(i).getUsers()) {
+        int64_t rows = 0;
+        if (auto e = dyn_cast<EmbeddingOp>(user);
+            e && e.getIds() == fn.getArgument(i))
+          rows = e.getTable().getType().getDimSize(0);
+        if (auto g = dyn_cast<GatherOp>(user);
+            g && g.getIndices() == fn.getArgument(i))
+          rows = g.getInput().getType().getDimSize(g.getAxis());
+        if (rows > 0)
+          bound = bound ? std::min(bound, rows) : rows;
+      }
+      if (bound > 0)
+        newFn.setArgAttr(i, "tfm.id_bound",
+                         IntegerAttr::get(IntegerType::get(ctx, 64), bound));
+    }
+    for (unsigned i = 0; i < numOut; ++i)
+      if (auto name = fn.getResultAttr(i, kIOName))
+        newFn.setArgAttr(numIn + i, kIOName, name);
+    newFn.setArgAttr(numIn + numOut, kIOName,
+                     StringAttr::get(ctx, "tfm.weights"));
+    newFn->setAttr(kEntryAttr,
+                   DictionaryAttr::get(
+                       ctx, {NamedAttribute(StringAttr::get(ctx, "inputs"),
+                                            IntegerAttr::get(IntegerType::get(ctx, 64), numIn)),
+                             NamedAttribute(StringAttr::get(ctx, "outputs"),
+                                            IntegerAttr::get(IntegerType::get(ctx, 64), numOut))}));
+    Block *entry = newFn.addEntryBlock();
+
+    Block &old = fn.getBody().front();
+    auto ret = cast<func::ReturnOp>(old.getTerminator());
+    // Returned values are written straight into the output arguments by
+    // their producers (each output once; arguments and repeats are copied).
+    llvm::DenseMap<Value, Value> outputFor;
+    for (auto [i, v] : llvm::enumerate(ret.getOperands()))
+      if (!isa<BlockArgument>(v) && !outputFor.count(v))
+        outputFor[v] = entry->getArgument(numIn + i);
+
+    ImplicitLocOpBuilder b(fn.getLoc(), ctx);
+    b.setInsertionPointToStart(entry);
+    Lowering l(b, opts, plan, entry->getArgument(numIn + numOut),
+               std::move(outputFor));
+    for (unsigned i = 0; i < numIn; ++i)
+      l.bind(old.getArgument(i), entry->getArgument(i));
+    for (Operation &op : old.without_terminator())
+      if (failed(lowerOp(&op, l)))
+        return failure();
+    b.setLoc(ret.getLoc());
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      Value out = entry->getArgument(numIn + i);
+      Value produced = l.lookup(v);
+      if (produced != out)
+        linalg::CopyOp::create(b, produced, out);
+    }
+    func::ReturnOp::create(b);
+    fn.erase();
+    return success();
+  }
+
+  static constexpr StringLiteral kIOName = "tfm.name";
+};
+} // namespace

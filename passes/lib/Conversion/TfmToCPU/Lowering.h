@@ -1,0 +1,136 @@
+//===- Lowering.h - shared state of the tfm to CPU lowering -----*- C++ -*-===//
+//
+// Part of tfmc. Internal to the TfmToCPU lowering. The lowering walks each
+// entry function in program order and maps every tensor value to a memref:
+// a fresh buffer, a function argument, a weight view, or a view of another
+// buffer (reshape, slice). Kernels are free to produce strided views, which
+// is why this is a direct walk and not a type-converting dialect conversion
+// (docs/cpu-backend.md).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_CONVERSION_TFMTOCPU_LOWERING_H
+#define TFM_CONVERSION_TFMTOCPU_LOWERING_H
+
+#include "tfm/IR/TfmOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::tfm::cpu {
+
+/// Target choices of the lowering (pass options).
+struct CpuOptions {
+  unsigned vectorWidth = 8; ///< f32 lanes
+  unsigned gemmMR = 6, gemmNR = 16;
+  unsigned attentionBlockQ = 16, attentionBlockK = 64;
+  int64_t maxPositions = 0;
+};
+
+/// How a tensor is laid out in the weights buffer.
+enum class WeightLayout {
+  RowMajor,   ///< as stored
+  GemmPanels, ///< [ceil(N/NR), K, NR] panels of the GEMM right operand
+  Sinusoidal, ///< a generated [rows, d] positional encoding table
+};
+
+/// One tensor of the weights buffer.
+struct WeightEntry {
+  std::string name;             ///< stored name, or a generated table's name
+  SmallVector<std::string> parts; ///< concatenated stored tensors, if any
+  int64_t concatAxis = 0;
+  SmallVector<int64_t> shape;   ///< logical shape
+  WeightLayout layout = WeightLayout::RowMajor;
+  bool kn = false;              ///< GemmPanels: logical weight is [K, N]
+  int64_t nr = 0;               ///< GemmPanels: panel width
+  int64_t offset = 0, bytes = 0;
+};
+
+/// The layout of the weights buffer, shared by all entry functions and
+/// recorded on the module for the artifact writer.
+class WeightPlan {
+public:
+  /// Offset of `e` in the buffer (added on first request, 64-byte aligned).
+  const WeightEntry &add(WeightEntry e);
+  ArrayAttr toAttr(Builder &b) const;
+  int64_t totalBytes() const { return size; }
+
+private:
+  std::vector<WeightEntry> entries;
+  llvm::StringMap<size_t> index;
+  int64_t size = 0;
+};
+
+/// State of lowering one entry function.
+class Lowering {
+public:
+  Lowering(ImplicitLocOpBuilder &b, const CpuOptions &options,
+           WeightPlan &plan, Value weights,
+           llvm::DenseMap<Value, Value> outputFor)
+      : b(b), options(options), plan(plan), weights(weights),
+        outputFor(std::move(outputFor)) {}
+
+  ImplicitLocOpBuilder &b;
+  const CpuOptions &options;
+  WeightPlan &plan;
+
+  /// The memref a tensor value was lowered to. A weight's row-major view is
+  /// created (and its bytes planned) on first use, so weights only ever read
+  /// as packed GEMM panels are stored once.
+  Value lookup(Value tensor);
+  void bind(Value tensor, Value memref) { map.map(tensor, memref); }
+  /// The lowered form of a scalar operand (an index computed in the body);
+  /// null stays null.
+  Value scalar(Value v) const { return v ? map.lookupOrDefault(v) : v; }
+  /// Clones a scalar op (index arithmetic, constants), remapping operands.
+  Operation *cloneScalar(Operation *op) { return b.clone(*op, map); }
+
+  /// A buffer for the op result `tensor`: the function's output argument
+  /// when `tensor` is returned, else a 64-byte aligned memref.alloc.
+  Value allocFor(Value tensor, ValueRange dynamicSizes = {});
+  /// A fresh temporary buffer.
+  Value allocTemp(MemRefType type, ValueRange dynamicSizes = {});
+
+  /// A view of a weight in the given layout.
+  Value weightView(WeightOp op);
+  Value gemmPanels(WeightOp op, bool kn, int64_t nr);
+  /// The [rows, d] sinusoidal table.
+  Value sinusoidTable(int64_t rows, int64_t d, double base);
+
+  /// Size of dimension `d` of a memref as an index value.
+  Value dim(Value memref, int64_t d);
+  /// The dynamic sizes of `type` taken from memref `like` of the same shape.
+  SmallVector<Value> dynamicSizesLike(ShapedType type, Value like);
+  /// `memref` as a contiguous row-major buffer (a copy when it is a strided
+  /// view that is not contiguous).
+  Value contiguous(Value memref);
+  /// A contiguous `memref` viewed as [rows, cols] with cols = product of the
+  /// dimensions from `axis` on.
+  Value asMatrix(Value memref, int64_t axis);
+
+private:
+  Value weightsView(const WeightEntry &e, MemRefType type);
+
+  Value weights;
+  llvm::DenseMap<Value, Value> outputFor;
+  IRMapping map;
+};
+
+/// Lowers one tfm op (or func.return); emits an error and fails on ops the
+/// CPU backend does not support.
+LogicalResult lowerOp(Operation *op, Lowering &l);
+
+// Per op family (one file each).
+LogicalResult lowerElementwise(Operation *op, Lowering &l);
+LogicalResult lowerShapeOp(Operation *op, Lowering &l);
+LogicalResult lowerMisc(Operation *op, Lowering &l);
+LogicalResult lowerRowKernel(Operation *op, Lowering &l);
+LogicalResult lowerGemm(Operation *op, Lowering &l);
+LogicalResult lowerAttention(AttentionOp op, Lowering &l);
+
+} // namespace mlir::tfm::cpu
+
+#endif // TFM_CONVERSION_TFMTOCPU_LOWERING_H

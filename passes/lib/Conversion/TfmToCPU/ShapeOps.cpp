@@ -1,0 +1,136 @@
+//===- ShapeOps.cpp - reshape, transpose, slice and concat ----------------===//
+//
+// Part of tfmc. Reshapes and slices are views (no copies) whenever the
+// source allows; transposes and concatenations copy.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+using namespace mlir;
+using namespace mlir::tfm;
+using namespace mlir::tfm::cpu;
+
+static LogicalResult lowerReshape(ReshapeOp op, Lowering &l) {
+  Value in = l.contiguous(l.lookup(op.getInput()));
+  auto inType = cast<MemRefType>(in.getType());
+  RankedTensorType out = op.getType();
+  // Collapse to one dimension, then expand to the result shape: both are
+  // views of a contiguous buffer.
+  Value flat = in;
+  if (inType.getRank() != 1) {
+    SmallVector<ReassociationIndices> all(1);
+    for (int64_t i = 0; i < inType.getRank(); ++i)
+      all[0].push_back(i);
+    flat = inType.getRank() == 0
+               ? memref::ExpandShapeOp::create(
+                     l.b, MemRefType::get({1}, inType.getElementType()), in,
+                     ArrayRef<ReassociationIndices>{})
+                     .getResult()
+               : memref::CollapseShapeOp::create(l.b, in, all).getResult();
+  }
+  if (out.getRank() == 1 &&
+      cast<MemRefType>(flat.getType()).getShape() == out.getShape()) {
+    l.bind(op, flat);
+    return success();
+  }
+  SmallVector<OpFoldResult> sizes;
+  int64_t staticProduct = 1;
+  for (int64_t d : out.getShape())
+    if (!ShapedType::isDynamic(d))
+      staticProduct *= d;
+  for (int64_t d : out.getShape()) {
+    if (!ShapedType::isDynamic(d)) {
+      sizes.push_back(l.b.getIndexAttr(d));
+      continue;
+    }
+    Value n = l.dim(flat, 0);
+    sizes.push_back(arith::DivUIOp::create(
+                        l.b, n, arith::ConstantIndexOp::create(l.b, staticProduct))
+                        .getResult());
+  }
+  if (out.getRank() == 0) {
+    auto scalarType = MemRefType::get({}, out.getElementType());
+    l.bind(op, memref::CollapseShapeOp::create(
+                   l.b, scalarType, flat, ArrayRef<ReassociationIndices>{}));
+    return success();
+  }
+  SmallVector<ReassociationIndices> one(1);
+  for (int64_t i = 0; i < out.getRank(); ++i)
+    one[0].push_back(i);
+  Value view = memref::ExpandShapeOp::create(
+      l.b, MemRefType::get(out.getShape(), out.getElementType()), flat, one,
+      sizes);
+  l.bind(op, view);
+  return success();
+}
+
+static LogicalResult lowerTranspose(TransposeOp op, Lowering &l) {
+  Value in = l.lookup(op.getInput());
+  RankedTensorType rt = op.getType();
+  SmallVector<Value> sizes;
+  ArrayRef<int64_t> perm = op.getPermutation();
+  for (int64_t i = 0; i < rt.getRank(); ++i)
+    if (rt.isDynamicDim(i))
+      sizes.push_back(l.dim(in, perm[i]));
+  Value out = l.allocFor(op, sizes);
+  linalg::TransposeOp::create(l.b, in, out, perm);
+  l.bind(op, out);
+  return success();
+}
+
+static LogicalResult lowerSlice(SliceOp op, Lowering &l) {
+  Value in = l.lookup(op.getInput());
+  auto inType = cast<MemRefType>(in.getType());
+  int64_t rank = inType.getRank(), axis = op.getAxis();
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  for (int64_t i = 0; i < rank; ++i) {
+    offsets.push_back(l.b.getIndexAttr(i == axis ? op.getStart() : 0));
+    if (i == axis)
+      sizes.push_back(l.b.getIndexAttr(op.getEnd() - op.getStart()));
+    else if (inType.isDynamicDim(i))
+      sizes.push_back(l.dim(in, i));
+    else
+      sizes.push_back(l.b.getIndexAttr(inType.getDimSize(i)));
+    strides.push_back(l.b.getIndexAttr(1));
+  }
+  l.bind(op, memref::SubViewOp::create(l.b, in, offsets, sizes, strides));
+  return success();
+}
+
+static LogicalResult lowerConcat(ConcatOp op, Lowering &l) {
+  RankedTensorType rt = op.getType();
+  if (!rt.hasStaticShape())
+    return op.emitOpError("dynamic concatenation is not supported yet");
+  Value out = l.allocFor(op);
+  int64_t axis = op.getAxis(), offset = 0;
+  for (Value v : op.getInputs()) {
+    Value in = l.lookup(v);
+    auto t = cast<MemRefType>(in.getType());
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    for (int64_t i = 0; i < rt.getRank(); ++i) {
+      offsets.push_back(l.b.getIndexAttr(i == axis ? offset : 0));
+      sizes.push_back(l.b.getIndexAttr(t.getDimSize(i)));
+      strides.push_back(l.b.getIndexAttr(1));
+    }
+    Value dst = memref::SubViewOp::create(l.b, out, offsets, sizes, strides);
+    linalg::CopyOp::create(l.b, in, dst);
+    offset += t.getDimSize(axis);
+  }
+  l.bind(op, out);
+  return success();
+}
+
+LogicalResult mlir::tfm::cpu::lowerShapeOp(Operation *op, Lowering &l) {
+  if (auto r = dyn_cast<ReshapeOp>(op))
+    return lowerReshape(r, l);
+  if (auto t = dyn_cast<TransposeOp>(op))
+    return lowerTranspose(t, l);
+  if (auto s = dyn_cast<SliceOp>(op))
+    return lowerSlice(s, l);
+  if (auto c = dyn_cast<ConcatOp>(op))
+    return lowerConcat(c, l);
+  return op->emitOpError("is not supported by the CPU backend");
+}

@@ -1,0 +1,141 @@
+/*===- runtime.h - the tfmc runtime C API ----------------------------------===*
+ *
+ * Part of tfmc. Opens an artifact directory written by `tfmc -o DIR`
+ * (manifest.json, model.so, weights.bin), checks it, and runs its entry
+ * points. No MLIR or LLVM at run time; no exceptions cross this API.
+ *
+ * Every function that can fail returns a tfmc_status; the message of the
+ * last failure on the calling thread is tfmc_last_error(). A model may be
+ * shared by threads; a session belongs to one thread at a time.
+ *
+ *   tfmc_model *m;
+ *   if (tfmc_model_open("out", &m) != TFMC_OK) { puts(tfmc_last_error()); }
+ *   tfmc_session *s;
+ *   tfmc_session_create(m, "forward", &s);
+ *   int64_t shape[2] = {1, 3}, ids[3] = {5, 6, 7};
+ *   tfmc_session_set_input(s, "input_ids", TFMC_DTYPE_INT64, 2, shape, ids);
+ *   tfmc_session_run(s);
+ *   tfmc_tensor_view logits;
+ *   tfmc_session_get_output(s, "logits", &logits);
+ *   tfmc_session_destroy(s);
+ *   tfmc_model_close(m);
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef TFMC_RUNTIME_H
+#define TFMC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The artifact format version this runtime reads. */
+#define TFMC_ARTIFACT_VERSION 1
+/* The largest tensor rank an artifact may use. */
+#define TFMC_MAX_RANK 8
+
+typedef enum tfmc_status {
+  TFMC_OK = 0,
+  TFMC_ERROR_IO = 1,          /* a file could not be opened, read or mapped */
+  TFMC_ERROR_FORMAT = 2,      /* malformed, truncated or inconsistent artifact */
+  TFMC_ERROR_VERSION = 3,     /* artifact format version not supported */
+  TFMC_ERROR_CHECKSUM = 4,    /* weights.bin does not match the manifest */
+  TFMC_ERROR_CPU = 5,         /* this CPU lacks a feature the code needs */
+  TFMC_ERROR_NOT_FOUND = 6,   /* no entry point or tensor of that name */
+  TFMC_ERROR_SHAPE = 7,       /* an input's shape does not match its spec */
+  TFMC_ERROR_DTYPE = 8,       /* an input's dtype does not match its spec */
+  TFMC_ERROR_RANGE = 9,       /* a token id outside [0, vocabulary size) */
+  TFMC_ERROR_MISSING_INPUT = 10, /* run() before every input was set */
+  TFMC_ERROR_INVALID_ARGUMENT = 11, /* null pointer, bad index or count */
+  TFMC_ERROR_OUT_OF_MEMORY = 12,
+  TFMC_ERROR_STATE = 13       /* an output read before a successful run */
+} tfmc_status;
+
+typedef enum tfmc_dtype {
+  TFMC_DTYPE_FLOAT32 = 0,
+  TFMC_DTYPE_INT64 = 1,
+  TFMC_DTYPE_INT32 = 2,
+  TFMC_DTYPE_FLOAT16 = 3
+} tfmc_dtype;
+
+/* A tensor an entry point takes or returns. Dimensions are >= 0. */
+typedef struct tfmc_tensor_spec {
+  const char *name;  /* Hugging Face names: input_ids, attention_mask, ... */
+  tfmc_dtype dtype;
+  int32_t rank;
+  int64_t shape[TFMC_MAX_RANK];
+  int64_t id_bound;  /* > 0: every element must lie in [0, id_bound) */
+} tfmc_tensor_spec;
+
+/* An output after a run: valid until the next run or the session's end. */
+typedef struct tfmc_tensor_view {
+  const char *name;
+  tfmc_dtype dtype;
+  int32_t rank;
+  int64_t shape[TFMC_MAX_RANK];
+  const void *data;  /* C order, 64-byte aligned */
+  size_t bytes;
+} tfmc_tensor_view;
+
+typedef struct tfmc_model tfmc_model;
+typedef struct tfmc_session tfmc_session;
+
+/* The message of the last failing call on this thread ("" if none). */
+const char *tfmc_last_error(void);
+const char *tfmc_status_name(tfmc_status status);
+const char *tfmc_dtype_name(tfmc_dtype dtype);
+size_t tfmc_dtype_size(tfmc_dtype dtype);
+
+/* Opens an artifact directory: reads and validates manifest.json, checks
+ * the CPU features it needs, maps weights.bin read-only and verifies its
+ * size and checksum, loads model.so and resolves every entry point. */
+tfmc_status tfmc_model_open(const char *directory, tfmc_model **model);
+/* Releases a model (null is ignored). Its sessions must be destroyed first. */
+void tfmc_model_close(tfmc_model *model);
+
+/* "encoder", "decoder", "encoder-decoder" or "" when unknown. */
+const char *tfmc_model_family(const tfmc_model *model);
+/* Special token ids by name ("bos", "eos", "pad"); -1 when the model has
+ * none. Also "max_seq_len" (-1 when unbounded). */
+int64_t tfmc_model_metadata_int(const tfmc_model *model, const char *key);
+/* The target CPU name the code was compiled for. */
+const char *tfmc_model_target_cpu(const tfmc_model *model);
+
+size_t tfmc_model_num_entries(const tfmc_model *model);
+/* Null when index is out of range. */
+const char *tfmc_model_entry_name(const tfmc_model *model, size_t index);
+tfmc_status tfmc_model_entry_signature(const tfmc_model *model,
+                                       const char *entry, size_t *num_inputs,
+                                       size_t *num_outputs);
+tfmc_status tfmc_model_entry_input(const tfmc_model *model, const char *entry,
+                                   size_t index, tfmc_tensor_spec *spec);
+tfmc_status tfmc_model_entry_output(const tfmc_model *model, const char *entry,
+                                    size_t index, tfmc_tensor_spec *spec);
+
+/* A session owns the inputs, outputs and scratch memory of one entry. */
+tfmc_status tfmc_session_create(tfmc_model *model, const char *entry,
+                                tfmc_session **session);
+void tfmc_session_destroy(tfmc_session *session);
+
+/* Copies an input in, after checking its shape, dtype and (for token ids)
+ * values. int32 data is accepted for int64 inputs and widened. On failure
+ * the input keeps its previous value. */
+tfmc_status tfmc_session_set_input(tfmc_session *session, const char *name,
+                                   tfmc_dtype dtype, int32_t rank,
+                                   const int64_t *shape, const void *data);
+/* Threads the next runs use (<= 0: the OpenMP default, one per core). */
+tfmc_status tfmc_session_set_num_threads(tfmc_session *session,
+                                         int32_t threads);
+/* Runs the entry; fails (running nothing) if an input was never set. */
+tfmc_status tfmc_session_run(tfmc_session *session);
+tfmc_status tfmc_session_get_output(const tfmc_session *session,
+                                    const char *name, tfmc_tensor_view *view);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* TFMC_RUNTIME_H */

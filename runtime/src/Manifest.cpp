@@ -1,0 +1,223 @@
+//===- Manifest.cpp - manifest.json, parsed and validated -----------------===//
+//
+// Part of tfmc. nlohmann::json reports errors with exceptions; every one is
+// caught here and turned into a message with the field's JSON path.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Manifest.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <set>
+#include <stdexcept>
+
+using nlohmann::json;
+
+namespace tfmc::rt {
+
+bool parseDtype(const std::string &name, tfmc_dtype &out) {
+  static const std::pair<const char *, tfmc_dtype> kNames[] = {
+      {"float32", TFMC_DTYPE_FLOAT32},
+      {"int64", TFMC_DTYPE_INT64},
+      {"int32", TFMC_DTYPE_INT32},
+      {"float16", TFMC_DTYPE_FLOAT16}};
+  for (auto [n, d] : kNames)
+    if (name == n) {
+      out = d;
+      return true;
+    }
+  return false;
+}
+
+namespace {
+/// A malformed field: where (JSON path) and what.
+struct FieldError : std::runtime_error {
+  FieldError(const std::string &where, const std::string &what)
+      : std::runtime_error(where + ": " + what) {}
+};
+
+/// A JSON value together with its path, for messages.
+struct Node {
+  const json &value;
+  std::string path;
+
+  Node at(const char *key) const {
+    if (!value.is_object())
+      throw FieldError(path, "expected an object");
+    auto it = value.find(key);
+    if (it == value.end())
+      throw FieldError(path, std::string("missing field '") + key + "'");
+    return {*it, path + "." + key};
+  }
+  bool has(const char *key) const {
+    return value.is_object() && value.contains(key);
+  }
+  Node at(size_t i) const {
+    return {value[i], path + "[" + std::to_string(i) + "]"};
+  }
+  size_t size() const {
+    if (!value.is_array())
+      throw FieldError(path, "expected an array");
+    return value.size();
+  }
+  std::string str() const {
+    if (!value.is_string())
+      throw FieldError(path, "expected a string");
+    return value.get<std::string>();
+  }
+  int64_t integer(int64_t min = INT64_MIN) const {
+    if (!value.is_number_integer())
+      throw FieldError(path, "expected an integer");
+    int64_t v = value.get<int64_t>();
+    if (v < min)
+      throw FieldError(path, "expected an integer >= " + std::to_string(min) +
+                                 ", got " + std::to_string(v));
+    return v;
+  }
+};
+
+/// A file name inside the artifact directory: no separators, no "..".
+std::string fileName(const Node &n) {
+  std::string s = n.str();
+  if (s.empty() || s.find('/') != std::string::npos || s == "." || s == "..")
+    throw FieldError(n.path, "'" + s + "' is not a file name");
+  return s;
+}
+
+TensorSpec parseTensor(const Node &n) {
+  TensorSpec t;
+  t.name = n.at("name").str();
+  if (t.name.empty())
+    throw FieldError(n.path + ".name", "empty tensor name");
+  Node dtype = n.at("dtype");
+  if (!parseDtype(dtype.str(), t.dtype))
+    throw FieldError(dtype.path, "unknown dtype '" + dtype.str() + "'");
+  Node shape = n.at("shape");
+  size_t rank = shape.size();
+  if (rank > TFMC_MAX_RANK)
+    throw FieldError(shape.path, "rank " + std::to_string(rank) +
+                                     " exceeds the runtime's maximum of " +
+                                     std::to_string(TFMC_MAX_RANK));
+  size_t elements = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t d = shape.at(i).integer(0);
+    // Guard the byte-size computations against overflow.
+    if (d > (int64_t(1) << 40) || (d && elements > (size_t(1) << 40) / d))
+      throw FieldError(shape.path, "tensor is impossibly large");
+    elements *= static_cast<size_t>(d);
+    t.shape.push_back(d);
+  }
+  if (n.has("id_bound"))
+    t.idBound = n.at("id_bound").integer(1);
+  return t;
+}
+} // namespace
+
+bool parseManifest(const std::string &path, const std::string &text,
+                   Manifest &m, tfmc_status &status, std::string &error) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error &e) {
+    // "path:line:column: not valid JSON: <what>", without nlohmann's prefix.
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i, ++column)
+      if (text[i] == '\n') {
+        ++line;
+        column = 0;
+      }
+    std::string what = e.what();
+    size_t colon = what.find(": ", what.find("column"));
+    if (colon != std::string::npos)
+      what = what.substr(colon + 2);
+    status = TFMC_ERROR_FORMAT;
+    error = path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+            ": not valid JSON: " + what;
+    return false;
+  }
+  try {
+    Node root{doc, "$"};
+    // Format and version first: a newer artifact should say so rather than
+    // fail on a field it renamed.
+    if (root.at("format").str() != "tfmc-artifact")
+      throw FieldError("$.format", "not a tfmc artifact manifest");
+    m.version = root.at("version").integer();
+    if (m.version != TFMC_ARTIFACT_VERSION) {
+      status = TFMC_ERROR_VERSION;
+      error = path + ": artifact format version " + std::to_string(m.version) +
+              " is not supported by this runtime (it reads version " +
+              std::to_string(TFMC_ARTIFACT_VERSION) +
+              "); recompile the model with a matching tfmc";
+      return false;
+    }
+    Node target = root.at("target");
+    m.targetKind = target.at("kind").str();
+    m.triple = target.at("triple").str();
+    m.cpu = target.at("cpu").str();
+    Node features = target.at("features");
+    for (size_t i = 0, e = features.size(); i < e; ++i)
+      m.features.push_back(features.at(i).str());
+    m.library = fileName(root.at("library"));
+    Node weights = root.at("weights");
+    m.weightsFile = fileName(weights.at("file"));
+    m.weightsBytes = static_cast<uint64_t>(weights.at("bytes").integer(0));
+    Node checksum = weights.at("checksum");
+    std::string hex = checksum.str();
+    char *end = nullptr;
+    if (hex.size() != 18 || hex.compare(0, 2, "0x") != 0 ||
+        (m.weightsChecksum = std::strtoull(hex.c_str() + 2, &end, 16),
+         *end != '\0'))
+      throw FieldError(checksum.path, "expected 0x and 16 hex digits");
+    if (root.has("model")) {
+      Node model = root.at("model");
+      if (model.has("family"))
+        m.family = model.at("family").str();
+      auto optInt = [&](const char *key, int64_t &field) {
+        if (model.has(key))
+          field = model.at(key).integer(0);
+      };
+      optInt("bos_id", m.bosId);
+      optInt("eos_id", m.eosId);
+      optInt("pad_id", m.padId);
+      optInt("max_seq_len", m.maxSeqLen);
+    }
+    Node entries = root.at("entries");
+    std::set<std::string> names;
+    for (size_t i = 0, e = entries.size(); i < e; ++i) {
+      Node n = entries.at(i);
+      EntrySpec entry;
+      entry.name = n.at("name").str();
+      if (!names.insert(entry.name).second)
+        throw FieldError(n.path + ".name",
+                         "duplicate entry '" + entry.name + "'");
+      entry.symbol = n.at("symbol").str();
+      entry.workspaceBytes =
+          static_cast<uint64_t>(n.at("workspace_bytes").integer(0));
+      std::set<std::string> tensorNames;
+      for (const char *kind : {"inputs", "outputs"}) {
+        Node list = n.at(kind);
+        auto &dst = kind[0] == 'i' ? entry.inputs : entry.outputs;
+        for (size_t j = 0, je = list.size(); j < je; ++j) {
+          dst.push_back(parseTensor(list.at(j)));
+          if (!tensorNames.insert(dst.back().name).second)
+            throw FieldError(list.at(j).path + ".name",
+                             "duplicate tensor '" + dst.back().name + "'");
+        }
+      }
+      m.entries.push_back(std::move(entry));
+    }
+  } catch (const FieldError &e) {
+    status = TFMC_ERROR_FORMAT;
+    error = path + ": " + e.what();
+    return false;
+  } catch (const json::exception &e) {
+    status = TFMC_ERROR_FORMAT;
+    error = path + ": " + e.what();
+    return false;
+  }
+  return true;
+}
+
+} // namespace tfmc::rt

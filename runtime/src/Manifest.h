@@ -1,0 +1,64 @@
+//===- Manifest.h - manifest.json, parsed and validated ---------*- C++ -*-===//
+//
+// Part of tfmc. The runtime's view of an artifact's manifest. Parsing never
+// throws: a malformed manifest yields an error naming the file and the JSON
+// path of the offending field.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFMC_RUNTIME_MANIFEST_H
+#define TFMC_RUNTIME_MANIFEST_H
+
+#include "tfmc/runtime.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tfmc::rt {
+
+struct TensorSpec {
+  std::string name;
+  tfmc_dtype dtype = TFMC_DTYPE_FLOAT32;
+  std::vector<int64_t> shape;
+  int64_t idBound = 0;
+
+  size_t elements() const {
+    size_t n = 1;
+    for (int64_t d : shape)
+      n *= static_cast<size_t>(d);
+    return n;
+  }
+  size_t bytes() const { return elements() * tfmc_dtype_size(dtype); }
+};
+
+struct EntrySpec {
+  std::string name;
+  std::string symbol;
+  uint64_t workspaceBytes = 0;
+  std::vector<TensorSpec> inputs, outputs;
+};
+
+struct Manifest {
+  int64_t version = 0;
+  std::string targetKind, triple, cpu;
+  std::vector<std::string> features;
+  std::string library, weightsFile;
+  uint64_t weightsBytes = 0;
+  uint64_t weightsChecksum = 0;
+  std::string family;
+  int64_t bosId = -1, eosId = -1, padId = -1, maxSeqLen = -1;
+  std::vector<EntrySpec> entries;
+};
+
+/// Parses `text` (the contents of `path`, which only names it in errors).
+/// On failure returns false with `status` and `error` set.
+bool parseManifest(const std::string &path, const std::string &text,
+                   Manifest &out, tfmc_status &status, std::string &error);
+
+/// Parses a dtype name ("float32", ...); false if unknown.
+bool parseDtype(const std::string &name, tfmc_dtype &out);
+
+} // namespace tfmc::rt
+
+#endif // TFMC_RUNTIME_MANIFEST_H

@@ -1,0 +1,346 @@
+//===- tfmc-run.cpp - run a compiled tfmc artifact ------------------------===//
+//
+// Part of tfmc. Binds inputs from .npy files (or a token list), runs an entry
+// point, and writes each output as <name>.npy or prints a summary. Uses only
+// the runtime library: no MLIR, no LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Npy.h"
+
+#include "tfmc/runtime.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+
+namespace {
+
+const char *kUsage = R"(usage: tfmc-run ARTIFACT [options]
+
+Runs an entry point of an artifact directory written by `tfmc MODEL -o DIR`.
+
+Inputs:
+  --input NAME=FILE.npy   bind an input from a NumPy file (float32, int64 or
+                          int32; int32 is widened for int64 inputs)
+  --tokens [NAME=]IDS     bind token ids given as 1,2,3 with shape [1, n]
+                          (default NAME: the entry's first token-id input);
+                          an unset attention_mask is then all ones and an
+                          unset token_type_ids all zeros
+Running:
+  --entry NAME            the entry point (default: forward)
+  --threads N             worker threads (default: one per core)
+  --bench N               time N runs after 2 warm-up runs and print the
+                          min/median/max latency
+Outputs:
+  --output-dir DIR        write every output to DIR/<name>.npy
+                          (default: print a summary of each output)
+  --list                  print the artifact's entries and tensors, then exit
+)";
+
+int fail(const std::string &msg) {
+  std::fprintf(stderr, "tfmc-run: error: %s\n", msg.c_str());
+  return 1;
+}
+
+std::string shapeString(const int64_t *shape, int32_t rank) {
+  std::string s = "[";
+  for (int32_t i = 0; i < rank; ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+bool parseInt(const std::string &s, long long &out) {
+  if (s.empty())
+    return false;
+  char *end = nullptr;
+  errno = 0;
+  out = std::strtoll(s.c_str(), &end, 10);
+  return errno == 0 && *end == '\0';
+}
+
+bool makeDirs(const std::string &dir, std::string &error) {
+  std::string cur;
+  for (size_t i = 0; i <= dir.size(); ++i) {
+    if (i == dir.size() || dir[i] == '/') {
+      if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
+        error = cur + ": cannot create directory: " + std::strerror(errno);
+        return false;
+      }
+    }
+    if (i < dir.size())
+      cur += dir[i];
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    error = dir + ": not a directory";
+    return false;
+  }
+  return true;
+}
+
+void printSpecs(const char *kind, const std::vector<tfmc_tensor_spec> &specs) {
+  for (const tfmc_tensor_spec &s : specs) {
+    std::printf("  %s %-18s %-8s %s", kind, s.name, tfmc_dtype_name(s.dtype),
+                shapeString(s.shape, s.rank).c_str());
+    if (s.id_bound > 0)
+      std::printf("  ids in [0, %lld)", static_cast<long long>(s.id_bound));
+    std::printf("\n");
+  }
+}
+
+void printSummary(const tfmc_tensor_view &v) {
+  std::printf("%s: %s %s\n", v.name, tfmc_dtype_name(v.dtype),
+              shapeString(v.shape, v.rank).c_str());
+  size_t n = v.bytes / tfmc_dtype_size(v.dtype);
+  if (v.dtype != TFMC_DTYPE_FLOAT32 || n == 0)
+    return;
+  const float *f = static_cast<const float *>(v.data);
+  double sum = 0, sumSq = 0;
+  float lo = f[0], hi = f[0];
+  for (size_t i = 0; i < n; ++i) {
+    sum += f[i];
+    sumSq += double(f[i]) * f[i];
+    lo = std::min(lo, f[i]);
+    hi = std::max(hi, f[i]);
+  }
+  double mean = sum / n;
+  std::printf("  min %.6g  max %.6g  mean %.6g  std %.6g\n", lo, hi, mean,
+              std::sqrt(std::max(0.0, sumSq / n - mean * mean)));
+  std::printf("  first:");
+  for (size_t i = 0; i < std::min<size_t>(n, 6); ++i)
+    std::printf(" %.6g", f[i]);
+  std::printf("\n");
+  // For logits, the most likely next token at the last position.
+  if (std::strcmp(v.name, "logits") == 0 && v.rank >= 2) {
+    size_t vocab = v.shape[v.rank - 1];
+    const float *last = f + n - vocab;
+    size_t best = std::max_element(last, last + vocab) - last;
+    std::printf("  argmax at the last position: %zu\n", best);
+  }
+}
+
+struct Options {
+  std::string artifact, entry = "forward", outputDir;
+  std::vector<std::pair<std::string, std::string>> inputs; // name, file
+  std::vector<std::pair<std::string, std::string>> tokens; // name, ids
+  int threads = 0, bench = 0;
+  bool list = false;
+};
+
+/// Parses argv; returns -1 to continue, else an exit code.
+int parseArgs(int argc, char **argv, Options &o) {
+  auto value = [&](int &i, const char *flag, std::string &out) {
+    std::string a = argv[i];
+    size_t len = std::strlen(flag);
+    if (a.size() > len && a.compare(0, len, flag) == 0 && a[len] == '=') {
+      out = a.substr(len + 1);
+      return true;
+    }
+    if (a == flag) {
+      if (i + 1 >= argc)
+        return false;
+      out = argv[++i];
+      return true;
+    }
+    return false;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i], v;
+    auto is = [&](const char *flag) {
+      return a == flag || a.rfind(std::string(flag) + "=", 0) == 0;
+    };
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--list") {
+      o.list = true;
+    } else if (is("--input") || is("--tokens")) {
+      bool tokens = is("--tokens");
+      if (!value(i, tokens ? "--tokens" : "--input", v))
+        return fail(a + " needs a value");
+      size_t eq = v.find('=');
+      if (tokens) {
+        o.tokens.push_back(eq == std::string::npos
+                               ? std::make_pair(std::string(), v)
+                               : std::make_pair(v.substr(0, eq), v.substr(eq + 1)));
+      } else {
+        if (eq == std::string::npos || eq == 0)
+          return fail("--input expects NAME=FILE.npy, got '" + v + "'");
+        o.inputs.push_back({v.substr(0, eq), v.substr(eq + 1)});
+      }
+    } else if (is("--entry")) {
+      if (!value(i, "--entry", o.entry))
+        return fail("--entry needs a value");
+    } else if (is("--output-dir")) {
+      if (!value(i, "--output-dir", o.outputDir) || o.outputDir.empty())
+        return fail("--output-dir needs a value");
+    } else if (is("--threads") || is("--bench")) {
+      bool threads = is("--threads");
+      long long n;
+      if (!value(i, threads ? "--threads" : "--bench", v) || !parseInt(v, n) ||
+          n < 1 || n > 1000000)
+        return fail(std::string(threads ? "--threads" : "--bench") +
+                    " expects a positive integer, got '" + v + "'");
+      (threads ? o.threads : o.bench) = static_cast<int>(n);
+    } else if (!a.empty() && a[0] == '-') {
+      return fail("unknown option '" + a + "' (see --help)");
+    } else if (o.artifact.empty()) {
+      o.artifact = a;
+    } else {
+      return fail("unexpected argument '" + a + "' (one artifact per run)");
+    }
+  }
+  if (o.artifact.empty()) {
+    std::fputs(kUsage, stderr);
+    return 1;
+  }
+  return -1;
+}
+
+int run(const Options &o) {
+  tfmc::Model model(o.artifact);
+  if (o.list) {
+    std::printf("%s: %s model for %s\n", o.artifact.c_str(),
+                model.family().empty() ? "a" : model.family().c_str(),
+                tfmc_model_target_cpu(model.get()));
+    for (const std::string &e : model.entries()) {
+      std::printf("entry %s\n", e.c_str());
+      printSpecs("in ", model.inputs(e));
+      printSpecs("out", model.outputs(e));
+    }
+    return 0;
+  }
+  std::vector<tfmc_tensor_spec> specs = model.inputs(o.entry);
+  tfmc::Session session = model.session(o.entry);
+  if (o.threads)
+    session.setNumThreads(o.threads);
+
+  std::map<std::string, bool> bound;
+  for (const auto &[name, file] : o.inputs) {
+    tfmc::NpyArray a;
+    std::string error;
+    if (!tfmc::readNpy(file, a, error))
+      return fail(error);
+    try {
+      session.setInput(name, a.dtype, a.shape, a.data.data());
+    } catch (const tfmc::Error &e) {
+      return fail(file + ": " + e.what());
+    }
+    bound[name] = true;
+  }
+  std::vector<int64_t> tokenShape;
+  for (const auto &[given, list] : o.tokens) {
+    std::string name = given;
+    if (name.empty()) {
+      for (const tfmc_tensor_spec &s : specs)
+        if (s.id_bound > 0 && !bound.count(s.name)) {
+          name = s.name;
+          break;
+        }
+      if (name.empty())
+        return fail("--tokens: entry '" + o.entry +
+                    "' has no (unbound) token-id input; name one with "
+                    "--tokens NAME=IDS");
+    }
+    std::vector<int64_t> ids;
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      std::string item = list.substr(start, comma == std::string::npos
+                                                ? std::string::npos
+                                                : comma - start);
+      long long v;
+      if (!parseInt(item, v))
+        return fail("--tokens: '" + item + "' is not an integer token id");
+      ids.push_back(v);
+      if (comma == std::string::npos)
+        break;
+      start = comma + 1;
+    }
+    tokenShape = {1, static_cast<int64_t>(ids.size())};
+    session.setInput(name, tokenShape, ids);
+    bound[name] = true;
+  }
+  // Conveniences for --tokens runs: no padding, one segment.
+  if (!tokenShape.empty())
+    for (const tfmc_tensor_spec &s : specs) {
+      std::string name = s.name;
+      if (bound.count(name) || (name != "attention_mask" &&
+                                name != "token_type_ids"))
+        continue;
+      std::vector<int64_t> shape(s.shape, s.shape + s.rank);
+      size_t n = 1;
+      for (int64_t d : shape)
+        n *= d;
+      std::vector<int64_t> fill(n, name == "attention_mask" ? 1 : 0);
+      if (s.dtype == TFMC_DTYPE_FLOAT32) {
+        std::vector<float> f(fill.begin(), fill.end());
+        session.setInput(name, shape, f);
+      } else {
+        session.setInput(name, shape, fill);
+      }
+    }
+
+  // Inputs are valid; the output directory must be usable before running.
+  if (!o.outputDir.empty()) {
+    std::string error;
+    if (!makeDirs(o.outputDir, error))
+      return fail(error);
+  }
+
+  if (o.bench) {
+    using clock = std::chrono::steady_clock;
+    for (int i = 0; i < 2; ++i)
+      session.run();
+    std::vector<double> ms;
+    for (int i = 0; i < o.bench; ++i) {
+      auto t0 = clock::now();
+      session.run();
+      ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0)
+                       .count());
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("latency over %d runs: min %.3f ms  median %.3f ms  max %.3f ms\n",
+                o.bench, ms.front(), ms[ms.size() / 2], ms.back());
+  } else {
+    session.run();
+  }
+
+  for (const tfmc_tensor_spec &s : model.outputs(o.entry)) {
+    tfmc_tensor_view v = session.output(s.name);
+    if (o.outputDir.empty()) {
+      if (!o.bench)
+        printSummary(v);
+      continue;
+    }
+    std::string path = o.outputDir + "/" + s.name + ".npy", error;
+    if (!tfmc::writeNpy(path, v.dtype,
+                        std::vector<int64_t>(v.shape, v.shape + v.rank),
+                        v.data, v.bytes, error))
+      return fail(error);
+  }
+  return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  if (int rc = parseArgs(argc, argv, o); rc >= 0)
+    return rc;
+  try {
+    return run(o);
+  } catch (const tfmc::Error &e) {
+    return fail(e.what());
+  } catch (const std::bad_alloc &) {
+    return fail("out of memory");
+  }
+}

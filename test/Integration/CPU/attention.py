@@ -1,0 +1,87 @@
+"""Flash-attention lowering: non-causal and causal self-attention, cross
+attention (Sk != Sq), padding masks, causal + padding together, heads
+explicit (rank 4), sequences spanning several query/key blocks, a KV-cache
+style offset, and large scores that overflow a naive exp."""
+import math
+
+import numpy as np
+import torch
+
+from harness import check, randn, ty
+
+NEG = -1.0e9
+
+
+def reference(q, k, v, heads, scale, mask=None, causal=False, offset=0):
+    """softmax(Q K^T * scale + mask) V, heads folded into features (rank 3)
+    or explicit (rank 4), as tfm.attention defines it."""
+    folded = q.dim() == 3
+    if folded:
+        split = lambda t: t.reshape(t.shape[0], t.shape[1], heads, -1).transpose(1, 2)
+        q, k, v = split(q), split(k), split(v)
+    s = (q @ k.transpose(-1, -2)) * scale
+    if mask is not None:
+        s = s + mask
+    if causal:
+        i = torch.arange(s.shape[-2])[:, None] + offset
+        j = torch.arange(s.shape[-1])[None, :]
+        s = s + torch.where(j > i, torch.tensor(NEG), torch.tensor(0.0))
+    o = torch.softmax(s, -1) @ v
+    if folded:
+        o = o.transpose(1, 2).reshape(o.shape[0], o.shape[2], -1)
+    return o
+
+
+def case(name, qs, ks, vs, heads, causal=False, mask=None, offset=None, scale=None,
+         qscale=1.0):
+    q, k, v = randn(*qs, scale=qscale), randn(*ks), randn(*vs)
+    d = qs[-1] // heads if len(qs) == 3 else qs[-1]
+    scale = scale or 1.0 / math.sqrt(d)
+    out = list(qs[:-1]) + [vs[-1]]
+    inputs = [q, k, v]
+    args = [f"%q: {ty(qs)}", f"%k: {ty(ks)}", f"%v: {ty(vs)}"]
+    types = [ty(qs), ty(ks), ty(vs)]
+    extra = ""
+    if mask is not None:
+        inputs.append(mask)
+        args.append(f"%m: {ty(mask.shape)}")
+        types.append(ty(mask.shape))
+        extra += " mask %m"
+    pre = ""
+    if offset is not None:
+        pre = f"  %off = arith.constant {offset} : index\n"
+        extra += " offset %off"
+        types.append("index")
+    mlir = f"""func.func @main({', '.join(args)}) -> {ty(out)} {{
+{pre}  %o = tfm.attention %q, %k, %v{extra} heads {heads} scale {scale:.17e}{' causal' if causal else ''} : ({', '.join(types)}) -> {ty(out)}
+  return %o : {ty(out)}
+}}
+"""
+
+    def ref(*a):
+        m = a[3] if mask is not None else None
+        return reference(a[0], a[1], a[2], heads, scale, m, causal, offset or 0)
+    check("attention_" + name, mlir, inputs, None, ref)
+
+
+def padding(b, sk, lengths):
+    m = np.zeros((b, 1, 1, sk), dtype=np.float32)
+    for i, n in enumerate(lengths):
+        m[i, ..., n:] = NEG
+    return m
+
+
+case("self", (2, 37, 96), (2, 37, 96), (2, 37, 96), 3)
+case("causal", (1, 37, 96), (1, 37, 96), (1, 37, 96), 3, causal=True)
+case("causal_blocks", (1, 150, 64), (1, 150, 64), (1, 150, 64), 2, causal=True)
+case("cross", (2, 29, 96), (2, 37, 96), (2, 37, 96), 3)
+case("cross_padded", (2, 29, 96), (2, 37, 96), (2, 37, 96), 3, mask=padding(2, 37, [37, 30]))
+case("causal_padded", (2, 37, 96), (2, 37, 96), (2, 37, 96), 3, causal=True,
+     mask=padding(2, 37, [37, 21]))
+case("rank4", (2, 3, 37, 32), (2, 3, 41, 32), (2, 3, 41, 24), 3)
+case("full_mask", (1, 4, 33, 16), (1, 4, 70, 16), (1, 4, 70, 16), 4,
+     mask=randn(1, 4, 33, 70, scale=3.0))
+case("offset", (1, 5, 64), (1, 40, 64), (1, 40, 64), 4, causal=True, offset=35)
+case("large_scores", (1, 37, 64), (1, 37, 64), (1, 37, 64), 2, qscale=40.0)
+case("v_width", (2, 37, 96), (2, 37, 96), (2, 37, 48), 3)
+print("OK")
