@@ -129,6 +129,12 @@ static cl::opt<int64_t> maxPositions(
     cl::desc("Rows of precomputed positional tables (default: the model's "
              "maximum sequence length)"),
     cl::init(0), cl::cat(targetCat));
+// Kernel tuning knobs (see docs/cpu-backend.md), hidden from --help.
+static cl::opt<unsigned> gemmKC("gemm-kc", cl::desc("GEMM K block"),
+                                cl::init(512), cl::Hidden, cl::cat(targetCat));
+static cl::opt<unsigned> gemmMC("gemm-mc",
+                                cl::desc("GEMM rows per work item"),
+                                cl::init(128), cl::Hidden, cl::cat(targetCat));
 
 static cl::opt<std::string> dumpIRDir(
     "dump-ir-dir",
@@ -305,6 +311,8 @@ static LogicalResult runPipeline(ModuleOp module, const CpuTarget *target,
     CpuPipelineOptions opts;
     opts.vectorWidth = target->vectorWidth;
     opts.maxPositions = maxPositions;
+    opts.gemmKC = gemmKC;
+    opts.gemmMC = gemmMC;
     if (!maxPositions)
       if (auto m = module->getAttrOfType<IntegerAttr>("tfm.max_seq_len"))
         opts.maxPositions = m.getInt();

@@ -45,6 +45,8 @@ void mlir::tfm::buildCpuLoopsPipeline(OpPassManager &pm,
   lower.vectorWidth = opts.vectorWidth;
   lower.gemmMR = opts.gemmMR;
   lower.gemmNR = opts.gemmNR;
+  lower.gemmKC = opts.gemmKC;
+  lower.gemmMC = opts.gemmMC;
   lower.maxPositions = opts.maxPositions;
   pm.addPass(createLowerToCPUPass(lower));
   pm.addPass(createCanonicalizerPass());

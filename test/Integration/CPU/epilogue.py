@@ -41,6 +41,9 @@ for name, (body, f) in regions.items():
 }}
 """
     check("epilogue_" + name, mlir, [x], W, lambda x, W, f=f: f(F.linear(x, W["w"], W["b"])))
+    # The epilogue runs once, after the last of several K blocks.
+    check("epilogue_kblocks_" + name, mlir, [x], W,
+          lambda x, W, f=f: f(F.linear(x, W["w"], W["b"])), args=["--gemm-kc=40"])
 
 # Residual from an epilogue input.
 mlir = f"""func.func @main(%x: {X}, %r: {O}) -> {O} {{
@@ -53,6 +56,8 @@ mlir = f"""func.func @main(%x: {X}, %r: {O}) -> {O} {{
 }}
 """
 check("epilogue_residual", mlir, [x, r], W, lambda x, r, W: F.linear(x, W["w"], W["b"]) + r)
+check("epilogue_residual_kblocks", mlir, [x, r], W,
+      lambda x, r, W: F.linear(x, W["w"], W["b"]) + r, args=["--gemm-kc=24"])
 
 # Primitive chains the fusion pipeline folds into the epilogue.
 chains = {

@@ -1,19 +1,24 @@
 """GEMM lowering: packed-weight linears with sizes that are not multiples of
-the micro-kernel tile (MR x NR) in M, N or K, GPT-2-style [K, N] weights,
+the micro-kernel tile (MR x NR) in M, N or K, several K blocks and row
+chunks, GPT-2-style [K, N] weights,
 single-row (decode) shapes, and matmuls whose right operand is packed at run
 time (batched, transposed, broadcast)."""
 import torch.nn.functional as F
 
 from harness import check, randn, ty
 
-# linear: (batch dims, M, K, N, bias, weight_kn)
-for name, lead, k, n, bias, kn in [
+# linear: (batch dims, M, K, N, bias, weight_kn, tfmc flags)
+for name, lead, k, n, bias, kn, *flags in [
         ("linear_odd", (3, 37), 75, 53, True, False),
         ("linear_blocks", (1, 130), 260, 300, False, False),
         ("linear_kn", (2, 19), 96, 288, True, True),
         ("linear_row", (1, 1), 96, 1000, False, False),
         ("linear_tiny", (5,), 3, 7, True, False),
-        ("linear_k1", (4, 9), 1, 33, True, False)]:
+        ("linear_k1", (4, 9), 1, 33, True, False),
+        # K blocks (partial sums through C; the last block is short) and row
+        # chunks that end inside a chunk.
+        ("linear_kblocks", (2, 45), 1100, 70, True, False),
+        ("linear_small_blocks", (3, 37), 150, 45, True, True, "--gemm-kc=40", "--gemm-mc=28")]:
     x = randn(*lead, k)
     w = randn(*((k, n) if kn else (n, k)), scale=0.2)
     b = randn(n)
@@ -29,7 +34,7 @@ for name, lead, k, n, bias, kn in [
 """
     check(name, mlir, [x], weights,
           lambda x, W, kn=kn, bias=bias: F.linear(x, W["w"].t() if kn else W["w"],
-                                                  W["b"] if bias else None))
+                                                  W["b"] if bias else None), args=flags)
 
 # matmul on activations: (lhs, rhs, transpose_rhs)
 for name, a_shape, b_shape, tr in [

@@ -35,6 +35,11 @@ def LowerToCPUPass : Pass<"tfm-lower-to-cpu", "ModuleOp"> {
     Option<"gemmNR", "gemm-nr", "unsigned", "0",
            "Columns of the GEMM micro-kernel, a multiple of vector-width (0: "
            "two vectors)">,
+    Option<"gemmKC", "gemm-kc", "unsigned", "512",
+           "Largest K block of the GEMM (K up to twice this is not split; "
+           "partial sums go through C between blocks)">,
+    Option<"gemmMC", "gemm-mc", "unsigned", "128",
+           "Rows of A one GEMM work item covers (rounded to gemm-mr)">,
     Option<"attentionBlockQ", "attention-block-q", "unsigned", "16",
            "Queries per attention work item">,
     Option<"attentionBlockK", "attention-block-k", "unsigned", "64",

@@ -36,6 +36,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<unsigned> gemmNR{
       *this, "gemm-nr", llvm::cl::desc("GEMM micro-kernel columns (0: auto)"),
       llvm::cl::init(0)};
+  PassOptions::Option<unsigned> gemmKC{
+      *this, "gemm-kc", llvm::cl::desc("GEMM K block"), llvm::cl::init(512)};
+  PassOptions::Option<unsigned> gemmMC{
+      *this, "gemm-mc", llvm::cl::desc("GEMM rows per work item"),
+      llvm::cl::init(128)};
   PassOptions::Option<int64_t> maxPositions{
       *this, "max-positions",
       llvm::cl::desc("Rows of precomputed positional tables (0: static)"),

@@ -11,8 +11,12 @@
 //  * the epilogue (bias, then the linear's epilogue region cloned onto
 //    vectors, reading residuals and other inputs) applied to the
 //    accumulators before the only store of C;
-//  * one parallel loop over (batch, panel, row group), panel-major so that
-//    consecutive work items of a thread reuse one B panel from cache.
+//  * cache blocking as in BLIS/GotoBLAS: K is split into blocks of KC (a
+//    sequential loop around the parallel one; partial sums go through C and
+//    the epilogue runs after the last block), rows into chunks of MC; one
+//    work item is (batch, chunk, panel) and walks the chunk's row groups, so
+//    the B micro-panel slice (KC x NR) is reused from L1 and consecutive
+//    work items of a thread reuse the chunk's A block (MC x KC) from L2.
 //
 // With a static M the last row group runs a micro-kernel with exactly the
 // remaining rows; with a dynamic M the rows of the last group are clamped
@@ -42,6 +46,8 @@ struct Gemm {
   KernelBuilder k;
   unsigned mr, nr, nv; // micro-kernel rows, columns, vectors per row
   Value m, n, kdim;    // sizes (index)
+  Value k0, k1;        // the K block being accumulated
+  Value first, last;   // i1: is it the first / last K block (null: only one)
   std::optional<int64_t> staticM;
   Value bp;            // packed B: [NP, K, NR] or [batch, NP, K, NR]
   Value c;             // [M, N] or [batch, M, N]
@@ -65,7 +71,7 @@ struct Gemm {
   SmallVector<Value> accumulate(ValueRange batch, Value p, unsigned rows,
                                 llvm::function_ref<Value(unsigned)> rowOf) {
     SmallVector<Value> init(rows * nv, k.vcst(0.0));
-    return k.loop(k.idx(0), kdim, 1, init, [&](Value kk, ValueRange acc) {
+    return k.loop(k0, k1, 1, init, [&](Value kk, ValueRange acc) {
       SmallVector<Value> b;
       for (unsigned j = 0; j < nv; ++j)
         b.push_back(k.load(bp, idx(batch, {p, kk, k.idx(j * k.lanes)})));
@@ -80,8 +86,27 @@ struct Gemm {
     });
   }
 
-  /// Applies bias and epilogue to one accumulator vector and stores it.
+  /// Stores one accumulator vector: with K blocks, adds the partial sum in
+  /// C (after the first block) and finishes only after the last block.
   void writeBack(ValueRange batch, Value row, Value col, Value v, Value mask) {
+    SmallVector<Value> at = idx(batch, {row, col});
+    if (!first) {
+      finish(batch, row, col, v, mask);
+      return;
+    }
+    Value partial = k.load(c, at, mask, mask ? k.vcst(0.0) : Value());
+    v = arith::AddFOp::create(
+        l.b, v, arith::SelectOp::create(l.b, first, k.vcst(0.0), partial));
+    auto ifOp = scf::IfOp::create(l.b, last, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard g(l.b);
+    l.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    finish(batch, row, col, v, mask);
+    l.b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+    k.store(v, c, at, mask);
+  }
+
+  /// Applies bias and epilogue to one finished vector and stores it.
+  void finish(ValueRange batch, Value row, Value col, Value v, Value mask) {
     if (bias)
       v = arith::AddFOp::create(l.b, v, k.load(bias, {col}, mask));
     if (linear && linear.hasEpilogue()) {
@@ -132,10 +157,10 @@ struct Gemm {
 
   /// One work item: rows [r0, r0 + rows) of panel p.
   void tile(ValueRange batch, Value p, Value r0, unsigned rows, bool clamp) {
-    Value last = k.sub(m, k.idx(1));
+    Value lastRow = k.sub(m, k.idx(1));
     auto rowOf = [&](unsigned r) {
       Value row = k.add(r0, k.idx(r));
-      return clamp ? k.min(row, last) : row;
+      return clamp ? k.min(row, lastRow) : row;
     };
     SmallVector<Value> rowIdx;
     for (unsigned r = 0; r < rows; ++r)
@@ -175,32 +200,72 @@ struct Gemm {
     storeAll(true);
   }
 
-  /// The parallel loop over (batch..., panel, row group).
+  /// The K blocks (sequential) around the parallel loop over the tiles.
   void run(ArrayRef<Value> batchSizes) {
+    // Blocking costs a round trip of C per block, which only pays when the
+    // A panel would not stay in cache: K up to twice the block is one pass,
+    // longer K is split into equal blocks of at most gemm-kc.
+    std::optional<int64_t> staticK = getConstantIntValue(kdim);
+    int64_t kc = l.options.gemmKC;
+    if (staticK && *staticK <= 2 * kc) {
+      k0 = k.idx(0);
+      k1 = kdim;
+      tiles(batchSizes);
+      return;
+    }
+    if (staticK) {
+      int64_t count = (*staticK + kc - 1) / kc;
+      kc = (*staticK + count - 1) / count;
+    }
+    Value blocks = k.div(k.add(kdim, k.idx(kc - 1)), k.idx(kc));
+    k.loop(k.idx(0), blocks, 1, [&](Value kb) {
+      k0 = k.mul(kb, k.idx(kc));
+      k1 = k.min(k.add(k0, k.idx(kc)), kdim);
+      first = arith::CmpIOp::create(l.b, arith::CmpIPredicate::eq, kb,
+                                    k.idx(0));
+      last = arith::CmpIOp::create(l.b, arith::CmpIPredicate::eq, kb,
+                                   k.sub(blocks, k.idx(1)));
+      tiles(batchSizes);
+    });
+  }
+
+  /// The parallel loop over (batch..., row chunk, panel); each work item
+  /// walks the row groups of its chunk.
+  void tiles(ArrayRef<Value> batchSizes) {
+    // At most gemm-mc rows per chunk, and chunks of equal size (a short last
+    // chunk would leave threads idle under static scheduling).
+    int64_t maxPerChunk = std::max<int64_t>(1, l.options.gemmMC / mr);
     Value groups = k.div(k.add(m, k.idx(mr - 1)), k.idx(mr));
+    Value chunks =
+        k.div(k.add(groups, k.idx(maxPerChunk - 1)), k.idx(maxPerChunk));
+    Value perChunk = k.div(k.add(groups, k.sub(chunks, k.idx(1))), chunks);
     Value panels = k.div(k.add(n, k.idx(nr - 1)), k.idx(nr));
     SmallVector<Value> ubs(batchSizes);
-    ubs.append({panels, groups});
+    ubs.append({chunks, panels});
     k.parallel(ubs, [&](ValueRange iv) {
       ValueRange batch = iv.drop_back(2);
-      Value p = iv[iv.size() - 2], g = iv.back();
-      Value r0 = k.mul(g, k.idx(mr));
-      if (staticM && *staticM % mr == 0) {
-        tile(batch, p, r0, mr, /*clamp=*/false);
+      Value chunk = iv[iv.size() - 2], p = iv.back();
+      Value g0 = k.mul(chunk, perChunk);
+      Value g1 = k.min(k.add(g0, perChunk), groups);
+      if (!staticM) {
+        // Dynamic M: the rows of the last group are clamped.
+        k.loop(g0, g1, 1, [&](Value g) {
+          tile(batch, p, k.mul(g, k.idx(mr)), mr, /*clamp=*/true);
+        });
         return;
       }
-      if (staticM) {
-        // Full groups, then one exact kernel for the remaining rows.
-        Value isFull = k.lt(g, k.idx(*staticM / mr));
-        auto ifOp = scf::IfOp::create(l.b, isFull, /*withElseRegion=*/true);
-        OpBuilder::InsertionGuard guard(l.b);
-        l.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-        tile(batch, p, r0, mr, false);
-        l.b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-        tile(batch, p, r0, *staticM % mr, false);
+      int64_t fullGroups = *staticM / mr, rest = *staticM % mr;
+      k.loop(g0, k.min(g1, k.idx(fullGroups)), 1, [&](Value g) {
+        tile(batch, p, k.mul(g, k.idx(mr)), mr, /*clamp=*/false);
+      });
+      if (rest == 0)
         return;
-      }
-      tile(batch, p, r0, mr, /*clamp=*/true);
+      // One exact micro-kernel for the rows after the full groups, in the
+      // chunk that holds them.
+      k.ifThen(arith::CmpIOp::create(l.b, arith::CmpIPredicate::eq, g1, groups),
+               [&] {
+                 tile(batch, p, k.idx(fullGroups * mr), rest, /*clamp=*/false);
+               });
     });
   }
 };

@@ -273,11 +273,17 @@ struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
     unsigned regs = vectorWidth >= 16 ? 32 : 16;
     unsigned perRow = opts.gemmNR / vectorWidth;
     opts.gemmMR = gemmMR ? gemmMR : (regs - perRow - 1) / perRow;
+    opts.gemmKC = gemmKC;
+    opts.gemmMC = gemmMC;
     opts.attentionBlockQ = attentionBlockQ;
     opts.attentionBlockK = attentionBlockK;
     opts.maxPositions = maxPositions;
     if (opts.gemmNR % vectorWidth != 0 || opts.gemmMR == 0) {
       module.emitError("gemm-nr must be a positive multiple of vector-width");
+      return signalPassFailure();
+    }
+    if (opts.gemmKC == 0 || opts.gemmMC == 0) {
+      module.emitError("gemm-kc and gemm-mc must be positive");
       return signalPassFailure();
     }
 

@@ -26,6 +26,7 @@ namespace mlir::tfm::cpu {
 struct CpuOptions {
   unsigned vectorWidth = 8; ///< f32 lanes
   unsigned gemmMR = 6, gemmNR = 16;
+  unsigned gemmKC = 512, gemmMC = 128; ///< cache blocks (K, rows)
   unsigned attentionBlockQ = 16, attentionBlockK = 64;
   int64_t maxPositions = 0;
 };
