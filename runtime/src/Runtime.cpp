@@ -49,40 +49,62 @@ extern "C" const char *tfmc_last_error(void) { return lastError.c_str(); }
 
 extern "C" const char *tfmc_status_name(tfmc_status status) {
   switch (status) {
-  case TFMC_OK: return "ok";
-  case TFMC_ERROR_IO: return "I/O error";
-  case TFMC_ERROR_FORMAT: return "malformed artifact";
-  case TFMC_ERROR_VERSION: return "unsupported artifact version";
-  case TFMC_ERROR_CHECKSUM: return "weights checksum mismatch";
-  case TFMC_ERROR_CPU: return "unsupported CPU";
-  case TFMC_ERROR_NOT_FOUND: return "not found";
-  case TFMC_ERROR_SHAPE: return "shape mismatch";
-  case TFMC_ERROR_DTYPE: return "dtype mismatch";
-  case TFMC_ERROR_RANGE: return "value out of range";
-  case TFMC_ERROR_MISSING_INPUT: return "missing input";
-  case TFMC_ERROR_INVALID_ARGUMENT: return "invalid argument";
-  case TFMC_ERROR_OUT_OF_MEMORY: return "out of memory";
-  case TFMC_ERROR_STATE: return "invalid state";
+  case TFMC_OK:
+    return "ok";
+  case TFMC_ERROR_IO:
+    return "I/O error";
+  case TFMC_ERROR_FORMAT:
+    return "malformed artifact";
+  case TFMC_ERROR_VERSION:
+    return "unsupported artifact version";
+  case TFMC_ERROR_CHECKSUM:
+    return "weights checksum mismatch";
+  case TFMC_ERROR_CPU:
+    return "unsupported CPU";
+  case TFMC_ERROR_NOT_FOUND:
+    return "not found";
+  case TFMC_ERROR_SHAPE:
+    return "shape mismatch";
+  case TFMC_ERROR_DTYPE:
+    return "dtype mismatch";
+  case TFMC_ERROR_RANGE:
+    return "value out of range";
+  case TFMC_ERROR_MISSING_INPUT:
+    return "missing input";
+  case TFMC_ERROR_INVALID_ARGUMENT:
+    return "invalid argument";
+  case TFMC_ERROR_OUT_OF_MEMORY:
+    return "out of memory";
+  case TFMC_ERROR_STATE:
+    return "invalid state";
   }
   return "unknown status";
 }
 
 extern "C" const char *tfmc_dtype_name(tfmc_dtype dtype) {
   switch (dtype) {
-  case TFMC_DTYPE_FLOAT32: return "float32";
-  case TFMC_DTYPE_INT64: return "int64";
-  case TFMC_DTYPE_INT32: return "int32";
-  case TFMC_DTYPE_FLOAT16: return "float16";
+  case TFMC_DTYPE_FLOAT32:
+    return "float32";
+  case TFMC_DTYPE_INT64:
+    return "int64";
+  case TFMC_DTYPE_INT32:
+    return "int32";
+  case TFMC_DTYPE_FLOAT16:
+    return "float16";
   }
   return "unknown";
 }
 
 extern "C" size_t tfmc_dtype_size(tfmc_dtype dtype) {
   switch (dtype) {
-  case TFMC_DTYPE_FLOAT32: return 4;
-  case TFMC_DTYPE_INT64: return 8;
-  case TFMC_DTYPE_INT32: return 4;
-  case TFMC_DTYPE_FLOAT16: return 2;
+  case TFMC_DTYPE_FLOAT32:
+    return 4;
+  case TFMC_DTYPE_INT64:
+    return 8;
+  case TFMC_DTYPE_INT32:
+    return 4;
+  case TFMC_DTYPE_FLOAT16:
+    return 2;
   }
   return 0;
 }
@@ -137,8 +159,10 @@ using EntryFn = void (*)(void **, const int64_t *);
 } // namespace
 
 struct tfmc_model {
-  std::string directory;
+  std::string directory; // or the executable holding the model
   Manifest manifest;
+  bool embedded = false; // code, weights and manifest inside the executable
+  uint64_t weightsOffset = 0; // of weights in their file (page aligned)
   void *library = nullptr;
   void *weights = nullptr; // mapped read-only
   size_t mappedBytes = 0;
@@ -245,7 +269,8 @@ static tfmc_status checkTarget(const std::string &path, const Manifest &m) {
 
 static tfmc_status mapWeights(tfmc_model &model) {
   const Manifest &m = model.manifest;
-  std::string path = joinPath(model.directory, m.weightsFile);
+  std::string path = model.embedded ? model.directory
+                                    : joinPath(model.directory, m.weightsFile);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return fail(TFMC_ERROR_IO, path + ": cannot open: " + std::strerror(errno));
@@ -255,15 +280,16 @@ static tfmc_status mapWeights(tfmc_model &model) {
     ::close(fd);
     return fail(TFMC_ERROR_IO, path + ": cannot stat: " + std::strerror(err));
   }
-  if (static_cast<uint64_t>(st.st_size) != m.weightsBytes) {
+  uint64_t available = static_cast<uint64_t>(st.st_size) - model.weightsOffset;
+  bool sizeOk = model.embedded ? available >= m.weightsBytes
+                               : available == m.weightsBytes;
+  if (!sizeOk) {
     ::close(fd);
     return fail(TFMC_ERROR_FORMAT,
-                path + ": holds " + std::to_string(st.st_size) +
-                    " bytes but the manifest expects " +
+                path + ": holds " + std::to_string(available) +
+                    " bytes of weights but the manifest expects " +
                     std::to_string(m.weightsBytes) +
-                    (static_cast<uint64_t>(st.st_size) < m.weightsBytes
-                         ? " (truncated?)"
-                         : ""));
+                    (available < m.weightsBytes ? " (truncated?)" : ""));
   }
   if (m.weightsBytes == 0) {
     ::close(fd);
@@ -271,7 +297,8 @@ static tfmc_status mapWeights(tfmc_model &model) {
       return fail(TFMC_ERROR_OUT_OF_MEMORY, "out of memory");
     model.weights = model.emptyWeights.data();
   } else {
-    void *p = mmap(nullptr, m.weightsBytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *p = mmap(nullptr, m.weightsBytes, PROT_READ, MAP_PRIVATE, fd,
+                   static_cast<off_t>(model.weightsOffset));
     int err = errno;
     ::close(fd);
     if (p == MAP_FAILED)
@@ -307,11 +334,16 @@ static void configureThreads() {
 static tfmc_status loadLibrary(tfmc_model &model) {
   configureThreads();
   const Manifest &m = model.manifest;
-  std::string path = joinPath(model.directory, m.library);
-  // dlopen needs a path with a slash to avoid a library search.
-  std::string openPath = path.find('/') == std::string::npos ? "./" + path : path;
+  std::string path =
+      model.embedded ? model.directory : joinPath(model.directory, m.library);
+  // dlopen needs a path with a slash to avoid a library search; an embedded
+  // model's entry points are exported by the executable itself.
+  std::string openPath =
+      path.find('/') == std::string::npos ? "./" + path : path;
   dlerror();
-  model.library = dlopen(openPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  model.library = model.embedded
+                      ? dlopen(nullptr, RTLD_NOW)
+                      : dlopen(openPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!model.library) {
     const char *why = dlerror();
     return fail(TFMC_ERROR_IO,
@@ -322,8 +354,8 @@ static tfmc_status loadLibrary(tfmc_model &model) {
     void *sym = dlsym(model.library, e.symbol.c_str());
     if (!sym)
       return fail(TFMC_ERROR_FORMAT, path + ": has no entry symbol '" +
-                                          e.symbol + "' (for entry '" +
-                                          e.name + "')");
+                                         e.symbol + "' (for entry '" + e.name +
+                                         "')");
     model.functions.push_back(reinterpret_cast<EntryFn>(sym));
   }
   // The generated code parallelises with OpenMP; libomp comes with it.
@@ -332,11 +364,28 @@ static tfmc_status loadLibrary(tfmc_model &model) {
   return TFMC_OK;
 }
 
+/// Parses the manifest and loads everything it names, in order of cost.
+static tfmc_status finishOpen(std::unique_ptr<tfmc_model> model,
+                              const std::string &manifestPath,
+                              const std::string &text, tfmc_model **out) {
+  tfmc_status status = TFMC_OK;
+  std::string error;
+  if (!parseManifest(manifestPath, text, model->manifest, status, error))
+    return fail(status, error);
+  if (tfmc_status s = checkTarget(manifestPath, model->manifest))
+    return s;
+  if (tfmc_status s = mapWeights(*model))
+    return s;
+  if (tfmc_status s = loadLibrary(*model))
+    return s;
+  *out = model.release();
+  return TFMC_OK;
+}
+
 extern "C" tfmc_status tfmc_model_open(const char *directory,
                                        tfmc_model **out) {
   if (!directory || !out)
-    return fail(TFMC_ERROR_INVALID_ARGUMENT,
-                "tfmc_model_open: null argument");
+    return fail(TFMC_ERROR_INVALID_ARGUMENT, "tfmc_model_open: null argument");
   *out = nullptr;
   auto model = std::make_unique<tfmc_model>();
   model->directory = directory;
@@ -349,22 +398,59 @@ extern "C" tfmc_status tfmc_model_open(const char *directory,
   std::string manifestPath = joinPath(directory, "manifest.json");
   std::ifstream in(manifestPath, std::ios::binary);
   if (!in)
-    return fail(TFMC_ERROR_IO, manifestPath + ": cannot open: " +
-                                   std::strerror(errno));
+    return fail(TFMC_ERROR_IO,
+                manifestPath + ": cannot open: " + std::strerror(errno));
   std::stringstream text;
   text << in.rdbuf();
-  tfmc_status status = TFMC_OK;
-  std::string error;
-  if (!parseManifest(manifestPath, text.str(), model->manifest, status, error))
-    return fail(status, error);
-  if (tfmc_status s = checkTarget(manifestPath, model->manifest))
-    return s;
-  if (tfmc_status s = mapWeights(*model))
-    return s;
-  if (tfmc_status s = loadLibrary(*model))
-    return s;
-  *out = model.release();
-  return TFMC_OK;
+  return finishOpen(std::move(model), manifestPath, text.str(), out);
+}
+
+/// The trailer `tfmc --emit=exe` appends to an executable: magic, the
+/// (page-aligned) offset of the weights, offset and size of the manifest.
+static constexpr char kExeMagic[8] = {'T', 'F', 'M', 'C', 'E', 'X', 'E', '1'};
+static constexpr size_t kTrailerBytes = 32;
+
+extern "C" tfmc_status tfmc_model_open_embedded(tfmc_model **out) {
+  if (!out)
+    return fail(TFMC_ERROR_INVALID_ARGUMENT, "null output");
+  *out = nullptr;
+  char self[4096];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (len <= 0)
+    return fail(TFMC_ERROR_IO, "cannot locate the running executable");
+  self[len] = '\0';
+  std::ifstream in(self, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  uint64_t size = static_cast<uint64_t>(in.tellg());
+  unsigned char trailer[kTrailerBytes];
+  if (!in || size < kTrailerBytes ||
+      !in.seekg(static_cast<std::streamoff>(size - kTrailerBytes)) ||
+      !in.read(reinterpret_cast<char *>(trailer), kTrailerBytes) ||
+      std::memcmp(trailer, kExeMagic, sizeof(kExeMagic)) != 0)
+    return fail(TFMC_ERROR_NOT_FOUND,
+                std::string(self) + ": this executable carries no model");
+  auto field = [&](int i) {
+    uint64_t v;
+    std::memcpy(&v, trailer + 8 * i, 8);
+    return v;
+  };
+  uint64_t weightsAt = field(1), manifestAt = field(2), manifestSize = field(3);
+  if (weightsAt % 4096 || manifestAt < weightsAt ||
+      manifestAt + manifestSize + kTrailerBytes != size)
+    return fail(TFMC_ERROR_FORMAT,
+                std::string(self) +
+                    ": the embedded model's trailer is corrupt");
+  std::string text(manifestSize, '\0');
+  if (!in.seekg(static_cast<std::streamoff>(manifestAt)) ||
+      !in.read(text.data(), static_cast<std::streamsize>(manifestSize)))
+    return fail(TFMC_ERROR_IO,
+                std::string(self) + ": cannot read the manifest");
+  auto model = std::make_unique<tfmc_model>();
+  model->directory = self;
+  model->embedded = true;
+  model->weightsOffset = weightsAt;
+  return finishOpen(std::move(model), std::string(self) + "(manifest.json)",
+                    text, out);
 }
 
 extern "C" void tfmc_model_close(tfmc_model *model) { delete model; }
@@ -481,11 +567,11 @@ extern "C" tfmc_status tfmc_model_entry_output(const tfmc_model *model,
 // Sessions
 //===----------------------------------------------------------------------===//
 
-extern "C" tfmc_status tfmc_session_create(tfmc_model *model,
-                                           const char *entry,
+extern "C" tfmc_status tfmc_session_create(tfmc_model *model, const char *entry,
                                            tfmc_session **out) {
   if (!out)
-    return fail(TFMC_ERROR_INVALID_ARGUMENT, "tfmc_session_create: null output");
+    return fail(TFMC_ERROR_INVALID_ARGUMENT,
+                "tfmc_session_create: null output");
   *out = nullptr;
   const EntrySpec *e;
   if (tfmc_status s = findEntry(model, entry, e))
@@ -573,11 +659,12 @@ extern "C" tfmc_status tfmc_session_set_input(tfmc_session *session,
     for (size_t i = 0; i < n; ++i) {
       int64_t v = value(i);
       if (v < 0 || v >= spec.idBound)
-        return fail(TFMC_ERROR_RANGE,
-                    what + indexString(i, spec.shape) + " = " +
-                        std::to_string(v) + " is out of range: ids must lie "
-                        "in [0, " + std::to_string(spec.idBound) +
-                        ") (the vocabulary size)");
+        return fail(TFMC_ERROR_RANGE, what + indexString(i, spec.shape) +
+                                          " = " + std::to_string(v) +
+                                          " is out of range: ids must lie "
+                                          "in [0, " +
+                                          std::to_string(spec.idBound) +
+                                          ") (the vocabulary size)");
     }
   void *dst = session->inputs[index].data();
   if (widen) {
@@ -609,8 +696,8 @@ extern "C" tfmc_status tfmc_session_run(tfmc_session *session) {
       missing += (missing.empty() ? "" : ", ") + e.inputs[i].name;
   if (!missing.empty())
     return fail(TFMC_ERROR_MISSING_INPUT,
-                "entry '" + e.name + "' cannot run: input(s) not set: " +
-                    missing);
+                "entry '" + e.name +
+                    "' cannot run: input(s) not set: " + missing);
   std::vector<void *> buffers;
   for (AlignedBuffer &b : session->inputs)
     buffers.push_back(b.data());

@@ -72,3 +72,23 @@ func.func @pe_offset(%off: tensor<1xf32>) -> tensor<4x8xf32> {
   %pe = tfm.positional_encoding offset %i : tensor<4x8xf32>
   return %pe : tensor<4x8xf32>
 }
+
+// -----
+
+// A token table tied to the LM head is stored once, as the head's panels;
+// the lookup reads row v at [v / NR, :, v % NR].
+// CHECK-LABEL: module attributes
+// CHECK-SAME: tfm.weight_plan = [{bytes = 7168 : i64, kn = false, layout = "gemm_panels", name = "wte", nr = 16 : i64, offset = 0 : i64, shape = array<i64: 100, 16>}]
+// CHECK: func.func @tied
+// CHECK: %[[P:.*]] = memref.view {{.*}} to memref<7x16x16xf32>
+// CHECK: linalg.generic
+// CHECK: %[[ROW:.*]] = arith.index_cast
+// CHECK-DAG: %[[PANEL:.*]] = arith.divui %[[ROW]], %[[NR:.*]] : index
+// CHECK-DAG: %[[LANE:.*]] = arith.remui %[[ROW]], %[[NR]] : index
+// CHECK: memref.load %[[P]][%[[PANEL]], %{{.*}}, %[[LANE]]]
+func.func @tied(%ids: tensor<1x5xi64>) -> tensor<1x5x100xf32> {
+  %t = tfm.weight "wte" : tensor<100x16xf32>
+  %e = tfm.embedding %t, %ids : (tensor<100x16xf32>, tensor<1x5xi64>) -> tensor<1x5x16xf32>
+  %y = tfm.linear %e, %t : (tensor<1x5x16xf32>, tensor<100x16xf32>) -> tensor<1x5x100xf32>
+  return %y : tensor<1x5x100xf32>
+}

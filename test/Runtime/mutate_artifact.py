@@ -6,7 +6,7 @@ usage: mutate_artifact.py SRC DST ACTION [ARGS...]
   drop PATH          delete a manifest field
   text STRING        replace manifest.json with STRING
   truncate FILE N    cut FILE to N bytes (negative: drop the last -N)
-  flip FILE OFFSET   invert one byte of FILE
+  flip FILE OFFSET   invert one byte of FILE (negative: from the end)
   remove FILE        delete FILE
   garbage FILE       replace FILE with text
 """
@@ -48,10 +48,12 @@ else:
         size = os.path.getsize(path)
         os.truncate(path, n if n >= 0 else size + n)
     elif action == "flip":
+        at = int(args[1])
+        at = at if at >= 0 else os.path.getsize(path) + at
         with open(path, "r+b") as f:
-            f.seek(int(args[1]))
+            f.seek(at)
             b = f.read(1)
-            f.seek(int(args[1]))
+            f.seek(at)
             f.write(bytes([b[0] ^ 0xFF]))
     elif action == "remove":
         os.remove(path)

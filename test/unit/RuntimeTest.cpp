@@ -122,8 +122,8 @@ TEST_F(RuntimeTest, InputValidation) {
       << error();
   EXPECT_EQ(set("input_ids", ids(), {2, 36}), TFMC_ERROR_SHAPE);
   std::vector<float> f(74, 1.0f);
-  EXPECT_EQ(tfmc_session_set_input(session, "input_ids", TFMC_DTYPE_FLOAT32,
-                                   2, kShape.data(), f.data()),
+  EXPECT_EQ(tfmc_session_set_input(session, "input_ids", TFMC_DTYPE_FLOAT32, 2,
+                                   kShape.data(), f.data()),
             TFMC_ERROR_DTYPE);
   EXPECT_NE(error().find("must be int64, got float32"), std::string::npos);
 
@@ -166,8 +166,7 @@ TEST_F(RuntimeTest, RunAndRead) {
   std::vector<float> out = runAndRead();
   ASSERT_EQ(out.size(), 2u * 37 * 96);
   tfmc_tensor_view v;
-  ASSERT_EQ(tfmc_session_get_output(session, "last_hidden_state", &v),
-            TFMC_OK);
+  ASSERT_EQ(tfmc_session_get_output(session, "last_hidden_state", &v), TFMC_OK);
   EXPECT_EQ(v.rank, 3);
   EXPECT_EQ(v.shape[0], 2);
   EXPECT_EQ(v.shape[1], 37);
@@ -223,11 +222,11 @@ TEST_F(RuntimeTest, SessionsAreIndependent) {
   ASSERT_EQ(tfmc_session_set_input(other, "input_ids", TFMC_DTYPE_INT64, 2,
                                    kShape.data(), other_ids.data()),
             TFMC_OK);
-  ASSERT_EQ(tfmc_session_set_input(other, "attention_mask", TFMC_DTYPE_INT64,
-                                   2, kShape.data(), ones.data()),
+  ASSERT_EQ(tfmc_session_set_input(other, "attention_mask", TFMC_DTYPE_INT64, 2,
+                                   kShape.data(), ones.data()),
             TFMC_OK);
-  ASSERT_EQ(tfmc_session_set_input(other, "token_type_ids", TFMC_DTYPE_INT64,
-                                   2, kShape.data(), zeros.data()),
+  ASSERT_EQ(tfmc_session_set_input(other, "token_type_ids", TFMC_DTYPE_INT64, 2,
+                                   kShape.data(), zeros.data()),
             TFMC_OK);
   ASSERT_EQ(tfmc_session_run(other), TFMC_OK);
   tfmc_session_destroy(other);

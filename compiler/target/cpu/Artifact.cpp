@@ -80,8 +80,8 @@ void sinusoidal(float *out, int64_t rows, int64_t d, double base) {
   for (int64_t pos = 0; pos < rows; ++pos)
     for (int64_t i = 0; i < d; ++i) {
       double angle = pos / std::pow(base, static_cast<double>(i - i % 2) / d);
-      out[pos * d + i] = static_cast<float>(i % 2 ? std::cos(angle)
-                                                  : std::sin(angle));
+      out[pos * d + i] =
+          static_cast<float>(i % 2 ? std::cos(angle) : std::sin(angle));
     }
 }
 } // namespace
@@ -98,7 +98,8 @@ llvm::Expected<uint64_t> mlir::tfm::writeWeights(ModuleOp lowered,
   for (Attribute a : plan) {
     auto e = cast<DictionaryAttr>(a);
     StringRef layout = cast<StringAttr>(e.get("layout")).getValue();
-    ArrayRef<int64_t> shape = cast<DenseI64ArrayAttr>(e.get("shape")).asArrayRef();
+    ArrayRef<int64_t> shape =
+        cast<DenseI64ArrayAttr>(e.get("shape")).asArrayRef();
     int64_t offset = e.getAs<IntegerAttr>("offset").getInt();
     int64_t bytes = e.getAs<IntegerAttr>("bytes").getInt();
     auto *dst = reinterpret_cast<float *>(buffer.data() + offset);
@@ -186,14 +187,19 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
     j.attributeObject("weights", [&] {
       j.attribute("file", "weights.bin");
       j.attribute("bytes", static_cast<int64_t>(info.weightsBytes));
-      j.attribute("checksum", llvm::formatv("{0:x16}", info.weightsChecksum).str());
+      j.attribute("checksum",
+                  llvm::formatv("{0:x16}", info.weightsChecksum).str());
     });
     j.attributeObject("model", [&] {
       j.attribute("family", info.family);
-      if (info.bosId >= 0) j.attribute("bos_id", info.bosId);
-      if (info.eosId >= 0) j.attribute("eos_id", info.eosId);
-      if (info.padId >= 0) j.attribute("pad_id", info.padId);
-      if (info.maxSeqLen > 0) j.attribute("max_seq_len", info.maxSeqLen);
+      if (info.bosId >= 0)
+        j.attribute("bos_id", info.bosId);
+      if (info.eosId >= 0)
+        j.attribute("eos_id", info.eosId);
+      if (info.padId >= 0)
+        j.attribute("pad_id", info.padId);
+      if (info.maxSeqLen > 0)
+        j.attribute("max_seq_len", info.maxSeqLen);
     });
     j.attributeArray("entries", [&] {
       for (const EntrySpec &e : info.entries)

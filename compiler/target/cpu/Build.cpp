@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
@@ -55,15 +56,15 @@ static std::vector<EntrySpec> collectLoweredEntries(ModuleOp module) {
       auto mt = cast<MemRefType>(fn.getArgumentTypes()[i]);
       TensorSpec s;
       auto name = fn.getArgAttrOfType<StringAttr>(i, "tfm.name");
-      s.name = name         ? name.getValue().str()
+      s.name = name        ? name.getValue().str()
                : i < numIn ? "arg" + std::to_string(i)
                            : "result" + std::to_string(i - numIn);
       Type t = mt.getElementType();
-      s.dtype = t.isF32()          ? "float32"
-                : t.isInteger(64)  ? "int64"
-                : t.isInteger(32)  ? "int32"
-                : t.isF16()        ? "float16"
-                                   : "unsupported";
+      s.dtype = t.isF32()         ? "float32"
+                : t.isInteger(64) ? "int64"
+                : t.isInteger(32) ? "int32"
+                : t.isF16()       ? "float16"
+                                  : "unsupported";
       for (int64_t d : mt.getShape())
         s.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
       if (auto b = fn.getArgAttrOfType<IntegerAttr>(i, "tfm.id_bound"))
@@ -107,10 +108,55 @@ llvm::Error mlir::tfm::emitCpuCode(ModuleOp loops, CpuTarget &target,
   return llvm::Error::success();
 }
 
+/// The static archive with tfmc-run and the runtime that executables are
+/// linked with: lib/ next to the directory holding tfmc.
+static llvm::Expected<std::string> exeSupportArchive() {
+  static int anchor;
+  std::string self = llvm::sys::fs::getMainExecutable(nullptr, &anchor);
+  llvm::SmallString<256> path(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(self)));
+  llvm::sys::path::append(path, "lib", "libtfmc_exe_support.a");
+  if (!llvm::sys::fs::exists(path))
+    return error("cannot link an executable: " + path +
+                 " is missing (build the tfmc_exe_support target)");
+  return std::string(path);
+}
+
+/// Appends the weights (page aligned, so the runtime can map them) and the
+/// manifest to the executable, then the trailer that locates them.
+static llvm::Error appendPayload(llvm::StringRef exe, llvm::StringRef weights,
+                                 llvm::StringRef manifest) {
+  auto w = llvm::MemoryBuffer::getFile(weights, /*IsText=*/false,
+                                       /*RequiresNullTerminator=*/false);
+  auto m = llvm::MemoryBuffer::getFile(manifest);
+  if (!w || !m)
+    return error("cannot read the artifact to embed it");
+  uint64_t size = 0;
+  std::error_code ec = llvm::sys::fs::file_size(exe, size);
+  if (ec)
+    return error("cannot read " + exe + ": " + ec.message());
+  llvm::raw_fd_ostream os(exe, ec, llvm::sys::fs::OF_Append);
+  if (ec)
+    return error("cannot write " + exe + ": " + ec.message());
+  uint64_t weightsAt = (size + 4095) / 4096 * 4096;
+  os.write_zeros(weightsAt - size);
+  os << (*w)->getBuffer();
+  uint64_t manifestAt = weightsAt + (*w)->getBufferSize();
+  os << (*m)->getBuffer();
+  uint64_t fields[3] = {weightsAt, manifestAt, (*m)->getBufferSize()};
+  os.write("TFMCEXE1", 8);
+  os.write(reinterpret_cast<const char *>(fields), sizeof(fields));
+  os.close();
+  if (os.has_error())
+    return error("cannot write " + exe + ": " + os.error().message());
+  return llvm::Error::success();
+}
+
 llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
                                         CpuTarget &target,
                                         llvm::StringRef outDirRef,
-                                        const ConfigurePassManager &configure) {
+                                        const ConfigurePassManager &configure,
+                                        bool executable) {
   // Owned copy: the linker resets LLVM's command-line options, which may
   // back the caller's string.
   const std::string outDir = outDirRef.str();
@@ -130,7 +176,9 @@ llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
     info.weightsBytes = bytes.getInt();
 
   // Everything is written into a temporary sibling directory first.
-  std::string tmp = (outDir + ".tmp-" + llvm::Twine(llvm::sys::Process::getProcessId())).str();
+  std::string tmp =
+      (outDir + ".tmp-" + llvm::Twine(llvm::sys::Process::getProcessId()))
+          .str();
   (void)removeArtifactDir(tmp);
   if (std::error_code ec = llvm::sys::fs::create_directories(tmp))
     return error("cannot create " + tmp + ": " + ec.message());
@@ -164,9 +212,19 @@ llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
   }
   if (llvm::Error e = linkSharedLibrary({at("model.o")}, at("model.so")))
     return fail(std::move(e));
-  (void)llvm::sys::fs::remove(at("model.o"));
   if (llvm::Error e = writeManifest(at("manifest.json"), target, info))
     return fail(std::move(e));
+  if (executable) {
+    auto archive = exeSupportArchive();
+    if (!archive)
+      return fail(archive.takeError());
+    if (llvm::Error e = linkExecutable({at("model.o"), *archive}, at("model")))
+      return fail(std::move(e));
+    if (llvm::Error e =
+            appendPayload(at("model"), at("weights.bin"), at("manifest.json")))
+      return fail(std::move(e));
+  }
+  (void)llvm::sys::fs::remove(at("model.o"));
 
   // Replace a previous artifact (never anything else).
   if (llvm::sys::fs::exists(outDir)) {
@@ -175,7 +233,7 @@ llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
     if (!llvm::sys::fs::is_directory(outDir) ||
         !llvm::sys::fs::exists(manifest))
       return fail(error(outDir + " exists and is not a tfmc artifact; "
-                        "refusing to replace it"));
+                                 "refusing to replace it"));
     if (std::error_code ec = removeArtifactDir(outDir))
       return fail(error("cannot replace " + outDir + " (" + ec.message() +
                         "; does it hold other files?)"));

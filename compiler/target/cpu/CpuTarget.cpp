@@ -9,15 +9,16 @@
 
 #include "tfmc/cpu_features.h"
 
+#include "lld/Common/Driver.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
-#include "lld/Common/Driver.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
@@ -139,28 +140,68 @@ llvm::Error mlir::tfm::emitMachineCode(llvm::Module &module, CpuTarget &target,
   return llvm::Error::success();
 }
 
-llvm::Error mlir::tfm::linkSharedLibrary(llvm::ArrayRef<std::string> objects,
-                                         llvm::StringRef output) {
-  // The generated code calls libomp (threads) and possibly libm/libc.
-  std::vector<std::string> args = {"ld.lld", "-shared", "--no-undefined",
-                                   "-o", output.str()};
-  args.insert(args.end(), objects.begin(), objects.end());
-  for (const char *dir : {"/usr/lib/llvm-22/lib", "/usr/lib/x86_64-linux-gnu",
-                          "/lib/x86_64-linux-gnu"})
-    args.push_back(std::string("-L") + dir);
-  args.insert(args.end(), {"-rpath", "/usr/lib/llvm-22/lib", "-lomp", "-lm",
-                           "-lc", "--as-needed"});
+/// Runs lld in process. lld keeps global state, and resets LLVM's
+/// command-line options (callers must not rely on cl::opt values after it).
+static llvm::Error runLld(const std::vector<std::string> &args,
+                          llvm::StringRef what) {
   std::vector<const char *> argv;
   for (const std::string &a : args)
     argv.push_back(a.c_str());
   std::string out, err;
   llvm::raw_string_ostream outS(out), errS(err);
-  // lld keeps global state, and resets LLVM's command-line options (callers
-  // must not rely on cl::opt values after linking).
   static std::mutex lldMutex;
   std::lock_guard<std::mutex> lock(lldMutex);
   lld::Result r = lld::lldMain(argv, outS, errS, {{lld::Gnu, &lld::elf::link}});
   if (r.retCode != 0)
-    return error("linking the model library failed: " + err);
+    return error("linking " + what + " failed: " + err);
   return llvm::Error::success();
+}
+
+static const char *const kLibDirs[] = {"/usr/lib/llvm-22/lib",
+                                       "/usr/lib/x86_64-linux-gnu",
+                                       "/lib/x86_64-linux-gnu"};
+
+llvm::Error mlir::tfm::linkExecutable(llvm::ArrayRef<std::string> inputs,
+                                      llvm::StringRef output) {
+  // The start files and C++ runtime of the toolchain tfmc was built with
+  // (found by CMake at configure time).
+  for (const char *f : {TFMC_CRT_SCRT1, TFMC_CRT_CRTI, TFMC_CRT_BEGIN,
+                        TFMC_CRT_END, TFMC_CRT_CRTN})
+    if (!llvm::sys::fs::exists(f))
+      return error(llvm::Twine("cannot link an executable: ") + f +
+                   " is missing (install libc6-dev and libstdc++-12-dev)");
+  std::vector<std::string> args = {"ld.lld",
+                                   "-pie",
+                                   "--eh-frame-hdr",
+                                   "-m",
+                                   "elf_x86_64",
+                                   "--export-dynamic",
+                                   "-dynamic-linker",
+                                   "/lib64/ld-linux-x86-64.so.2",
+                                   "-o",
+                                   output.str(),
+                                   TFMC_CRT_SCRT1,
+                                   TFMC_CRT_CRTI,
+                                   TFMC_CRT_BEGIN};
+  args.insert(args.end(), inputs.begin(), inputs.end());
+  args.push_back(std::string("-L") + TFMC_GCC_LIB_DIR);
+  for (const char *dir : kLibDirs)
+    args.push_back(std::string("-L") + dir);
+  args.insert(args.end(), {"-rpath", "/usr/lib/llvm-22/lib", "-lstdc++", "-lm",
+                           "-lomp", "-lgcc_s", "-lgcc", "-lc", "-lgcc_s",
+                           "-lgcc", TFMC_CRT_END, TFMC_CRT_CRTN});
+  return runLld(args, "the executable");
+}
+
+llvm::Error mlir::tfm::linkSharedLibrary(llvm::ArrayRef<std::string> objects,
+                                         llvm::StringRef output) {
+  // The generated code calls libomp (threads) and possibly libm/libc.
+  std::vector<std::string> args = {"ld.lld", "-shared", "--no-undefined", "-o",
+                                   output.str()};
+  args.insert(args.end(), objects.begin(), objects.end());
+  for (const char *dir : kLibDirs)
+    args.push_back(std::string("-L") + dir);
+  args.insert(args.end(), {"-rpath", "/usr/lib/llvm-22/lib", "-lomp", "-lm",
+                           "-lc", "--as-needed"});
+  return runLld(args, "the model library");
 }

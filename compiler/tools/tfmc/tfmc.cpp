@@ -66,7 +66,7 @@ static cl::opt<bool> decompose(
              "exporters do"),
     cl::cat(inputCat));
 
-enum class Emit { TFM, Fused, Linalg, LLVM, Asm, Artifact, Graph };
+enum class Emit { TFM, Fused, Linalg, LLVM, Asm, Artifact, Exe, Graph };
 static cl::opt<Emit> emit(
     "emit",
     cl::desc("What to produce (default: the artifact when -o names a "
@@ -82,6 +82,10 @@ static cl::opt<Emit> emit(
                clEnumValN(Emit::Artifact, "artifact",
                           "a directory with model.so, weights.bin and "
                           "manifest.json (-o)"),
+               clEnumValN(Emit::Exe, "exe",
+                          "the artifact directory plus DIR/model, a "
+                          "standalone executable with the weights inside "
+                          "(runs like tfmc-run)"),
                clEnumValN(Emit::Graph, "graph",
                           "a Graphviz DOT graph of the model at --graph-stage "
                           "(and an SVG next to -o when 'dot' is installed)")),
@@ -270,7 +274,7 @@ static bool needsFusion() {
 }
 static bool needsLowering() {
   return emit == Emit::Linalg || emit == Emit::LLVM || emit == Emit::Asm ||
-         emit == Emit::Artifact;
+         emit == Emit::Artifact || emit == Emit::Exe;
 }
 
 /// Applies the MLIR command-line options and the IR dump to `pm`.
@@ -333,7 +337,7 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
                      !llvm::sys::fs::is_directory(out));
   if (!emit.getNumOccurrences() && !textOutput)
     emit = Emit::Artifact;
-  if (emit == Emit::Artifact && outputPath == "-") {
+  if ((emit == Emit::Artifact || emit == Emit::Exe) && outputPath == "-") {
     llvm::errs() << "error: --emit=artifact needs -o <directory>\n";
     return failure();
   }
@@ -393,12 +397,13 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
     }
     break;
   case Emit::Artifact:
-  {
+  case Emit::Exe: {
     // lld (run by the backend) resets LLVM's command-line options: keep
     // copies of the values still needed.
     const std::string out = outputPath, in = inputPath;
     if (llvm::Error e = writeCpuArtifact(module, *model->weights, *target,
-                                         out, configurePM)) {
+                                         out, configurePM,
+                                         emit == Emit::Exe)) {
       emitError(fileLoc(ctx, in)) << llvm::toString(std::move(e));
       return failure();
     }

@@ -93,6 +93,9 @@ size_t tfmc_dtype_size(tfmc_dtype dtype);
  * the CPU features it needs, maps weights.bin read-only and verifies its
  * size and checksum, loads model.so and resolves every entry point. */
 tfmc_status tfmc_model_open(const char *directory, tfmc_model **model);
+/* Opens the model embedded in the running executable (`tfmc --emit=exe`):
+ * TFMC_ERROR_NOT_FOUND when it carries none. */
+tfmc_status tfmc_model_open_embedded(tfmc_model **model);
 /* Releases a model (null is ignored). Its sessions must be destroyed first. */
 void tfmc_model_close(tfmc_model *model);
 

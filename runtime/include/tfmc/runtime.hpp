@@ -95,6 +95,8 @@ public:
   explicit Model(const std::string &directory) {
     check(tfmc_model_open(directory.c_str(), &m_));
   }
+  /// Takes ownership of an opened model.
+  explicit Model(tfmc_model *owned) : m_(owned) {}
   Model(Model &&o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
   Model &operator=(Model &&o) noexcept {
     std::swap(m_, o.m_);

@@ -25,7 +25,8 @@ struct HeaderParser {
   std::string error;
 
   void skipSpace() {
-    while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\n' || s[pos] == '\t'))
+    while (pos < s.size() &&
+           (s[pos] == ' ' || s[pos] == '\n' || s[pos] == '\t'))
       ++pos;
   }
   bool consume(char c) {
@@ -96,31 +97,46 @@ struct HeaderParser {
 
 bool dtypeFromDescr(const std::string &descr, tfmc_dtype &out,
                     std::string &why) {
-  if (descr == "<f4") { out = TFMC_DTYPE_FLOAT32; return true; }
-  if (descr == "<i8") { out = TFMC_DTYPE_INT64; return true; }
-  if (descr == "<i4") { out = TFMC_DTYPE_INT32; return true; }
+  if (descr == "<f4") {
+    out = TFMC_DTYPE_FLOAT32;
+    return true;
+  }
+  if (descr == "<i8") {
+    out = TFMC_DTYPE_INT64;
+    return true;
+  }
+  if (descr == "<i4") {
+    out = TFMC_DTYPE_INT32;
+    return true;
+  }
   if (!descr.empty() && descr[0] == '>')
-    why = "dtype '" + descr + "' is big-endian; only little-endian files "
+    why = "dtype '" + descr +
+          "' is big-endian; only little-endian files "
           "are read (numpy: a.astype(a.dtype.newbyteorder('<')))";
   else
-    why = "dtype '" + descr + "' is not supported; use float32 ('<f4'), "
+    why = "dtype '" + descr +
+          "' is not supported; use float32 ('<f4'), "
           "int64 ('<i8') or int32 ('<i4')";
   return false;
 }
 
 const char *descrOf(tfmc_dtype dtype) {
   switch (dtype) {
-  case TFMC_DTYPE_FLOAT32: return "<f4";
-  case TFMC_DTYPE_INT64: return "<i8";
-  case TFMC_DTYPE_INT32: return "<i4";
-  case TFMC_DTYPE_FLOAT16: return "<f2";
+  case TFMC_DTYPE_FLOAT32:
+    return "<f4";
+  case TFMC_DTYPE_INT64:
+    return "<i8";
+  case TFMC_DTYPE_INT32:
+    return "<i4";
+  case TFMC_DTYPE_FLOAT16:
+    return "<f2";
   }
   return "?";
 }
 } // namespace
 
-bool parseNpy(const std::string &path, const std::string &bytes,
-              NpyArray &out, std::string &error) {
+bool parseNpy(const std::string &path, const std::string &bytes, NpyArray &out,
+              std::string &error) {
   auto bad = [&](const std::string &why) {
     error = path + ": " + why;
     return false;
@@ -176,8 +192,8 @@ bool parseNpy(const std::string &path, const std::string &bytes,
     } else {
       return bad("malformed .npy header: unknown key '" + key + "'");
     }
-    if (!p.consume(',') && !(p.skipSpace(), p.pos < header.size() &&
-                                                header[p.pos] == '}'))
+    if (!p.consume(',') &&
+        !(p.skipSpace(), p.pos < header.size() && header[p.pos] == '}'))
       return bad("malformed .npy header: expected ',' or '}'");
   }
   for (const char *k : {"descr", "fortran_order", "shape"})
@@ -222,7 +238,8 @@ std::string formatNpy(tfmc_dtype dtype, const std::vector<int64_t> &shape,
   std::string dict = std::string("{'descr': '") + descrOf(dtype) +
                      "', 'fortran_order': False, 'shape': (";
   for (size_t i = 0; i < shape.size(); ++i)
-    dict += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? "," : "") +
+    dict += std::to_string(shape[i]) +
+            (shape.size() == 1 || i + 1 < shape.size() ? "," : "") +
             (i + 1 < shape.size() ? " " : "");
   dict += "), }";
   // Pad with spaces so the data starts 64-byte aligned; newline last.
@@ -243,8 +260,8 @@ std::string formatNpy(tfmc_dtype dtype, const std::vector<int64_t> &shape,
 }
 
 bool writeNpy(const std::string &path, tfmc_dtype dtype,
-              const std::vector<int64_t> &shape, const void *data,
-              size_t bytes, std::string &error) {
+              const std::vector<int64_t> &shape, const void *data, size_t bytes,
+              std::string &error) {
   std::string tmp = path + ".tmp-" + std::to_string(getpid());
   {
     std::ofstream os(tmp, std::ios::binary | std::ios::trunc);

@@ -31,8 +31,8 @@ struct NpyArray {
 };
 
 /// Parses the bytes of a .npy file; `path` names it in errors.
-bool parseNpy(const std::string &path, const std::string &bytes,
-              NpyArray &out, std::string &error);
+bool parseNpy(const std::string &path, const std::string &bytes, NpyArray &out,
+              std::string &error);
 bool readNpy(const std::string &path, NpyArray &out, std::string &error);
 
 /// Serialises an array as .npy version 1.0 (2.0 if the header needs it).
@@ -40,8 +40,8 @@ std::string formatNpy(tfmc_dtype dtype, const std::vector<int64_t> &shape,
                       const void *data, size_t bytes);
 /// Writes atomically: a temporary file renamed over `path`.
 bool writeNpy(const std::string &path, tfmc_dtype dtype,
-              const std::vector<int64_t> &shape, const void *data,
-              size_t bytes, std::string &error);
+              const std::vector<int64_t> &shape, const void *data, size_t bytes,
+              std::string &error);
 
 } // namespace tfmc
 

@@ -26,6 +26,8 @@ namespace {
 const char *kUsage = R"(usage: tfmc-run ARTIFACT [options]
 
 Runs an entry point of an artifact directory written by `tfmc MODEL -o DIR`.
+An executable written by `tfmc --emit=exe` takes the same options, without
+ARTIFACT: the model is inside it.
 
 Inputs:
   --input NAME=FILE.npy   bind an input from a NumPy file (float32, int64 or
@@ -45,8 +47,10 @@ Outputs:
   --list                  print the artifact's entries and tensors, then exit
 )";
 
+std::string progName = "tfmc-run";
+
 int fail(const std::string &msg) {
-  std::fprintf(stderr, "tfmc-run: error: %s\n", msg.c_str());
+  std::fprintf(stderr, "%s: error: %s\n", progName.c_str(), msg.c_str());
   return 1;
 }
 
@@ -135,8 +139,9 @@ struct Options {
   bool list = false;
 };
 
-/// Parses argv; returns -1 to continue, else an exit code.
-int parseArgs(int argc, char **argv, Options &o) {
+/// Parses argv; returns -1 to continue, else an exit code. An embedded
+/// model takes the place of the ARTIFACT argument.
+int parseArgs(int argc, char **argv, Options &o, bool embedded) {
   auto value = [&](int &i, const char *flag, std::string &out) {
     std::string a = argv[i];
     size_t len = std::strlen(flag);
@@ -169,9 +174,10 @@ int parseArgs(int argc, char **argv, Options &o) {
         return fail(a + " needs a value");
       size_t eq = v.find('=');
       if (tokens) {
-        o.tokens.push_back(eq == std::string::npos
-                               ? std::make_pair(std::string(), v)
-                               : std::make_pair(v.substr(0, eq), v.substr(eq + 1)));
+        o.tokens.push_back(
+            eq == std::string::npos
+                ? std::make_pair(std::string(), v)
+                : std::make_pair(v.substr(0, eq), v.substr(eq + 1)));
       } else {
         if (eq == std::string::npos || eq == 0)
           return fail("--input expects NAME=FILE.npy, got '" + v + "'");
@@ -193,23 +199,27 @@ int parseArgs(int argc, char **argv, Options &o) {
       (threads ? o.threads : o.bench) = static_cast<int>(n);
     } else if (!a.empty() && a[0] == '-') {
       return fail("unknown option '" + a + "' (see --help)");
-    } else if (o.artifact.empty()) {
+    } else if (o.artifact.empty() && !embedded) {
       o.artifact = a;
     } else {
-      return fail("unexpected argument '" + a + "' (one artifact per run)");
+      return fail("unexpected argument '" + a + "'" +
+                  (embedded ? " (this executable runs its own model)"
+                            : " (one artifact per run)"));
     }
   }
-  if (o.artifact.empty()) {
+  if (o.artifact.empty() && !embedded) {
     std::fputs(kUsage, stderr);
     return 1;
   }
   return -1;
 }
 
-int run(const Options &o) {
-  tfmc::Model model(o.artifact);
+int run(const Options &o, tfmc_model *embedded) {
+  tfmc::Model model =
+      embedded ? tfmc::Model(embedded) : tfmc::Model(o.artifact);
   if (o.list) {
-    std::printf("%s: %s model for %s\n", o.artifact.c_str(),
+    std::printf("%s: %s model for %s\n",
+                embedded ? "(embedded)" : o.artifact.c_str(),
                 model.family().empty() ? "a" : model.family().c_str(),
                 tfmc_model_target_cpu(model.get()));
     for (const std::string &e : model.entries()) {
@@ -255,9 +265,9 @@ int run(const Options &o) {
     size_t start = 0;
     while (start <= list.size()) {
       size_t comma = list.find(',', start);
-      std::string item = list.substr(start, comma == std::string::npos
-                                                ? std::string::npos
-                                                : comma - start);
+      std::string item =
+          list.substr(start, comma == std::string::npos ? std::string::npos
+                                                        : comma - start);
       long long v;
       if (!parseInt(item, v))
         return fail("--tokens: '" + item + "' is not an integer token id");
@@ -274,8 +284,8 @@ int run(const Options &o) {
   if (!tokenShape.empty())
     for (const tfmc_tensor_spec &s : specs) {
       std::string name = s.name;
-      if (bound.count(name) || (name != "attention_mask" &&
-                                name != "token_type_ids"))
+      if (bound.count(name) ||
+          (name != "attention_mask" && name != "token_type_ids"))
         continue;
       std::vector<int64_t> shape(s.shape, s.shape + s.rank);
       size_t n = 1;
@@ -305,12 +315,13 @@ int run(const Options &o) {
     for (int i = 0; i < o.bench; ++i) {
       auto t0 = clock::now();
       session.run();
-      ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0)
-                       .count());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("latency over %d runs: min %.3f ms  median %.3f ms  max %.3f ms\n",
-                o.bench, ms.front(), ms[ms.size() / 2], ms.back());
+    std::printf(
+        "latency over %d runs: min %.3f ms  median %.3f ms  max %.3f ms\n",
+        o.bench, ms.front(), ms[ms.size() / 2], ms.back());
   } else {
     session.run();
   }
@@ -324,8 +335,8 @@ int run(const Options &o) {
     }
     std::string path = o.outputDir + "/" + s.name + ".npy", error;
     if (!tfmc::writeNpy(path, v.dtype,
-                        std::vector<int64_t>(v.shape, v.shape + v.rank),
-                        v.data, v.bytes, error))
+                        std::vector<int64_t>(v.shape, v.shape + v.rank), v.data,
+                        v.bytes, error))
       return fail(error);
   }
   return 0;
@@ -333,11 +344,22 @@ int run(const Options &o) {
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 0 && argv[0][0]) {
+    progName = argv[0];
+    progName = progName.substr(progName.find_last_of('/') + 1);
+  }
+  // An executable from `tfmc --emit=exe` carries its model.
+  tfmc_model *embedded = nullptr;
+  tfmc_status st = tfmc_model_open_embedded(&embedded);
+  if (st != TFMC_OK && st != TFMC_ERROR_NOT_FOUND)
+    return fail(tfmc_last_error());
   Options o;
-  if (int rc = parseArgs(argc, argv, o); rc >= 0)
+  if (int rc = parseArgs(argc, argv, o, embedded != nullptr); rc >= 0) {
+    tfmc_model_close(embedded);
     return rc;
+  }
   try {
-    return run(o);
+    return run(o, embedded);
   } catch (const tfmc::Error &e) {
     return fail(e.what());
   } catch (const std::bad_alloc &) {

@@ -60,6 +60,12 @@ llvm::Error emitMachineCode(llvm::Module &module, CpuTarget &target,
 llvm::Error linkSharedLibrary(llvm::ArrayRef<std::string> objects,
                               llvm::StringRef output);
 
+/// Links a position-independent executable from `objects` and static
+/// archives (C++ runtime, libomp and the C library from this machine's
+/// toolchain), exporting every symbol so the runtime finds the entries.
+llvm::Error linkExecutable(llvm::ArrayRef<std::string> inputs,
+                           llvm::StringRef output);
+
 /// Writes `dir`/weights.bin in the layout of the lowered module's weight plan
 /// and returns its checksum.
 llvm::Expected<uint64_t> writeWeights(ModuleOp lowered, WeightStore &weights,
@@ -90,10 +96,13 @@ llvm::Error emitCpuCode(ModuleOp loops, CpuTarget &target, bool assembly,
 /// Lowers the module after the CPU loops pipeline to machine code and
 /// writes the artifact directory `outDir` (model.so, weights.bin,
 /// manifest.json) atomically: into a temporary directory renamed at the end,
-/// so a failure leaves nothing behind.
+/// so a failure leaves nothing behind. With `executable`, also `outDir`/model:
+/// tfmc-run linked with the model's code, the weights and the manifest
+/// appended (page aligned) and found through a trailer at the end.
 llvm::Error writeCpuArtifact(ModuleOp loops, WeightStore &weights,
                              CpuTarget &target, llvm::StringRef outDir,
-                             const ConfigurePassManager &configure);
+                             const ConfigurePassManager &configure,
+                             bool executable = false);
 
 /// The version of the artifact format this compiler writes (manifest.json
 /// "version"), checked by the runtime.

@@ -50,11 +50,11 @@ struct FlashAttention {
   Lowering &l;
   KernelBuilder k;
   HeadView q, kk, v, out;
-  Value mask;             // additive mask, or null
+  Value mask; // additive mask, or null
   SmallVector<int64_t> maskShape;
-  Value offset;           // absolute position of query 0 (causal)
+  Value offset; // absolute position of query 0 (causal)
   int64_t d, dv, bq, bk, lanes;
-  Value sq, sk;           // sequence lengths
+  Value sq, sk; // sequence lengths
   double scale;
   bool causal;
   unsigned regs;
@@ -68,7 +68,8 @@ struct FlashAttention {
 
   /// Rows processed together for a computation with `vecs` vectors per row.
   int64_t rowsPerGroup(int64_t vecs) const {
-    int64_t r = (static_cast<int64_t>(regs) - vecs - 1) / std::max<int64_t>(vecs, 1);
+    int64_t r =
+        (static_cast<int64_t>(regs) - vecs - 1) / std::max<int64_t>(vecs, 1);
     return std::clamp<int64_t>(r, 1, 4);
   }
 
@@ -92,7 +93,7 @@ struct FlashAttention {
     Value qBlocks = k.div(k.add(sq, k.idx(bq - 1)), k.idx(bq));
     Type elt = k.elt;
     double inf = std::numeric_limits<double>::infinity();
-    int64_t kVecs = bk / lanes;              // vectors per score row
+    int64_t kVecs = bk / lanes;               // vectors per score row
     int64_t oVecs = (dv + lanes - 1) / lanes; // vectors per output row
     int64_t rs = rowsPerGroup(kVecs), ro = rowsPerGroup(oVecs);
 
@@ -109,9 +110,11 @@ struct FlashAttention {
         return memref::AllocaOp::create(l.b, MemRefType::get(shape, elt),
                                         l.b.getI64IntegerAttr(64));
       };
-      Value qs = stackBuffer({bq, d}), kt = stackBuffer({d, bk}), sc = stackBuffer({bq, bk});
+      Value qs = stackBuffer({bq, d}), kt = stackBuffer({d, bk}),
+            sc = stackBuffer({bq, bk});
       Value acc = stackBuffer({bq, oVecs * lanes});
-      Value mRow = stackBuffer({bq}), lRow = stackBuffer({bq}), alpha = stackBuffer({bq});
+      Value mRow = stackBuffer({bq}), lRow = stackBuffer({bq}),
+            alpha = stackBuffer({bq});
       Value lastRow = k.sub(sq, k.idx(1));
       auto rowOf = [&](Value i) { return k.min(k.add(q0, i), lastRow); };
 
@@ -145,8 +148,8 @@ struct FlashAttention {
           Value inside = k.lt(j, nk);
           Value key = k.min(k.add(k0, j), k.sub(kEnd, k.idx(1)));
           k.loop(k.idx(0), k.idx(d), 1, [&](Value dd) {
-            Value x = memref::LoadOp::create(
-                l.b, kk.mem, kk.indices(k, b, h, key, dd));
+            Value x = memref::LoadOp::create(l.b, kk.mem,
+                                             kk.indices(k, b, h, key, dd));
             x = arith::SelectOp::create(l.b, inside, x, k.cst(0.0));
             memref::StoreOp::create(l.b, x, kt, ValueRange{dd, j});
           });
@@ -182,8 +185,8 @@ struct FlashAttention {
     for (int64_t g = 0; g < bq; g += rs) {
       int64_t rows = std::min<int64_t>(rs, bq - g);
       SmallVector<Value> init(rows * kVecs, k.vcst(0.0));
-      SmallVector<Value> s = k.loop(
-          k.idx(0), k.idx(d), 1, init, [&](Value dd, ValueRange a) {
+      SmallVector<Value> s =
+          k.loop(k.idx(0), k.idx(d), 1, init, [&](Value dd, ValueRange a) {
             SmallVector<Value> ktv;
             for (int64_t j = 0; j < kVecs; ++j)
               ktv.push_back(k.load(kt, {dd, k.idx(j * k.lanes)}));
@@ -192,8 +195,8 @@ struct FlashAttention {
               Value qv = k.splat(memref::LoadOp::create(
                   l.b, qs, ValueRange{k.idx(g + r), dd}));
               for (int64_t j = 0; j < kVecs; ++j)
-                next[r * kVecs + j] = vector::FMAOp::create(
-                    l.b, qv, ktv[j], a[r * kVecs + j]);
+                next[r * kVecs + j] =
+                    vector::FMAOp::create(l.b, qv, ktv[j], a[r * kVecs + j]);
             }
             return next;
           });
@@ -219,8 +222,9 @@ struct FlashAttention {
           if (mask) {
             Value left = arith::MaxSIOp::create(l.b, k.sub(sk, key0), k.idx(0));
             x = arith::AddFOp::create(
-                l.b, x, maskVector(b, h, qRow, k.min(key0, k.sub(sk, k.idx(1))),
-                                   k.maskFor(left)));
+                l.b, x,
+                maskVector(b, h, qRow, k.min(key0, k.sub(sk, k.idx(1))),
+                           k.maskFor(left)));
           }
           x = arith::SelectOp::create(l.b, valid, x, k.vcst(-inf));
           k.store(x, sc, {i, k.idx(j * k.lanes)});
@@ -251,16 +255,17 @@ struct FlashAttention {
       Value sum = k.vcst(0.0);
       for (int64_t j = 0; j < kVecs; ++j) {
         Value p = math::ExpOp::create(
-            l.b, arith::SubFOp::create(
-                     l.b, k.load(sc, {i, k.idx(j * k.lanes)}), mSafeV));
+            l.b, arith::SubFOp::create(l.b, k.load(sc, {i, k.idx(j * k.lanes)}),
+                                       mSafeV));
         k.store(p, sc, {i, k.idx(j * k.lanes)});
         sum = arith::AddFOp::create(l.b, sum, p);
       }
-      Value a = math::ExpOp::create(l.b, arith::SubFOp::create(l.b, mOld, mSafe));
+      Value a =
+          math::ExpOp::create(l.b, arith::SubFOp::create(l.b, mOld, mSafe));
       Value lOld = memref::LoadOp::create(l.b, lRow, ValueRange{i});
-      Value lNew = arith::AddFOp::create(
-          l.b, arith::MulFOp::create(l.b, lOld, a),
-          k.reduce(CombiningKind::ADD, sum));
+      Value lNew =
+          arith::AddFOp::create(l.b, arith::MulFOp::create(l.b, lOld, a),
+                                k.reduce(CombiningKind::ADD, sum));
       memref::StoreOp::create(l.b, mNew, mRow, ValueRange{i});
       memref::StoreOp::create(l.b, lNew, lRow, ValueRange{i});
       memref::StoreOp::create(l.b, a, alpha, ValueRange{i});
@@ -281,8 +286,8 @@ struct FlashAttention {
           init.push_back(arith::MulFOp::create(
               l.b, k.load(acc, {k.idx(g + r), k.idx(j * lanes)}), a));
       }
-      SmallVector<Value> o = k.loop(
-          k.idx(0), nk, 1, init, [&](Value j, ValueRange a) {
+      SmallVector<Value> o =
+          k.loop(k.idx(0), nk, 1, init, [&](Value j, ValueRange a) {
             Value key = k.min(k.add(k0, j), lastKey);
             SmallVector<Value> vv;
             for (int64_t c = 0; c < oVecs; ++c) {
@@ -294,8 +299,8 @@ struct FlashAttention {
             }
             SmallVector<Value> next(a);
             for (int64_t r = 0; r < rows; ++r) {
-              Value p = k.splat(memref::LoadOp::create(
-                  l.b, sc, ValueRange{k.idx(g + r), j}));
+              Value p = k.splat(
+                  memref::LoadOp::create(l.b, sc, ValueRange{k.idx(g + r), j}));
               for (int64_t c = 0; c < oVecs; ++c)
                 next[r * oVecs + c] =
                     vector::FMAOp::create(l.b, p, vv[c], a[r * oVecs + c]);

@@ -44,17 +44,16 @@ static void buildGeneric(
   ArrayRef<int64_t> outShape = cast<MemRefType>(out.getType()).getShape();
   SmallVector<AffineMap> maps;
   for (Value in : ins)
-    maps.push_back(broadcastMap(
-        ctx, cast<MemRefType>(in.getType()).getShape(), outShape));
+    maps.push_back(
+        broadcastMap(ctx, cast<MemRefType>(in.getType()).getShape(), outShape));
   maps.push_back(AffineMap::getMultiDimIdentityMap(outShape.size(), ctx));
   SmallVector<utils::IteratorType> iters(outShape.size(),
                                          utils::IteratorType::parallel);
-  linalg::GenericOp::create(
-      l.b, TypeRange{}, ins, ValueRange{out}, maps, iters,
-      [&](OpBuilder &nb, Location loc, ValueRange args) {
-        Value r = body(nb, loc, args.drop_back());
-        linalg::YieldOp::create(nb, loc, r);
-      });
+  linalg::GenericOp::create(l.b, TypeRange{}, ins, ValueRange{out}, maps, iters,
+                            [&](OpBuilder &nb, Location loc, ValueRange args) {
+                              Value r = body(nb, loc, args.drop_back());
+                              linalg::YieldOp::create(nb, loc, r);
+                            });
 }
 
 LogicalResult mlir::tfm::cpu::lowerElementwise(Operation *op, Lowering &l) {
@@ -86,8 +85,8 @@ LogicalResult mlir::tfm::cpu::lowerElementwise(Operation *op, Lowering &l) {
 
 static LogicalResult lowerConstant(ConstantOp op, Lowering &l) {
   auto module = op->getParentOfType<ModuleOp>();
-  auto type = MemRefType::get(op.getType().getShape(),
-                              op.getType().getElementType());
+  auto type =
+      MemRefType::get(op.getType().getShape(), op.getType().getElementType());
   static unsigned counter = 0;
   std::string name;
   do {
@@ -105,9 +104,33 @@ static LogicalResult lowerConstant(ConstantOp op, Lowering &l) {
 }
 
 /// result[i..., j...] = table[index(ids[i...]), j...] along `axis` of table.
+/// A token table that is otherwise only the weight of linears (an LM head
+/// tied to the embedding) is stored once, as the head's GEMM panels; the
+/// lookup then reads row v from panel v / NR, column v % NR.
+static bool readsFromPanels(Value table) {
+  auto w = table.getDefiningOp<WeightOp>();
+  if (!w || w.getType().getRank() != 2)
+    return false;
+  bool linear = false;
+  for (OpOperand &use : w->getUses()) {
+    if (isa<EmbeddingOp>(use.getOwner()) && use.getOperandNumber() == 0)
+      continue;
+    auto lin = dyn_cast<LinearOp>(use.getOwner());
+    if (!lin || lin.getWeight() != table || lin.getWeightKn())
+      return false;
+    linear = true;
+  }
+  return linear;
+}
+
 static LogicalResult lowerGatherLike(Operation *op, Value table, Value ids,
                                      int64_t axis, Lowering &l) {
-  Value tableMem = l.lookup(table), idsMem = l.lookup(ids);
+  bool panels = isa<EmbeddingOp>(op) && readsFromPanels(table);
+  int64_t nr = l.options.gemmNR;
+  Value tableMem = panels ? l.gemmPanels(table.getDefiningOp<WeightOp>(),
+                                         /*kn=*/false, nr)
+                          : l.lookup(table);
+  Value idsMem = l.lookup(ids);
   Value result = op->getResult(0);
   auto rt = cast<RankedTensorType>(result.getType());
   if (!rt.hasStaticShape())
@@ -122,12 +145,22 @@ static LogicalResult lowerGatherLike(Operation *op, Value table, Value ids,
   SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, idExprs, ctx),
                                  AffineMap::getMultiDimIdentityMap(rank, ctx)};
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  int64_t tableRank = cast<MemRefType>(tableMem.getType()).getRank();
+  int64_t tableRank = cast<RankedTensorType>(table.getType()).getRank();
   linalg::GenericOp::create(
       l.b, TypeRange{}, ValueRange{idsMem}, ValueRange{out}, maps, iters,
       [&](OpBuilder &nb, Location loc, ValueRange args) {
-        Value row = arith::IndexCastOp::create(nb, loc, nb.getIndexType(),
-                                               args[0]);
+        Value row =
+            arith::IndexCastOp::create(nb, loc, nb.getIndexType(), args[0]);
+        if (panels) {
+          Value width = arith::ConstantIndexOp::create(nb, loc, nr);
+          Value col = linalg::IndexOp::create(nb, loc, idsRank);
+          Value v = memref::LoadOp::create(
+              nb, loc, tableMem,
+              ValueRange{arith::DivUIOp::create(nb, loc, row, width), col,
+                         arith::RemUIOp::create(nb, loc, row, width)});
+          linalg::YieldOp::create(nb, loc, v);
+          return;
+        }
         SmallVector<Value> idx;
         for (int64_t i = 0; i < axis; ++i)
           idx.push_back(linalg::IndexOp::create(nb, loc, i));
@@ -163,8 +196,9 @@ static LogicalResult lowerPositionalEncoding(PositionalEncodingOp op,
   OpFoldResult offset = l.b.getIndexAttr(0);
   if (Value off = l.scalar(op.getOffset()))
     offset = off;
-  OpFoldResult len = t.isDynamicDim(0) ? OpFoldResult(l.scalar(op.getDynamicSizes()[0]))
-                                       : l.b.getIndexAttr(t.getDimSize(0));
+  OpFoldResult len = t.isDynamicDim(0)
+                         ? OpFoldResult(l.scalar(op.getDynamicSizes()[0]))
+                         : l.b.getIndexAttr(t.getDimSize(0));
   Value view = memref::SubViewOp::create(
       l.b, table, ArrayRef<OpFoldResult>{offset, l.b.getIndexAttr(0)},
       ArrayRef<OpFoldResult>{len, l.b.getIndexAttr(d)},
@@ -196,10 +230,11 @@ static LogicalResult lowerCausalMask(CausalMaskOp op, Lowering &l) {
             arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ugt, j, i);
         Value neg = arith::ConstantOp::create(nb, loc, elt,
                                               nb.getFloatAttr(elt, value));
-        Value zero = arith::ConstantOp::create(nb, loc, elt,
-                                               nb.getFloatAttr(elt, 0.0));
+        Value zero =
+            arith::ConstantOp::create(nb, loc, elt, nb.getFloatAttr(elt, 0.0));
         linalg::YieldOp::create(
-            nb, loc, Value(arith::SelectOp::create(nb, loc, masked, neg, zero)));
+            nb, loc,
+            Value(arith::SelectOp::create(nb, loc, masked, neg, zero)));
       });
   l.bind(op, out);
   return success();
@@ -237,8 +272,8 @@ static LogicalResult lowerPaddingMask(PaddingMaskOp op, Lowering &l) {
                                         nb.getIntegerAttr(m.getType(), 0)));
         Value neg = arith::ConstantOp::create(nb, loc, elt,
                                               nb.getFloatAttr(elt, value));
-        Value zero = arith::ConstantOp::create(nb, loc, elt,
-                                               nb.getFloatAttr(elt, 0.0));
+        Value zero =
+            arith::ConstantOp::create(nb, loc, elt, nb.getFloatAttr(elt, 0.0));
         linalg::YieldOp::create(
             nb, loc, Value(arith::SelectOp::create(nb, loc, isPad, neg, zero)));
       });
@@ -260,7 +295,8 @@ static LogicalResult lowerReduce(OpTy op, Lowering &l) {
   Type elt = rt.getElementType();
   bool isMax = std::is_same_v<OpTy, ReduceMaxOp>;
   double init = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
-  Value initV = arith::ConstantOp::create(l.b, elt, l.b.getFloatAttr(elt, init));
+  Value initV =
+      arith::ConstantOp::create(l.b, elt, l.b.getFloatAttr(elt, init));
   linalg::FillOp::create(l.b, ValueRange{initV}, ValueRange{out});
 
   MLIRContext *ctx = l.b.getContext();
@@ -283,18 +319,20 @@ static LogicalResult lowerReduce(OpTy op, Lowering &l) {
   linalg::GenericOp::create(
       l.b, TypeRange{}, ValueRange{in}, ValueRange{out}, maps, iters,
       [&](OpBuilder &nb, Location loc, ValueRange args) {
-        Value r = isMax ? Value(arith::MaximumFOp::create(nb, loc, args[0], args[1]))
-                        : Value(arith::AddFOp::create(nb, loc, args[0], args[1]));
+        Value r =
+            isMax ? Value(arith::MaximumFOp::create(nb, loc, args[0], args[1]))
+                  : Value(arith::AddFOp::create(nb, loc, args[0], args[1]));
         linalg::YieldOp::create(nb, loc, r);
       });
   if constexpr (std::is_same_v<OpTy, ReduceMeanOp>) {
     int64_t count = 1;
     for (int64_t a : axes)
       count *= inType.getDimSize(a);
-    Value inv = arith::ConstantOp::create(l.b, elt,
-                                          l.b.getFloatAttr(elt, 1.0 / count));
+    Value inv =
+        arith::ConstantOp::create(l.b, elt, l.b.getFloatAttr(elt, 1.0 / count));
     int64_t outRank = rt.getRank();
-    SmallVector<AffineMap> m = {AffineMap::getMultiDimIdentityMap(outRank, ctx)};
+    SmallVector<AffineMap> m = {
+        AffineMap::getMultiDimIdentityMap(outRank, ctx)};
     SmallVector<utils::IteratorType> it(outRank, utils::IteratorType::parallel);
     linalg::GenericOp::create(
         l.b, TypeRange{}, ValueRange{}, ValueRange{out}, m, it,

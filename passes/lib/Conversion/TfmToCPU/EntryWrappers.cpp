@@ -34,9 +34,9 @@ struct EmitEntryWrappersPass final
       if (!fn->hasAttr(kEntryAttr))
         continue;
       OpBuilder top(module.getBody(), module.getBody()->end());
-      auto wrapper = func::FuncOp::create(
-          top, fn.getLoc(), ("tfmc_" + fn.getName()).str(),
-          FunctionType::get(ctx, {ptr, ptr}, {}));
+      auto wrapper =
+          func::FuncOp::create(top, fn.getLoc(), ("tfmc_" + fn.getName()).str(),
+                               FunctionType::get(ctx, {ptr, ptr}, {}));
       Block *entry = wrapper.addEntryBlock();
       ImplicitLocOpBuilder b(fn.getLoc(), ctx);
       b.setInsertionPointToStart(entry);
@@ -61,8 +61,8 @@ struct EmitEntryWrappersPass final
             // Weights and workspace: views never read the size.
             sizes.push_back(constI64(0));
           } else {
-            Value at = LLVM::GEPOp::create(b, ptr, i64, dims,
-                                           ArrayRef<LLVM::GEPArg>{int32_t(nextDim++)});
+            Value at = LLVM::GEPOp::create(
+                b, ptr, i64, dims, ArrayRef<LLVM::GEPArg>{int32_t(nextDim++)});
             sizes.push_back(LLVM::LoadOp::create(b, i64, at));
           }
         }

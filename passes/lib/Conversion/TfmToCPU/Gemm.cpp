@@ -49,10 +49,10 @@ struct Gemm {
   Value k0, k1;        // the K block being accumulated
   Value first, last;   // i1: is it the first / last K block (null: only one)
   std::optional<int64_t> staticM;
-  Value bp;            // packed B: [NP, K, NR] or [batch, NP, K, NR]
-  Value c;             // [M, N] or [batch, M, N]
-  Value bias;          // [N] or null
-  LinearOp linear;     // for the epilogue region, or null
+  Value bp;        // packed B: [NP, K, NR] or [batch, NP, K, NR]
+  Value c;         // [M, N] or [batch, M, N]
+  Value bias;      // [N] or null
+  LinearOp linear; // for the epilogue region, or null
   SmallVector<EpilogueInput> inputs;
   /// A[row, kk] of the current batch.
   std::function<Value(ValueRange batch, Value row, Value kk)> loadA;
@@ -127,7 +127,8 @@ struct Gemm {
           x = k.splat(memref::LoadOp::create(l.b, in.mem, ValueRange{row}));
           break;
         case EpilogueInput::Scalar:
-          x = k.splat(memref::LoadOp::create(l.b, in.mem, ValueRange{k.idx(0)}));
+          x = k.splat(
+              memref::LoadOp::create(l.b, in.mem, ValueRange{k.idx(0)}));
           break;
         }
         map.map(arg, x);
@@ -221,8 +222,8 @@ struct Gemm {
     k.loop(k.idx(0), blocks, 1, [&](Value kb) {
       k0 = k.mul(kb, k.idx(kc));
       k1 = k.min(k.add(k0, k.idx(kc)), kdim);
-      first = arith::CmpIOp::create(l.b, arith::CmpIPredicate::eq, kb,
-                                    k.idx(0));
+      first =
+          arith::CmpIOp::create(l.b, arith::CmpIPredicate::eq, kb, k.idx(0));
       last = arith::CmpIOp::create(l.b, arith::CmpIPredicate::eq, kb,
                                    k.sub(blocks, k.idx(1)));
       tiles(batchSizes);
@@ -290,8 +291,10 @@ Value packAtRunTime(Lowering &l, Value b, bool transposed, int64_t nr,
   Value out = l.allocTemp(MemRefType::get(shape, bt.getElementType()), dyn);
   int64_t outRank = shape.size();
   MLIRContext *ctx = l.b.getContext();
-  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(outRank, ctx)};
-  SmallVector<utils::IteratorType> iters(outRank, utils::IteratorType::parallel);
+  SmallVector<AffineMap> maps = {
+      AffineMap::getMultiDimIdentityMap(outRank, ctx)};
+  SmallVector<utils::IteratorType> iters(outRank,
+                                         utils::IteratorType::parallel);
   int64_t nb = batchShape.size();
   int64_t lead = nb - (rank - 2); // batch dims of B are right-aligned
   linalg::GenericOp::create(
@@ -311,9 +314,10 @@ Value packAtRunTime(Lowering &l, Value b, bool transposed, int64_t nr,
             ob, loc, inside, col, arith::ConstantIndexOp::create(ob, loc, 0));
         SmallVector<Value> bi;
         for (int64_t i = 0; i < rank - 2; ++i)
-          bi.push_back(bt.getDimSize(i) == 1
-                           ? arith::ConstantIndexOp::create(ob, loc, 0).getResult()
-                           : iv[lead + i]);
+          bi.push_back(
+              bt.getDimSize(i) == 1
+                  ? arith::ConstantIndexOp::create(ob, loc, 0).getResult()
+                  : iv[lead + i]);
         if (transposed)
           bi.append({safeCol, iv[nb + 1]});
         else
@@ -330,8 +334,7 @@ Value packAtRunTime(Lowering &l, Value b, bool transposed, int64_t nr,
 
 /// Classifies (and if needed materialises) an epilogue input against the
 /// [M, N] result of shape `outShape`.
-EpilogueInput epilogueInput(Lowering &l, Value in,
-                            ArrayRef<int64_t> outShape) {
+EpilogueInput epilogueInput(Lowering &l, Value in, ArrayRef<int64_t> outShape) {
   auto t = cast<MemRefType>(in.getType());
   ArrayRef<int64_t> s = t.getShape();
   auto allOnes = [](ArrayRef<int64_t> d) {
@@ -429,8 +432,8 @@ LogicalResult lowerMatmul(MatmulOp op, Lowering &l) {
   g.n = arith::ConstantIndexOp::create(l.b, rt.getDimSize(rank - 1));
   g.staticM = rt.getDimSize(rank - 2);
   g.kdim = l.dim(lhs, op.getTransposeLhs() ? lrank - 2 : lrank - 1);
-  g.bp = packAtRunTime(l, rhs, op.getTransposeRhs(), g.nr, batchSizes,
-                       batchShape);
+  g.bp =
+      packAtRunTime(l, rhs, op.getTransposeRhs(), g.nr, batchSizes, batchShape);
   bool tl = op.getTransposeLhs();
   int64_t lead = nb - (lrank - 2);
   g.loadA = [&, lhs, tl, lead, lt](ValueRange batch, Value row,

@@ -80,9 +80,8 @@ SmallVector<Value> KernelBuilder::vecLoop(Value n, ValueRange init,
   std::optional<int64_t> cn = constant(n);
   Value full = cn ? idx(*cn - *cn % lanes) : mul(div(n, l), l);
   SmallVector<Value> acc =
-      loop(idx(0), full, lanes, init, [&](Value off, ValueRange a) {
-        return body(off, Value(), a);
-      });
+      loop(idx(0), full, lanes, init,
+           [&](Value off, ValueRange a) { return body(off, Value(), a); });
   if (cn) {
     if (*cn % lanes == 0)
       return acc;

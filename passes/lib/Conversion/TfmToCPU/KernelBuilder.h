@@ -1,4 +1,5 @@
-//===- KernelBuilder.h - loop and vector helpers for CPU kernels -*- C++ -*-===//
+//===- KernelBuilder.h - loop and vector helpers for CPU kernels -*- C++
+//-*-===//
 //
 // Part of tfmc. Internal to the TfmToCPU lowering: small builders that keep
 // the kernel generators readable (loops with accumulators, vector loops with
@@ -74,8 +75,7 @@ public:
   SmallVector<Value> vecLoop(Value n, ValueRange init, VecAccBody body);
 
   /// vector.load, or vector.maskedload with `passthru` when masked.
-  Value load(Value mem, ValueRange idx, Value mask = {},
-             Value passthru = {});
+  Value load(Value mem, ValueRange idx, Value mask = {}, Value passthru = {});
   void store(Value v, Value mem, ValueRange idx, Value mask = {});
   /// Horizontal reduction of a vector.
   Value reduce(vector::CombiningKind kind, Value v);

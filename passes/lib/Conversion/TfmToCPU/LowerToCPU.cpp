@@ -33,9 +33,12 @@ static constexpr int64_t kAlignment = 64;
 
 static StringRef layoutName(WeightLayout l) {
   switch (l) {
-  case WeightLayout::RowMajor: return "row_major";
-  case WeightLayout::GemmPanels: return "gemm_panels";
-  case WeightLayout::Sinusoidal: return "sinusoidal";
+  case WeightLayout::RowMajor:
+    return "row_major";
+  case WeightLayout::GemmPanels:
+    return "gemm_panels";
+  case WeightLayout::Sinusoidal:
+    return "sinusoidal";
   }
   llvm_unreachable("unknown layout");
 }
@@ -78,8 +81,9 @@ ArrayAttr WeightPlan::toAttr(Builder &b) const {
         b.getNamedAttr("bytes", b.getI64IntegerAttr(e.bytes))};
     if (!e.parts.empty()) {
       fields.push_back(b.getNamedAttr(
-          "parts", b.getStrArrayAttr(llvm::map_to_vector(
-                       e.parts, [](const std::string &s) { return StringRef(s); }))));
+          "parts",
+          b.getStrArrayAttr(llvm::map_to_vector(
+              e.parts, [](const std::string &s) { return StringRef(s); }))));
       fields.push_back(
           b.getNamedAttr("concat_axis", b.getI64IntegerAttr(e.concatAxis)));
     }
@@ -163,8 +167,8 @@ Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr) {
 
 Value Lowering::sinusoidTable(int64_t rows, int64_t d, double base) {
   WeightEntry req;
-  req.name = "tfm.sinusoidal[" + std::to_string(d) + ",base=" +
-             std::to_string(base) + "]";
+  req.name = "tfm.sinusoidal[" + std::to_string(d) +
+             ",base=" + std::to_string(base) + "]";
   req.layout = WeightLayout::Sinusoidal;
   req.shape = {rows, d};
   const WeightEntry &e = plan.add(std::move(req));
@@ -213,8 +217,9 @@ Value Lowering::asMatrix(Value memref, int64_t axis) {
     SmallVector<ReassociationIndices> expand = {{0, 1}};
     SmallVector<int64_t> shape = {1, ft.getDimSize(0)};
     SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
-    sizes.push_back(ft.isDynamicDim(0) ? OpFoldResult(dim(flat, 0))
-                                       : OpFoldResult(b.getIndexAttr(shape[1])));
+    sizes.push_back(ft.isDynamicDim(0)
+                        ? OpFoldResult(dim(flat, 0))
+                        : OpFoldResult(b.getIndexAttr(shape[1])));
     return memref::ExpandShapeOp::create(
         b, MemRefType::get(shape, ft.getElementType()), flat, expand, sizes);
   }
@@ -311,7 +316,8 @@ struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
       return MemRefType::get(rt.getShape(), rt.getElementType());
     };
     SmallVector<Type> args;
-    for (Type t : llvm::concat<const Type>(type.getInputs(), type.getResults())) {
+    for (Type t :
+         llvm::concat<const Type>(type.getInputs(), type.getResults())) {
       FailureOr<MemRefType> m = toMemRef(t);
       if (failed(m))
         return fn.emitError("entry arguments and results must be ranked "
@@ -319,8 +325,8 @@ struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
                << t;
       args.push_back(*m);
     }
-    args.push_back(MemRefType::get({ShapedType::kDynamic},
-                                   IntegerType::get(ctx, 8)));
+    args.push_back(
+        MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8)));
 
     OpBuilder top(fn);
     auto newFn = func::FuncOp::create(top, fn.getLoc(), fn.getName(),
@@ -352,12 +358,15 @@ struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
         newFn.setArgAttr(numIn + i, kIOName, name);
     newFn.setArgAttr(numIn + numOut, kIOName,
                      StringAttr::get(ctx, "tfm.weights"));
-    newFn->setAttr(kEntryAttr,
-                   DictionaryAttr::get(
-                       ctx, {NamedAttribute(StringAttr::get(ctx, "inputs"),
-                                            IntegerAttr::get(IntegerType::get(ctx, 64), numIn)),
-                             NamedAttribute(StringAttr::get(ctx, "outputs"),
-                                            IntegerAttr::get(IntegerType::get(ctx, 64), numOut))}));
+    newFn->setAttr(
+        kEntryAttr,
+        DictionaryAttr::get(
+            ctx,
+            {NamedAttribute(StringAttr::get(ctx, "inputs"),
+                            IntegerAttr::get(IntegerType::get(ctx, 64), numIn)),
+             NamedAttribute(
+                 StringAttr::get(ctx, "outputs"),
+                 IntegerAttr::get(IntegerType::get(ctx, 64), numOut))}));
     Block *entry = newFn.addEntryBlock();
 
     Block &old = fn.getBody().front();

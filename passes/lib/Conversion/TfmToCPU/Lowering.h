@@ -16,8 +16,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace mlir::tfm::cpu {
@@ -40,13 +40,13 @@ enum class WeightLayout {
 
 /// One tensor of the weights buffer.
 struct WeightEntry {
-  std::string name;             ///< stored name, or a generated table's name
+  std::string name;               ///< stored name, or a generated table's name
   SmallVector<std::string> parts; ///< concatenated stored tensors, if any
   int64_t concatAxis = 0;
-  SmallVector<int64_t> shape;   ///< logical shape
+  SmallVector<int64_t> shape; ///< logical shape
   WeightLayout layout = WeightLayout::RowMajor;
-  bool kn = false;              ///< GemmPanels: logical weight is [K, N]
-  int64_t nr = 0;               ///< GemmPanels: panel width
+  bool kn = false; ///< GemmPanels: logical weight is [K, N]
+  int64_t nr = 0;  ///< GemmPanels: panel width
   int64_t offset = 0, bytes = 0;
 };
 
@@ -68,9 +68,8 @@ private:
 /// State of lowering one entry function.
 class Lowering {
 public:
-  Lowering(ImplicitLocOpBuilder &b, const CpuOptions &options,
-           WeightPlan &plan, Value weights,
-           llvm::DenseMap<Value, Value> outputFor)
+  Lowering(ImplicitLocOpBuilder &b, const CpuOptions &options, WeightPlan &plan,
+           Value weights, llvm::DenseMap<Value, Value> outputFor)
       : b(b), options(options), plan(plan), weights(weights),
         outputFor(std::move(outputFor)) {}
 

@@ -33,8 +33,7 @@ struct Buffer {
   int64_t offset = -1;
 };
 
-struct PlanBuffersPass final
-    : tfm::impl::PlanBuffersPassBase<PlanBuffersPass> {
+struct PlanBuffersPass final : tfm::impl::PlanBuffersPassBase<PlanBuffersPass> {
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr(kEntryAttr) || fn.isExternal())
@@ -80,8 +79,7 @@ struct PlanBuffersPass final
     for (Buffer &b : buffers)
       order.push_back(&b);
     llvm::sort(order, [](Buffer *a, Buffer *b) {
-      return a->bytes != b->bytes ? a->bytes > b->bytes
-                                  : a->begin < b->begin;
+      return a->bytes != b->bytes ? a->bytes > b->bytes : a->begin < b->begin;
     });
     int64_t total = 0;
     SmallVector<Buffer *> placed;
@@ -95,7 +93,8 @@ struct PlanBuffersPass final
       for (auto [lo, hi] : busy) {
         if (offset + b->bytes <= lo)
           break;
-        offset = std::max(offset, (hi + kAlignment - 1) / kAlignment * kAlignment);
+        offset =
+            std::max(offset, (hi + kAlignment - 1) / kAlignment * kAlignment);
       }
       b->offset = offset;
       total = std::max(total, offset + b->bytes);
@@ -105,22 +104,23 @@ struct PlanBuffersPass final
 
     // The workspace argument and the views.
     MLIRContext *ctx = &getContext();
-    auto wsType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+    auto wsType =
+        MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
     unsigned argIndex = fn.getNumArguments();
-    if (failed(fn.insertArgument(argIndex, wsType,
-                                 DictionaryAttr::get(ctx, {NamedAttribute(
-                                     StringAttr::get(ctx, "tfm.name"),
+    if (failed(fn.insertArgument(
+            argIndex, wsType,
+            DictionaryAttr::get(
+                ctx, {NamedAttribute(StringAttr::get(ctx, "tfm.name"),
                                      StringAttr::get(ctx, "tfm.workspace"))}),
-                                 fn.getLoc())))
+            fn.getLoc())))
       return signalPassFailure();
     Value ws = fn.getArgument(argIndex);
     for (Buffer &b : buffers) {
       OpBuilder builder(b.alloc);
-      Value off = arith::ConstantIndexOp::create(builder, b.alloc.getLoc(),
-                                                 b.offset);
-      Value view = memref::ViewOp::create(builder, b.alloc.getLoc(),
-                                          b.alloc.getType(), ws, off,
-                                          ValueRange{});
+      Value off =
+          arith::ConstantIndexOp::create(builder, b.alloc.getLoc(), b.offset);
+      Value view = memref::ViewOp::create(
+          builder, b.alloc.getLoc(), b.alloc.getType(), ws, off, ValueRange{});
       b.alloc.replaceAllUsesWith(view);
       b.alloc.erase();
     }

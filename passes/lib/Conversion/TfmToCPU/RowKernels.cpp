@@ -26,8 +26,8 @@ namespace {
 struct RowKernel {
   Lowering &l;
   KernelBuilder k;
-  Value n;                // row length
-  Value invN;             // 1 / N as an element
+  Value n;    // row length
+  Value invN; // 1 / N as an element
   RowKernel(Lowering &l, Type elt, Value n)
       : l(l), k(l.b, l.options.vectorWidth, elt), n(n) {
     Value nf = arith::UIToFPOp::create(
@@ -48,7 +48,8 @@ struct RowKernel {
 
   /// 1 / sqrt(v + eps)
   Value rstd(Value v, double eps) {
-    Value s = math::SqrtOp::create(l.b, arith::AddFOp::create(l.b, v, k.cst(eps)));
+    Value s =
+        math::SqrtOp::create(l.b, arith::AddFOp::create(l.b, v, k.cst(eps)));
     return arith::DivFOp::create(l.b, k.cst(1.0), s);
   }
 };
@@ -89,8 +90,8 @@ Value flatParam(Lowering &l, Value param) {
 
 LogicalResult lowerSoftmax(SoftmaxOp op, Lowering &l) {
   Value in = l.asMatrix(l.lookup(op.getInput()), op.getAxis());
-  Value outFull = l.allocFor(op, l.dynamicSizesLike(op.getType(),
-                                                    l.lookup(op.getInput())));
+  Value outFull =
+      l.allocFor(op, l.dynamicSizesLike(op.getType(), l.lookup(op.getInput())));
   Value out = l.asMatrix(outFull, op.getAxis());
   RowKernel rk(l, op.getType().getElementType(), l.dim(in, 1));
   KernelBuilder &k = rk.k;
@@ -98,11 +99,11 @@ LogicalResult lowerSoftmax(SoftmaxOp op, Lowering &l) {
     Value row = iv[0];
     double inf = std::numeric_limits<double>::infinity();
     // max over the row
-    SmallVector<Value> m = k.vecLoop(rk.n, {k.vcst(-inf)},
-                                     [&](Value off, Value mask, ValueRange a) {
-      Value v = k.load(in, {row, off}, mask, k.vcst(-inf));
-      return SmallVector<Value>{arith::MaximumFOp::create(l.b, a[0], v)};
-    });
+    SmallVector<Value> m = k.vecLoop(
+        rk.n, {k.vcst(-inf)}, [&](Value off, Value mask, ValueRange a) {
+          Value v = k.load(in, {row, off}, mask, k.vcst(-inf));
+          return SmallVector<Value>{arith::MaximumFOp::create(l.b, a[0], v)};
+        });
     Value maxS = k.reduce(CombiningKind::MAXIMUMF, m[0]);
     Value maxV = k.splat(maxS);
     // e = exp(x - max), stored; sum(e)
@@ -132,13 +133,16 @@ LogicalResult lowerNorm(OpTy op, Lowering &l, Value residual, Value bias,
   Value inFull = l.lookup(op.getInput());
   Value in = l.asMatrix(inFull, axis);
   Value res = residual ? l.asMatrix(l.lookup(residual), axis) : Value();
-  Value outFull = l.allocFor(op->getResult(0),
-                             l.dynamicSizesLike(cast<ShapedType>(op->getResult(0).getType()), inFull));
+  Value outFull = l.allocFor(
+      op->getResult(0),
+      l.dynamicSizesLike(cast<ShapedType>(op->getResult(0).getType()), inFull));
   Value out = l.asMatrix(outFull, axis);
   Value sumFull, sum;
   if (residual) {
-    sumFull = l.allocFor(op->getResult(1),
-                         l.dynamicSizesLike(cast<ShapedType>(op->getResult(0).getType()), inFull));
+    sumFull =
+        l.allocFor(op->getResult(1),
+                   l.dynamicSizesLike(
+                       cast<ShapedType>(op->getResult(0).getType()), inFull));
     sum = l.asMatrix(sumFull, axis);
   }
   Value scale = flatParam(l, op.getScale());
@@ -158,14 +162,15 @@ LogicalResult lowerNorm(OpTy op, Lowering &l, Value residual, Value bias,
       x = sum;
       Value shift, shiftV;
       if (centred) {
-        shift = arith::AddFOp::create(l.b, loadFirst(in, row),
-                                      loadFirst(res, row));
+        shift =
+            arith::AddFOp::create(l.b, loadFirst(in, row), loadFirst(res, row));
         shiftV = k.splat(shift);
       }
       Value total = rk.rowSum([&](Value off, Value mask) {
         // Masked lanes: input = shift, residual = 0, so they add nothing.
-        Value s = arith::AddFOp::create(l.b, k.load(in, {row, off}, mask, shiftV),
-                                        k.load(res, {row, off}, mask));
+        Value s =
+            arith::AddFOp::create(l.b, k.load(in, {row, off}, mask, shiftV),
+                                  k.load(res, {row, off}, mask));
         k.store(s, sum, {row, off}, mask);
         return centred ? Value(arith::SubFOp::create(l.b, s, shiftV))
                        : Value(arith::MulFOp::create(l.b, s, s));
@@ -178,23 +183,23 @@ LogicalResult lowerNorm(OpTy op, Lowering &l, Value residual, Value bias,
       }
       stat = arith::AddFOp::create(l.b, shift, stat);
       Value meanV = k.splat(stat);
-      Value var = arith::MulFOp::create(
-          l.b, rk.rowSum([&](Value off, Value mask) {
+      Value var =
+          arith::MulFOp::create(l.b, rk.rowSum([&](Value off, Value mask) {
             Value d = arith::SubFOp::create(
                 l.b, k.load(x, {row, off}, mask, meanV), meanV);
             return Value(arith::MulFOp::create(l.b, d, d));
           }),
-          rk.invN);
+                                rk.invN);
       normalizeRow(rk, x, out, row, stat, rk.rstd(var, eps), scale, biasV);
       return;
     }
     if (!centred) {
-      Value ms = arith::MulFOp::create(
-          l.b, rk.rowSum([&](Value off, Value mask) {
+      Value ms =
+          arith::MulFOp::create(l.b, rk.rowSum([&](Value off, Value mask) {
             Value v = k.load(x, {row, off}, mask);
             return Value(arith::MulFOp::create(l.b, v, v));
           }),
-          rk.invN);
+                                rk.invN);
       normalizeRow(rk, x, out, row, Value(), rk.rstd(ms, eps), scale, biasV);
       return;
     }
@@ -205,20 +210,19 @@ LogicalResult lowerNorm(OpTy op, Lowering &l, Value residual, Value bias,
     Value shiftV = k.splat(shift);
     Value mean = arith::AddFOp::create(
         l.b, shift,
-        arith::MulFOp::create(
-            l.b, rk.rowSum([&](Value off, Value mask) {
-              return Value(arith::SubFOp::create(
-                  l.b, k.load(x, {row, off}, mask, shiftV), shiftV));
-            }),
-            rk.invN));
+        arith::MulFOp::create(l.b, rk.rowSum([&](Value off, Value mask) {
+          return Value(arith::SubFOp::create(
+              l.b, k.load(x, {row, off}, mask, shiftV), shiftV));
+        }),
+                              rk.invN));
     Value meanV = k.splat(mean);
-    Value var = arith::MulFOp::create(
-        l.b, rk.rowSum([&](Value off, Value mask) {
+    Value var =
+        arith::MulFOp::create(l.b, rk.rowSum([&](Value off, Value mask) {
           Value d = arith::SubFOp::create(
               l.b, k.load(x, {row, off}, mask, meanV), meanV);
           return Value(arith::MulFOp::create(l.b, d, d));
         }),
-        rk.invN);
+                              rk.invN);
     normalizeRow(rk, x, out, row, mean, rk.rstd(var, eps), scale, biasV);
   });
   l.bind(op->getResult(0), outFull);

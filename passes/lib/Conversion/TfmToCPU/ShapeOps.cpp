@@ -47,9 +47,10 @@ static LogicalResult lowerReshape(ReshapeOp op, Lowering &l) {
       continue;
     }
     Value n = l.dim(flat, 0);
-    sizes.push_back(arith::DivUIOp::create(
-                        l.b, n, arith::ConstantIndexOp::create(l.b, staticProduct))
-                        .getResult());
+    sizes.push_back(
+        arith::DivUIOp::create(
+            l.b, n, arith::ConstantIndexOp::create(l.b, staticProduct))
+            .getResult());
   }
   if (out.getRank() == 0) {
     auto scalarType = MemRefType::get({}, out.getElementType());
