@@ -28,12 +28,12 @@ static LogicalResult applyShapeOptions(MLIRContext &ctx, StringRef path,
                                        const ImportOptions &opts) {
   if (opts.batch > 0)
     spec.batch = opts.batch;
-  if (opts.seqLen > 0) {
+  if (opts.seqLen != 0) {
     spec.seqLen = opts.seqLen;
     if (opts.targetSeqLen == 0 && spec.family != Family::EncoderDecoder)
       spec.targetSeqLen = opts.seqLen;
   }
-  if (opts.targetSeqLen > 0) {
+  if (opts.targetSeqLen != 0) {
     if (spec.family != Family::EncoderDecoder) {
       emitError(fileLoc(ctx, path))
           << "--target-seq-len only applies to encoder-decoder models";

@@ -383,7 +383,7 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
         *field = id;
     }
   }
-  spec->seqLen = spec->targetSeqLen = spec->maxSeqLen;
+  spec->seqLen = spec->targetSeqLen = ModelSpec::kDynamicLength;
   weights = WeightStore::fromSafetensors(std::move(*file));
   return spec;
 }

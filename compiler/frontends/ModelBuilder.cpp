@@ -7,7 +7,9 @@
 #include "tfm/Frontends/ModelBuilder.h"
 #include "tfm/IR/TfmOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <cmath>
 
@@ -37,8 +39,8 @@ private:
   }
   /// Sets the location of the ops emitted next to a named scope.
   void at(Stack s, int64_t layer, StringRef part) {
-    loc = NameLoc::get(
-        b.getStringAttr(spec.naming->scope(s, layer, part)), stackLoc(s));
+    loc = NameLoc::get(b.getStringAttr(spec.naming->scope(s, layer, part)),
+                       stackLoc(s));
   }
 
   /// A named parameter, checked against the weight store.
@@ -56,15 +58,42 @@ private:
                   Stack s, int64_t layer);
   Value feedForward(Value x, Stack s, int64_t layer);
   /// Token (+ token type) (+ position) embeddings, scaled and normalised as
-  /// the family does it.
-  Value embed(Value ids, Value tokenTypes, Stack s, int64_t seq);
+  /// the family does it; positions start after `past` cached tokens.
+  Value embed(Value ids, Value tokenTypes, Stack s, Value past);
   Value layerStack(Value x, Value selfMask, Value memory, Value memoryMask,
                    Stack s, int64_t layers, bool causal);
   Value lmHead(Value x);
+  /// The additive [batch, 1, 1, keys] mask of an attention_mask (or null).
+  Value padMaskFrom(Value attentionMask);
 
-  func::FuncOp beginFunc(StringRef name,
-                         ArrayRef<std::pair<StringRef, Type>> args,
-                         ArrayRef<std::pair<StringRef, Type>> results);
+  /// One argument or result of an entry: name, type, and the names of its
+  /// dynamic dimensions ("" for static ones).
+  struct IO {
+    std::string name;
+    Type type;
+    SmallVector<std::string> dims = {};
+    int64_t tiedTo = -1; ///< results: the state argument it updates
+  };
+  func::FuncOp beginFunc(StringRef name, ArrayRef<IO> args,
+                         ArrayRef<IO> results);
+  /// Size of dimension `d` of `v` as an index (a constant when static).
+  Value dimOf(Value v, int64_t d);
+  /// A sequence length as a shape dimension (dynamic: kDynamic).
+  static int64_t shapeDim(int64_t len) {
+    return len == ModelSpec::kDynamicLength ? ShapedType::kDynamic : len;
+  }
+  /// The entries that generate: prefill/decode (decoder), decode_step
+  /// (encoder-decoder).
+  void buildGenerationEntry(StringRef name, int64_t seq);
+
+  /// The KV cache of the entry being built (null outside generation):
+  /// self-attention keys and values per layer, written at `past`.
+  struct KVCache {
+    Value past;
+    SmallVector<Value> keys, values;       // state arguments
+    SmallVector<Value> newKeys, newValues; // their updated values
+  };
+  KVCache *cache = nullptr;
 
   const ModelSpec &spec;
   WeightStore &weights;
@@ -77,8 +106,8 @@ private:
 };
 } // namespace
 
-Value ModelIRBuilder::weight(Param p, Stack s, int64_t layer, ArrayRef<int64_t> shape,
-                      Init init) {
+Value ModelIRBuilder::weight(Param p, Stack s, int64_t layer,
+                             ArrayRef<int64_t> shape, Init init) {
   std::string name = spec.naming->name(p, s, layer);
   // A parameter used twice in a function (tied embeddings) is one value.
   if (Value cached = weightValues.lookup(name))
@@ -95,17 +124,18 @@ Value ModelIRBuilder::weight(Param p, Stack s, int64_t layer, ArrayRef<int64_t> 
   return v;
 }
 
-Value ModelIRBuilder::project(Value x, Param w, Param bias, bool hasBias, Stack s,
-                       int64_t layer, int64_t out, int64_t in) {
+Value ModelIRBuilder::project(Value x, Param w, Param bias, bool hasBias,
+                              Stack s, int64_t layer, int64_t out, int64_t in) {
   bool kn = spec.naming->weightsInOut();
-  SmallVector<int64_t> wShape = kn ? SmallVector<int64_t>{in, out}
-                                   : SmallVector<int64_t>{out, in};
+  SmallVector<int64_t> wShape =
+      kn ? SmallVector<int64_t>{in, out} : SmallVector<int64_t>{out, in};
   Value wv = weight(w, s, layer, wShape, Init::Normal);
   Value bv = hasBias ? weight(bias, s, layer, {out}, Init::Zeros) : Value();
   return LinearOp::create(b, loc, x, wv, bv, kn);
 }
 
-Value ModelIRBuilder::norm(Value x, Param w, Param bias, Stack s, int64_t layer) {
+Value ModelIRBuilder::norm(Value x, Param w, Param bias, Stack s,
+                           int64_t layer) {
   int64_t axis = cast<RankedTensorType>(x.getType()).getRank() - 1;
   Value g = weight(w, s, layer, {spec.dModel}, Init::Ones);
   // Epsilon is added in the element type; store the value the kernels use
@@ -149,7 +179,7 @@ Value ModelIRBuilder::mergeHeads(Value x) {
 }
 
 Value ModelIRBuilder::attention(Value xq, Value xkv, Value padMask, bool causal,
-                         bool cross, Stack s, int64_t layer) {
+                                bool cross, Stack s, int64_t layer) {
   at(s, layer, cross ? "cross_attn" : "self_attn");
   int64_t d = spec.dModel;
   bool bias = spec.attentionBias;
@@ -162,8 +192,10 @@ Value ModelIRBuilder::attention(Value xq, Value xkv, Value padMask, bool causal,
     v = SliceOp::create(b, loc, qkv, 2, 2 * d, 3 * d);
   } else if (!cross) {
     q = project(xq, Param::SelfQWeight, Param::SelfQBias, bias, s, layer, d, d);
-    k = project(xkv, Param::SelfKWeight, Param::SelfKBias, bias, s, layer, d, d);
-    v = project(xkv, Param::SelfVWeight, Param::SelfVBias, bias, s, layer, d, d);
+    k = project(xkv, Param::SelfKWeight, Param::SelfKBias, bias, s, layer, d,
+                d);
+    v = project(xkv, Param::SelfVWeight, Param::SelfVBias, bias, s, layer, d,
+                d);
   } else {
     q = project(xq, Param::CrossQWeight, Param::CrossQBias, bias, s, layer, d,
                 d);
@@ -171,6 +203,17 @@ Value ModelIRBuilder::attention(Value xq, Value xkv, Value padMask, bool causal,
                 d);
     v = project(xkv, Param::CrossVWeight, Param::CrossVBias, bias, s, layer, d,
                 d);
+  }
+  Value past;
+  if (cache && !cross) {
+    // Generation: this step's keys and values go into the cache at `past`;
+    // attention reads the whole cache, the causal mask hides the rows not
+    // written yet.
+    past = cache->past;
+    k = CacheWriteOp::create(b, loc, cache->keys[layer], k, past, 1);
+    v = CacheWriteOp::create(b, loc, cache->values[layer], v, past, 1);
+    cache->newKeys[layer] = k;
+    cache->newValues[layer] = v;
   }
   Value qh = splitHeads(q), kh = splitHeads(k), vh = splitHeads(v);
   // Scaled dot-product attention: softmax(Q K^T / sqrt(d_k) + mask) V.
@@ -180,9 +223,14 @@ Value ModelIRBuilder::attention(Value xq, Value xkv, Value padMask, bool causal,
                            b.getF64FloatAttr(1.0 / std::sqrt(spec.headDim())));
   auto st = cast<RankedTensorType>(scores.getType());
   if (causal) {
-    Value cm = CausalMaskOp::create(
-        b, loc, f32({st.getDimSize(2), st.getDimSize(3)}), Value(),
-        ValueRange{}, b.getF64FloatAttr(-1.0e9));
+    auto mt = f32({st.getDimSize(2), st.getDimSize(3)});
+    SmallVector<Value> sizes;
+    if (mt.isDynamicDim(0))
+      sizes.push_back(dimOf(q, 1));
+    if (mt.isDynamicDim(1))
+      sizes.push_back(dimOf(k, 1));
+    Value cm = CausalMaskOp::create(b, loc, mt, past, sizes,
+                                    b.getF64FloatAttr(-1.0e9));
     scores = AddOp::create(b, loc, scores, cm);
   }
   if (padMask)
@@ -204,9 +252,10 @@ Value ModelIRBuilder::feedForward(Value x, Stack s, int64_t layer) {
                  layer, spec.dModel, spec.dFF);
 }
 
-Value ModelIRBuilder::embed(Value ids, Value tokenTypes, Stack s, int64_t seq) {
+Value ModelIRBuilder::embed(Value ids, Value tokenTypes, Stack s, Value past) {
   at(s, -1, "embeddings");
   int64_t d = spec.dModel;
+  int64_t seq = cast<RankedTensorType>(ids.getType()).getDimSize(1);
   Value table =
       weight(Param::TokenEmbedding, s, -1, {spec.vocabSize, d}, Init::Normal);
   Value x = EmbeddingOp::create(b, loc, table, ids);
@@ -215,12 +264,15 @@ Value ModelIRBuilder::embed(Value ids, Value tokenTypes, Stack s, int64_t seq) {
   if (tokenTypes) {
     Value types = weight(Param::TokenTypeEmbedding, s, -1,
                          {spec.typeVocabSize, d}, Init::Normal);
-    x = AddOp::create(b, loc, x, EmbeddingOp::create(b, loc, types, tokenTypes));
+    x = AddOp::create(b, loc, x,
+                      EmbeddingOp::create(b, loc, types, tokenTypes));
   }
+  SmallVector<Value> sizes;
+  if (ShapedType::isDynamic(seq))
+    sizes.push_back(dimOf(ids, 1));
   switch (spec.positions) {
   case PositionKind::Sinusoidal: {
-    Value pe = PositionalEncodingOp::create(b, loc, f32({seq, d}), Value(),
-                                            ValueRange{},
+    Value pe = PositionalEncodingOp::create(b, loc, f32({seq, d}), past, sizes,
                                             b.getF64FloatAttr(10000.0));
     x = AddOp::create(b, loc, x, pe);
     break;
@@ -228,7 +280,15 @@ Value ModelIRBuilder::embed(Value ids, Value tokenTypes, Stack s, int64_t seq) {
   case PositionKind::Learned: {
     Value table = weight(Param::PositionEmbedding, s, -1, {spec.maxSeqLen, d},
                          Init::Normal);
-    x = AddOp::create(b, loc, x, SliceOp::create(b, loc, table, 0, 0, seq));
+    Value pe;
+    if (!past && !ShapedType::isDynamic(seq)) {
+      pe = SliceOp::create(b, loc, table, 0, 0, seq);
+    } else {
+      // Position ids past, past + 1, ... looked up in the table.
+      Value ids = RangeOp::create(b, loc, i64({seq}), past, sizes);
+      pe = EmbeddingOp::create(b, loc, table, ids);
+    }
+    x = AddOp::create(b, loc, x, pe);
     break;
   }
   case PositionKind::None:
@@ -240,8 +300,8 @@ Value ModelIRBuilder::embed(Value ids, Value tokenTypes, Stack s, int64_t seq) {
 }
 
 Value ModelIRBuilder::layerStack(Value x, Value selfMask, Value memory,
-                          Value memoryMask, Stack s, int64_t layers,
-                          bool causal) {
+                                 Value memoryMask, Stack s, int64_t layers,
+                                 bool causal) {
   bool pre = spec.placement == NormPlacement::Pre;
   for (int64_t l = 0; l < layers; ++l) {
     // One residual sublayer: post-LN is norm(x + f(x)) as in the paper,
@@ -284,24 +344,136 @@ Value ModelIRBuilder::lmHead(Value x) {
   return LinearOp::create(b, loc, x, w, Value(), /*weightKN=*/false);
 }
 
-func::FuncOp
-ModelIRBuilder::beginFunc(StringRef name, ArrayRef<std::pair<StringRef, Type>> args,
-                   ArrayRef<std::pair<StringRef, Type>> results) {
+func::FuncOp ModelIRBuilder::beginFunc(StringRef name, ArrayRef<IO> args,
+                                       ArrayRef<IO> results) {
   SmallVector<Type> argTypes, resultTypes;
-  for (auto &a : args)
-    argTypes.push_back(a.second);
-  for (auto &r : results)
-    resultTypes.push_back(r.second);
+  for (const IO &a : args)
+    argTypes.push_back(a.type);
+  for (const IO &r : results)
+    resultTypes.push_back(r.type);
   b.setInsertionPointToEnd(module.getBody());
   auto fn = func::FuncOp::create(b, spec.modelLoc, name,
                                  b.getFunctionType(argTypes, resultTypes));
+  bool dynamic = false;
+  auto attrs = [&](const IO &io) {
+    SmallVector<NamedAttribute> out = {
+        b.getNamedAttr(kIONameAttr, b.getStringAttr(io.name))};
+    if (llvm::any_of(io.dims,
+                     [](const std::string &d) { return !d.empty(); })) {
+      dynamic = true;
+      SmallVector<StringRef> dims(io.dims.begin(), io.dims.end());
+      out.push_back(b.getNamedAttr("tfm.dim_names", b.getStrArrayAttr(dims)));
+    }
+    if (io.tiedTo >= 0)
+      out.push_back(
+          b.getNamedAttr("tfm.tied_to", b.getI64IntegerAttr(io.tiedTo)));
+    return b.getDictionaryAttr(out);
+  };
   for (auto [i, a] : llvm::enumerate(args))
-    fn.setArgAttr(i, kIONameAttr, b.getStringAttr(a.first));
+    fn.setArgAttrs(i, attrs(a));
   for (auto [i, r] : llvm::enumerate(results))
-    fn.setResultAttr(i, kIONameAttr, b.getStringAttr(r.first));
+    fn.setResultAttrs(i, attrs(r));
+  // Every named dimension is a sequence length, bounded by the model's.
+  if (dynamic) {
+    llvm::StringMap<bool> names;
+    for (const IO &io : llvm::concat<const IO>(args, results))
+      for (const std::string &d : io.dims)
+        if (!d.empty())
+          names[d] = true;
+    SmallVector<NamedAttribute> bounds;
+    for (auto &n : names)
+      bounds.push_back(
+          b.getNamedAttr(n.getKey(), b.getI64IntegerAttr(spec.maxSeqLen)));
+    fn->setAttr("tfm.dim_bounds", b.getDictionaryAttr(bounds));
+  }
   b.setInsertionPointToStart(fn.addEntryBlock());
   weightValues.clear();
   return fn;
+}
+
+Value ModelIRBuilder::dimOf(Value v, int64_t d) {
+  auto t = cast<RankedTensorType>(v.getType());
+  if (!t.isDynamicDim(d))
+    return arith::ConstantIndexOp::create(b, loc, t.getDimSize(d));
+  return tensor::DimOp::create(b, loc, v, d);
+}
+
+/// The dimension names of a [batch, seq, ...] tensor: the sequence is named
+/// when its length is chosen at run time.
+static SmallVector<std::string> seqDims(int64_t len, StringRef name,
+                                        int64_t rank) {
+  SmallVector<std::string> dims(rank);
+  if (ShapedType::isDynamic(len))
+    dims[1] = name.str();
+  return dims;
+}
+
+Value ModelIRBuilder::padMaskFrom(Value attentionMask) {
+  if (!attentionMask)
+    return Value();
+  at(Stack::Encoder, -1, "attention_mask");
+  ArrayRef<int64_t> m =
+      cast<RankedTensorType>(attentionMask.getType()).getShape();
+  return PaddingMaskOp::create(b, loc, f32({m[0], 1, 1, m[1]}), attentionMask,
+                               b.getF64FloatAttr(-1.0e9));
+}
+
+void ModelIRBuilder::buildGenerationEntry(StringRef name, int64_t seq) {
+  bool encdec = spec.family == Family::EncoderDecoder;
+  int64_t len = shapeDim(seq), d = spec.dModel, layers = spec.decoderLayers;
+  SmallVector<IO> args = {{encdec ? "decoder_input_ids" : "input_ids",
+                           i64({1, len}), seqDims(len, "seq", 2)},
+                          {"past_length", b.getIndexType()}};
+  if (encdec) {
+    args.push_back({"encoder_hidden_states",
+                    f32({1, ShapedType::kDynamic, d}),
+                    {"", "src_seq", ""}});
+    if (spec.paddingMask)
+      args.push_back(
+          {"attention_mask", i64({1, ShapedType::kDynamic}), {"", "src_seq"}});
+  }
+  SmallVector<IO> results = {{"logits", f32({1, 1, spec.vocabSize})}};
+  int64_t firstState = args.size();
+  for (int64_t l = 0; l < layers; ++l)
+    for (StringRef kind : {"key", "value"}) {
+      std::string state =
+          ("past_key_values." + llvm::Twine(l) + "." + kind).str();
+      Type type = f32({1, spec.maxSeqLen, d});
+      results.push_back({state, type, {}, static_cast<int64_t>(args.size())});
+      args.push_back({state, type});
+    }
+  func::FuncOp fn = beginFunc(name, args, results);
+  Block &body = fn.getBody().front();
+
+  KVCache kv;
+  kv.past = body.getArgument(1);
+  for (int64_t l = 0; l < layers; ++l) {
+    kv.keys.push_back(body.getArgument(firstState + 2 * l));
+    kv.values.push_back(body.getArgument(firstState + 2 * l + 1));
+  }
+  kv.newKeys.resize(layers);
+  kv.newValues.resize(layers);
+  cache = &kv;
+  Value x = embed(body.getArgument(0), Value(), Stack::Decoder, kv.past);
+  Value memory, memoryMask;
+  if (encdec) {
+    memory = body.getArgument(2);
+    memoryMask = padMaskFrom(spec.paddingMask ? body.getArgument(3) : Value());
+  }
+  x = layerStack(x, Value(), memory, memoryMask, Stack::Decoder, layers,
+                 /*causal=*/true);
+  // Only the last position predicts the next token.
+  if (ShapedType::isDynamic(len)) {
+    at(Stack::Decoder, -1, "lm_head");
+    Value last = arith::SubIOp::create(
+        b, loc, dimOf(x, 1), arith::ConstantIndexOp::create(b, loc, 1));
+    x = SliceOp::create(b, loc, x, 1, 0, 1, last);
+  }
+  SmallVector<Value> returned = {lmHead(x)};
+  for (int64_t l = 0; l < layers; ++l)
+    returned.append({kv.newKeys[l], kv.newValues[l]});
+  cache = nullptr;
+  func::ReturnOp::create(b, spec.modelLoc, returned);
 }
 
 FailureOr<OwningOpRef<ModuleOp>> ModelIRBuilder::build() {
@@ -311,89 +483,96 @@ FailureOr<OwningOpRef<ModuleOp>> ModelIRBuilder::build() {
   module->setAttr("tfm.family", b.getStringAttr(stringify(spec.family)));
   module->setAttr("tfm.vocab_size", b.getI64IntegerAttr(spec.vocabSize));
   module->setAttr("tfm.max_seq_len", b.getI64IntegerAttr(spec.maxSeqLen));
-  for (auto [name, id] : {std::pair<StringRef, int64_t>{"tfm.bos_id", spec.bosId},
-                          {"tfm.eos_id", spec.eosId},
-                          {"tfm.pad_id", spec.padId}})
+  for (auto [name, id] :
+       {std::pair<StringRef, int64_t>{"tfm.bos_id", spec.bosId},
+        {"tfm.eos_id", spec.eosId},
+        {"tfm.pad_id", spec.padId}})
     if (id >= 0)
       module->setAttr(name, b.getI64IntegerAttr(id));
-
-  auto padMaskFrom = [&](Value attentionMask, int64_t keys) -> Value {
-    if (!attentionMask)
-      return Value();
-    at(Stack::Encoder, -1, "attention_mask");
-    return PaddingMaskOp::create(b, loc, f32({bsz, 1, 1, keys}), attentionMask,
-                                 b.getF64FloatAttr(-1.0e9));
-  };
 
   if (spec.family != Family::EncoderDecoder) {
     bool enc = spec.family == Family::Encoder;
     Stack s = enc ? Stack::Encoder : Stack::Decoder;
-    int64_t seq = spec.seqLen;
-    SmallVector<std::pair<StringRef, Type>> args = {
-        {"input_ids", i64({bsz, seq})}};
+    int64_t seq = shapeDim(spec.seqLen);
+    SmallVector<IO> args = {
+        {"input_ids", i64({bsz, seq}), seqDims(seq, "seq", 2)}};
     if (spec.paddingMask)
-      args.push_back({"attention_mask", i64({bsz, seq})});
+      args.push_back(
+          {"attention_mask", i64({bsz, seq}), seqDims(seq, "seq", 2)});
     if (spec.typeVocabSize > 0)
-      args.push_back({"token_type_ids", i64({bsz, seq})});
-    std::pair<StringRef, Type> result =
-        enc ? std::pair<StringRef, Type>{"last_hidden_state",
-                                         f32({bsz, seq, d})}
-            : std::pair<StringRef, Type>{"logits",
-                                         f32({bsz, seq, spec.vocabSize})};
+      args.push_back(
+          {"token_type_ids", i64({bsz, seq}), seqDims(seq, "seq", 2)});
+    IO result = enc ? IO{"last_hidden_state", f32({bsz, seq, d}),
+                         seqDims(seq, "seq", 3)}
+                    : IO{"logits", f32({bsz, seq, spec.vocabSize}),
+                         seqDims(seq, "seq", 3)};
     func::FuncOp fn = beginFunc("forward", args, {result});
     Block &body = fn.getBody().front();
     unsigned next = 1;
     Value attentionMask = spec.paddingMask ? body.getArgument(next++) : Value();
     Value types = spec.typeVocabSize > 0 ? body.getArgument(next++) : Value();
-    Value x = embed(body.getArgument(0), types, s, seq);
-    Value mask = padMaskFrom(attentionMask, seq);
+    Value x = embed(body.getArgument(0), types, s, Value());
+    Value mask = padMaskFrom(attentionMask);
     x = layerStack(x, mask, Value(), Value(), s,
                    enc ? spec.encoderLayers : spec.decoderLayers,
                    /*causal=*/!enc);
     if (!enc)
       x = lmHead(x);
     func::ReturnOp::create(b, spec.modelLoc, x);
+    if (!enc) {
+      // Generation: a prompt of any length, then one token at a time.
+      buildGenerationEntry("prefill", ModelSpec::kDynamicLength);
+      buildGenerationEntry("decode", 1);
+    }
   } else {
-    int64_t src = spec.seqLen, tgt = spec.targetSeqLen;
+    int64_t src = shapeDim(spec.seqLen), tgt = shapeDim(spec.targetSeqLen);
     // encode(input_ids[, attention_mask]) -> encoder_hidden_states
-    SmallVector<std::pair<StringRef, Type>> encArgs = {
-        {"input_ids", i64({bsz, src})}};
+    SmallVector<IO> encArgs = {
+        {"input_ids", i64({bsz, src}), seqDims(src, "src_seq", 2)}};
     if (spec.paddingMask)
-      encArgs.push_back({"attention_mask", i64({bsz, src})});
-    func::FuncOp encFn = beginFunc(
-        "encode", encArgs, {{"encoder_hidden_states", f32({bsz, src, d})}});
+      encArgs.push_back(
+          {"attention_mask", i64({bsz, src}), seqDims(src, "src_seq", 2)});
+    func::FuncOp encFn =
+        beginFunc("encode", encArgs,
+                  {{"encoder_hidden_states", f32({bsz, src, d}),
+                    seqDims(src, "src_seq", 3)}});
     Block &eb = encFn.getBody().front();
-    Value x = embed(eb.getArgument(0), Value(), Stack::Encoder, src);
-    Value mask =
-        padMaskFrom(spec.paddingMask ? eb.getArgument(1) : Value(), src);
+    Value x = embed(eb.getArgument(0), Value(), Stack::Encoder, Value());
+    Value mask = padMaskFrom(spec.paddingMask ? eb.getArgument(1) : Value());
     x = layerStack(x, mask, Value(), Value(), Stack::Encoder,
                    spec.encoderLayers, /*causal=*/false);
     func::ReturnOp::create(b, spec.modelLoc, x);
 
-    // decode(decoder_input_ids, encoder_hidden_states[, attention_mask])
-    SmallVector<std::pair<StringRef, Type>> decArgs = {
-        {"decoder_input_ids", i64({bsz, tgt})},
-        {"encoder_hidden_states", f32({bsz, src, d})}};
+    // decode(decoder_input_ids, encoder_hidden_states[, attention_mask]):
+    // the whole target sequence at once (teacher forcing).
+    SmallVector<IO> decArgs = {
+        {"decoder_input_ids", i64({bsz, tgt}), seqDims(tgt, "tgt_seq", 2)},
+        {"encoder_hidden_states", f32({bsz, src, d}),
+         seqDims(src, "src_seq", 3)}};
     if (spec.paddingMask)
-      decArgs.push_back({"attention_mask", i64({bsz, src})});
+      decArgs.push_back(
+          {"attention_mask", i64({bsz, src}), seqDims(src, "src_seq", 2)});
     func::FuncOp decFn = beginFunc("decode", decArgs,
-                                   {{"logits", f32({bsz, tgt, spec.vocabSize})}});
+                                   {{"logits", f32({bsz, tgt, spec.vocabSize}),
+                                     seqDims(tgt, "tgt_seq", 3)}});
     Block &db = decFn.getBody().front();
-    Value y = embed(db.getArgument(0), Value(), Stack::Decoder, tgt);
-    Value memMask =
-        padMaskFrom(spec.paddingMask ? db.getArgument(2) : Value(), src);
+    Value y = embed(db.getArgument(0), Value(), Stack::Decoder, Value());
+    Value memMask = padMaskFrom(spec.paddingMask ? db.getArgument(2) : Value());
     y = layerStack(y, Value(), db.getArgument(1), memMask, Stack::Decoder,
                    spec.decoderLayers, /*causal=*/true);
     y = lmHead(y);
     func::ReturnOp::create(b, spec.modelLoc, y);
+
+    // Generation: one target token at a time against the encoder output.
+    buildGenerationEntry("decode_step", 1);
   }
   if (failedWeights)
     return failure();
   return std::move(owned);
 }
 
-FailureOr<OwningOpRef<ModuleOp>>
-mlir::tfm::buildModel(MLIRContext *ctx, const ModelSpec &spec,
-                      WeightStore &weights) {
+FailureOr<OwningOpRef<ModuleOp>> mlir::tfm::buildModel(MLIRContext *ctx,
+                                                       const ModelSpec &spec,
+                                                       WeightStore &weights) {
   return ModelIRBuilder(ctx, spec, weights).build();
 }

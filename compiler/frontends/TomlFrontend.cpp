@@ -316,14 +316,16 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
               spec->decoderLoc);
   }
 
-  // Compile-time shapes.
-  spec->seqLen = spec->maxSeqLen;
+  // Compile-time shapes: a length not given is chosen at run time.
+  spec->seqLen = spec->targetSeqLen = ModelSpec::kDynamicLength;
   if (const toml::table *c = tableOf("compile")) {
     TableReader r(ctx, path, *c, "compile");
     spec->batch = r.integer("batch", false, 1, 1).value_or(1);
-    spec->seqLen = r.integer("seq_len", false, 1, spec->maxSeqLen).value_or(1);
+    spec->seqLen = r.integer("seq_len", false, 1, ModelSpec::kDynamicLength)
+                       .value_or(ModelSpec::kDynamicLength);
     spec->targetSeqLen =
-        r.integer("target_seq_len", false, 1, spec->seqLen).value_or(1);
+        r.integer("target_seq_len", false, 1, ModelSpec::kDynamicLength)
+            .value_or(ModelSpec::kDynamicLength);
     if (!r.failed && spec->seqLen > spec->maxSeqLen)
       r.error("seq_len") << spec->seqLen << " exceeds max_seq_len = "
                          << spec->maxSeqLen;
@@ -335,7 +337,7 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     r.rejectUnknownKeys();
     failed |= r.failed;
   }
-  if (spec->targetSeqLen == 0)
+  if (spec->family != Family::EncoderDecoder)
     spec->targetSeqLen = spec->seqLen;
 
   // Weights.

@@ -86,7 +86,8 @@ std::string fileName(const Node &n) {
   return s;
 }
 
-TensorSpec parseTensor(const Node &n) {
+TensorSpec parseTensor(const Node &n,
+                       const std::map<std::string, DimBound> &dims) {
   TensorSpec t;
   t.name = n.at("name").str();
   if (t.name.empty())
@@ -102,15 +103,39 @@ TensorSpec parseTensor(const Node &n) {
                                      std::to_string(TFMC_MAX_RANK));
   size_t elements = 1;
   for (size_t i = 0; i < rank; ++i) {
-    int64_t d = shape.at(i).integer(0);
+    Node dim = shape.at(i);
+    int64_t d, max;
+    if (dim.value.is_string()) {
+      // A named dynamic dimension, bounded in the entry's "dims".
+      std::string name = dim.str();
+      auto it = dims.find(name);
+      if (it == dims.end())
+        throw FieldError(dim.path, "dimension '" + name +
+                                       "' has no bounds in the entry's dims");
+      d = -1;
+      max = it->second.max;
+      t.dimNames.push_back(name);
+    } else {
+      d = max = dim.integer(0);
+      t.dimNames.push_back("");
+    }
     // Guard the byte-size computations against overflow.
-    if (d > (int64_t(1) << 40) || (d && elements > (size_t(1) << 40) / d))
+    if (max > (int64_t(1) << 40) || (max && elements > (size_t(1) << 40) / max))
       throw FieldError(shape.path, "tensor is impossibly large");
-    elements *= static_cast<size_t>(d);
+    elements *= static_cast<size_t>(max);
     t.shape.push_back(d);
+    t.maxShape.push_back(max);
   }
   if (n.has("id_bound"))
     t.idBound = n.at("id_bound").integer(1);
+  if (n.has("state")) {
+    Node st = n.at("state");
+    if (!st.value.is_boolean())
+      throw FieldError(st.path, "expected a boolean");
+    t.state = st.value.get<bool>();
+    if (t.state && t.dynamic())
+      throw FieldError(st.path, "state tensors must have a static shape");
+  }
   return t;
 }
 } // namespace
@@ -195,12 +220,24 @@ bool parseManifest(const std::string &path, const std::string &text,
       entry.symbol = n.at("symbol").str();
       entry.workspaceBytes =
           static_cast<uint64_t>(n.at("workspace_bytes").integer(0));
+      if (n.has("dims")) {
+        Node dims = n.at("dims");
+        if (!dims.value.is_object())
+          throw FieldError(dims.path, "expected an object");
+        for (auto it = dims.value.begin(); it != dims.value.end(); ++it) {
+          Node b{it.value(), dims.path + "." + it.key()};
+          DimBound bound;
+          bound.min = b.at("min").integer(0);
+          bound.max = b.at("max").integer(bound.min);
+          entry.dims[it.key()] = bound;
+        }
+      }
       std::set<std::string> tensorNames;
       for (const char *kind : {"inputs", "outputs"}) {
         Node list = n.at(kind);
         auto &dst = kind[0] == 'i' ? entry.inputs : entry.outputs;
         for (size_t j = 0, je = list.size(); j < je; ++j) {
-          dst.push_back(parseTensor(list.at(j)));
+          dst.push_back(parseTensor(list.at(j), entry.dims));
           if (!tensorNames.insert(dst.back().name).second)
             throw FieldError(list.at(j).path + ".name",
                              "duplicate tensor '" + dst.back().name + "'");

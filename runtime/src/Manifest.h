@@ -12,6 +12,7 @@
 #include "tfmc/runtime.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,16 +21,29 @@ namespace tfmc::rt {
 struct TensorSpec {
   std::string name;
   tfmc_dtype dtype = TFMC_DTYPE_FLOAT32;
-  std::vector<int64_t> shape;
+  std::vector<int64_t> shape;        ///< -1: a named dynamic dimension
+  std::vector<std::string> dimNames; ///< per dimension, "" when static
+  std::vector<int64_t> maxShape;     ///< dynamic dimensions at their bound
   int64_t idBound = 0;
+  bool state = false; ///< run-time state the session owns (a KV cache)
 
-  size_t elements() const {
+  static size_t product(const std::vector<int64_t> &shape) {
     size_t n = 1;
     for (int64_t d : shape)
       n *= static_cast<size_t>(d);
     return n;
   }
-  size_t bytes() const { return elements() * tfmc_dtype_size(dtype); }
+  size_t maxBytes() const { return product(maxShape) * tfmc_dtype_size(dtype); }
+  bool dynamic() const {
+    for (int64_t d : shape)
+      if (d < 0)
+        return true;
+    return false;
+  }
+};
+
+struct DimBound {
+  int64_t min = 1, max = 0;
 };
 
 struct EntrySpec {
@@ -37,6 +51,7 @@ struct EntrySpec {
   std::string symbol;
   uint64_t workspaceBytes = 0;
   std::vector<TensorSpec> inputs, outputs;
+  std::map<std::string, DimBound> dims; ///< bounds of named dimensions
 };
 
 struct Manifest {

@@ -35,8 +35,19 @@ func.func @helper() {
 
 // -----
 
-func.func @dynamic(%n: index) attributes {tfm.entry = {inputs = 0 : i64, outputs = 0 : i64}} {
-  // expected-error @below {{'memref.alloc' op temporary buffers need a static shape (or a bound) to be planned}}
-  %a = memref.alloc(%n) : memref<?xf32>
+// A size known only at run time stays a heap buffer, freed after its last
+// use (here, the copy into the output).
+// CHECK-LABEL: func.func @dynamic
+// CHECK: %[[A:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<1x?xf32>
+// CHECK: linalg.copy ins(%{{.*}}) outs(%[[A]] : memref<1x?xf32>)
+// CHECK-NEXT: linalg.copy ins(%[[A]] : memref<1x?xf32>)
+// CHECK-NEXT: memref.dealloc %[[A]] : memref<1x?xf32>
+// CHECK-NEXT: return
+func.func @dynamic(%in: memref<1x?xf32>, %out: memref<1x?xf32>, %w: memref<?xi8>) attributes {tfm.entry = {inputs = 1 : i64, outputs = 1 : i64}} {
+  %c1 = arith.constant 1 : index
+  %n = memref.dim %in, %c1 : memref<1x?xf32>
+  %a = memref.alloc(%n) {alignment = 64 : i64} : memref<1x?xf32>
+  linalg.copy ins(%in : memref<1x?xf32>) outs(%a : memref<1x?xf32>)
+  linalg.copy ins(%a : memref<1x?xf32>) outs(%out : memref<1x?xf32>)
   return
 }

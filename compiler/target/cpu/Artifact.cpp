@@ -161,12 +161,21 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
         j.object([&] {
           j.attribute("name", s.name);
           j.attribute("dtype", s.dtype);
+          // Dynamic dimensions by name: equal names, equal sizes.
           j.attributeArray("shape", [&] {
-            for (int64_t d : s.shape)
-              j.value(d);
+            for (auto [i, d] : llvm::enumerate(s.shape)) {
+              if (d >= 0)
+                j.value(d);
+              else if (i < s.dimNames.size() && !s.dimNames[i].empty())
+                j.value(s.dimNames[i]);
+              else
+                j.value("?");
+            }
           });
           if (s.idBound > 0)
             j.attribute("id_bound", s.idBound);
+          if (s.state)
+            j.attribute("state", true);
         });
     });
   };
@@ -207,6 +216,14 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
           j.attribute("name", e.name);
           j.attribute("symbol", "tfmc_" + e.name);
           j.attribute("workspace_bytes", e.workspaceBytes);
+          if (!e.dimBounds.empty())
+            j.attributeObject("dims", [&] {
+              for (auto &[name, max] : e.dimBounds)
+                j.attributeObject(name, [&] {
+                  j.attribute("min", int64_t(1));
+                  j.attribute("max", max);
+                });
+            });
           j.attributeBegin("inputs");
           tensors(e.inputs);
           j.attributeEnd();

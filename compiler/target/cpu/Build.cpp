@@ -52,6 +52,10 @@ static std::vector<EntrySpec> collectLoweredEntries(ModuleOp module) {
     e.name = fn.getName().str();
     if (auto ws = fn->getAttrOfType<IntegerAttr>(kWorkspaceBytesAttr))
       e.workspaceBytes = ws.getInt();
+    if (auto bounds = fn->getAttrOfType<DictionaryAttr>(kDimBoundsAttr))
+      for (NamedAttribute b : bounds)
+        e.dimBounds.push_back(
+            {b.getName().str(), cast<IntegerAttr>(b.getValue()).getInt()});
     for (int64_t i = 0; i < numIn + numOut; ++i) {
       auto mt = cast<MemRefType>(fn.getArgumentTypes()[i]);
       TensorSpec s;
@@ -69,6 +73,10 @@ static std::vector<EntrySpec> collectLoweredEntries(ModuleOp module) {
         s.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
       if (auto b = fn.getArgAttrOfType<IntegerAttr>(i, "tfm.id_bound"))
         s.idBound = b.getInt();
+      s.state = fn.getArgAttr(i, kStateAttr) != nullptr;
+      if (auto names = fn.getArgAttrOfType<ArrayAttr>(i, kDimNamesAttr))
+        for (Attribute n : names)
+          s.dimNames.push_back(cast<StringAttr>(n).getValue().str());
       (i < numIn ? e.inputs : e.outputs).push_back(std::move(s));
     }
     entries.push_back(std::move(e));

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Frontends/Frontends.h"
+#include "tfm/Frontends/ModelSpec.h"
 #include "tfm/IR/TfmDialect.h"
 #include "tfm/Pipelines/Pipelines.h"
 #include "tfm/Target/Cpu.h"
@@ -104,15 +105,35 @@ static cl::opt<std::string> outputPath("o",
 
 static cl::opt<int64_t> batch("batch", cl::desc("Batch size to compile for"),
                               cl::init(0), cl::cat(shapeCat));
-static cl::opt<int64_t>
+static cl::opt<std::string>
     seqLen("seq-len",
-           cl::desc("Sequence length to compile for (default: the model "
-                    "file's)"),
-           cl::init(0), cl::cat(shapeCat));
-static cl::opt<int64_t> targetSeqLen(
+           cl::desc("Sequence length to compile for, or 'dynamic' (any "
+                    "length up to the model's maximum, chosen at run time; "
+                    "the default unless the model file fixes one)"),
+           cl::value_desc("N|dynamic"), cl::cat(shapeCat));
+static cl::opt<std::string> targetSeqLen(
     "target-seq-len",
-    cl::desc("Decoder sequence length of an encoder-decoder model"),
-    cl::init(0), cl::cat(shapeCat));
+    cl::desc("Decoder sequence length of an encoder-decoder model, or "
+             "'dynamic'"),
+    cl::value_desc("N|dynamic"), cl::cat(shapeCat));
+
+/// Parses a length option: "" (not given) is 0, "dynamic" is
+/// ModelSpec::kDynamicLength.
+static std::optional<int64_t> parseLength(const cl::opt<std::string> &opt) {
+  StringRef v = opt.getValue();
+  if (v.empty())
+    return 0;
+  if (v == "dynamic")
+    return ModelSpec::kDynamicLength;
+  int64_t n;
+  if (v.getAsInteger(10, n) || n < 1) {
+    llvm::errs() << "error: --" << opt.ArgStr
+                 << " expects a positive integer or 'dynamic', got '" << v
+                 << "'\n";
+    return std::nullopt;
+  }
+  return n;
+}
 
 enum class TargetKind { CPU };
 static cl::opt<TargetKind> targetKind(
@@ -354,8 +375,12 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
 
   ImportOptions opts;
   opts.batch = batch;
-  opts.seqLen = seqLen;
-  opts.targetSeqLen = targetSeqLen;
+  std::optional<int64_t> seq = parseLength(seqLen),
+                         tgt = parseLength(targetSeqLen);
+  if (!seq || !tgt)
+    return failure();
+  opts.seqLen = *seq;
+  opts.targetSeqLen = *tgt;
   opts.weightsFile = weightsFile;
   if (randomSeed.getNumOccurrences())
     opts.randomSeed = randomSeed;

@@ -61,13 +61,19 @@ typedef enum tfmc_dtype {
   TFMC_DTYPE_FLOAT16 = 3
 } tfmc_dtype;
 
-/* A tensor an entry point takes or returns. Dimensions are >= 0. */
+/* A tensor an entry point takes or returns. A dimension chosen at run time
+ * is -1 in `shape`, has a name in `dim_names` (equal names, equal sizes:
+ * "seq" in input_ids and attention_mask) and its largest value in
+ * `max_shape`. */
 typedef struct tfmc_tensor_spec {
   const char *name;  /* Hugging Face names: input_ids, attention_mask, ... */
   tfmc_dtype dtype;
   int32_t rank;
   int64_t shape[TFMC_MAX_RANK];
+  int64_t max_shape[TFMC_MAX_RANK];
+  const char *dim_names[TFMC_MAX_RANK]; /* "" for static dimensions */
   int64_t id_bound;  /* > 0: every element must lie in [0, id_bound) */
+  int32_t state;     /* 1: a KV cache the session owns, not set by callers */
 } tfmc_tensor_spec;
 
 /* An output after a run: valid until the next run or the session's end. */
@@ -123,9 +129,17 @@ tfmc_status tfmc_session_create(tfmc_model *model, const char *entry,
                                 tfmc_session **session);
 void tfmc_session_destroy(tfmc_session *session);
 
-/* Copies an input in, after checking its shape, dtype and (for token ids)
- * values. int32 data is accepted for int64 inputs and widened. On failure
- * the input keeps its previous value. */
+/* Makes `dst` use the state buffers (KV caches) of `src` that have the same
+ * names: the sessions of a model's `prefill` and `decode` entries then work
+ * on one cache. */
+tfmc_status tfmc_session_share_state(tfmc_session *dst,
+                                     const tfmc_session *src);
+
+/* Copies an input in, after checking its shape (named dimensions within
+ * their bounds), dtype and (for token ids) values. int32 data is accepted
+ * for int64 inputs and widened. On failure the input keeps its previous
+ * value. Entries with a KV cache take "past_length", the number of cached
+ * tokens; run() checks that the new tokens fit after them. */
 tfmc_status tfmc_session_set_input(tfmc_session *session, const char *name,
                                    tfmc_dtype dtype, int32_t rank,
                                    const int64_t *shape, const void *data);
@@ -136,6 +150,52 @@ tfmc_status tfmc_session_set_num_threads(tfmc_session *session,
 tfmc_status tfmc_session_run(tfmc_session *session);
 tfmc_status tfmc_session_get_output(const tfmc_session *session,
                                     const char *name, tfmc_tensor_view *view);
+
+/*===----------------------------------------------------------------------===
+ * Generation: a KV cache and the entries that extend it
+ *===----------------------------------------------------------------------===*/
+
+typedef struct tfmc_generator tfmc_generator;
+
+/* A generator for a decoder (entries prefill/decode) or an encoder-decoder
+ * (encode/decode_step), with its own KV cache of max_seq_len positions. */
+tfmc_status tfmc_generator_create(tfmc_model *model, tfmc_generator **gen);
+void tfmc_generator_destroy(tfmc_generator *gen);
+tfmc_status tfmc_generator_set_num_threads(tfmc_generator *gen,
+                                           int32_t threads);
+/* Encoder-decoder: encodes the source (once); decoding restarts. */
+tfmc_status tfmc_generator_encode(tfmc_generator *gen, const int64_t *ids,
+                                  size_t n);
+/* Appends tokens to the sequence (a prompt at once, or one sampled token)
+ * and computes the logits of the next one. Fails, appending nothing, when
+ * an id is out of range or the tokens do not fit the cache. */
+tfmc_status tfmc_generator_append(tfmc_generator *gen, const int64_t *ids,
+                                  size_t n);
+/* The next-token logits of the last append: `vocab` floats, valid until the
+ * next append. */
+tfmc_status tfmc_generator_logits(const tfmc_generator *gen,
+                                  const float **logits, size_t *vocab);
+/* Tokens in the cache, and how many fit. */
+size_t tfmc_generator_length(const tfmc_generator *gen);
+size_t tfmc_generator_capacity(const tfmc_generator *gen);
+/* Empties the cache (an encoder-decoder keeps its encoded source). */
+tfmc_status tfmc_generator_reset(tfmc_generator *gen);
+
+/* How the next token is chosen: temperature 0 is greedy (the first
+ * maximum); otherwise logits / temperature are restricted to the top_k
+ * largest (0: all), then to the smallest set whose probability reaches
+ * top_p, and sampled. */
+typedef struct tfmc_sampling {
+  float temperature;
+  int32_t top_k;
+  float top_p;
+} tfmc_sampling;
+
+/* Picks a token. `rng_state` (seed it once, e.g. with a user's --seed) is
+ * advanced by each random draw, so a seed reproduces a whole generation. */
+tfmc_status tfmc_sample(const float *logits, size_t vocab,
+                        const tfmc_sampling *params, uint64_t *rng_state,
+                        int64_t *token);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -672,3 +672,59 @@ func.func @attention_mask_type(%q: tensor<2x37x96xf32>, %m: tensor<37x37xf16>) {
   %o = tfm.attention %q, %q, %q mask %m heads 3 scale 0.125 : (tensor<2x37x96xf32>, tensor<2x37x96xf32>, tensor<2x37x96xf32>, tensor<37x37xf16>) -> tensor<2x37x96xf32>
   return
 }
+
+// -----
+
+func.func @cache_write_rank(%c: tensor<1x64x96xf32>, %u: tensor<64x96xf32>, %p: index) {
+  // expected-error @+1 {{update rank 2 differs from the cache rank 3}}
+  %0 = tfm.cache_write %c, %u offset %p axis 1 : (tensor<1x64x96xf32>, tensor<64x96xf32>) -> tensor<1x64x96xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_too_long(%c: tensor<1x64x96xf32>, %u: tensor<1x65x96xf32>, %p: index) {
+  // expected-error @+1 {{update of 65 rows does not fit a cache of 64}}
+  %0 = tfm.cache_write %c, %u offset %p axis 1 : (tensor<1x64x96xf32>, tensor<1x65x96xf32>) -> tensor<1x64x96xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_width(%c: tensor<1x64x96xf32>, %u: tensor<1x1x48xf32>, %p: index) {
+  // expected-error @+1 {{update shape 1x1x48 does not match cache shape 1x64x96 outside axis 1}}
+  %0 = tfm.cache_write %c, %u offset %p axis 1 : (tensor<1x64x96xf32>, tensor<1x1x48xf32>) -> tensor<1x64x96xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_dynamic_cache(%c: tensor<1x?x96xf32>, %u: tensor<1x1x96xf32>, %p: index) {
+  // expected-error @+1 {{the cache must have a static shape, got 1x?x96}}
+  %0 = tfm.cache_write %c, %u offset %p axis 1 : (tensor<1x?x96xf32>, tensor<1x1x96xf32>) -> tensor<1x?x96xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_axis(%c: tensor<1x64x96xf32>, %u: tensor<1x1x96xf32>, %p: index) {
+  // expected-error @+1 {{cache axis 3 is out of range for rank 3}}
+  %0 = tfm.cache_write %c, %u offset %p axis 3 : (tensor<1x64x96xf32>, tensor<1x1x96xf32>) -> tensor<1x64x96xf32>
+  return
+}
+
+// -----
+
+func.func @range_rank(%n: index) {
+  // expected-error @+1 {{result must be 1-D, got 1x?}}
+  %0 = tfm.range sizes(%n) : tensor<1x?xi64>
+  return
+}
+
+// -----
+
+func.func @range_sizes() {
+  // expected-error @+1 {{expects 1 dynamic size operand(s) for 'tensor<?xi64>', got 0}}
+  %0 = tfm.range : tensor<?xi64>
+  return
+}

@@ -161,3 +161,16 @@ func.func @attention(%q: tensor<2x37x96xf32>, %kv: tensor<2x11x96xf32>, %m: tens
   %2 = tfm.attention %qh, %kh, %vh offset %off heads 3 scale 0.125 causal : (tensor<2x3x37x32xf32>, tensor<2x3x64x32xf32>, tensor<2x3x64x16xf32>, index) -> tensor<2x3x37x16xf32>
   return
 }
+
+// KV caches and dynamic sequences.
+func.func @generation(%c: tensor<1x64x96xf32>, %u: tensor<1x?x96xf32>, %p: index, %n: index) {
+  // CHECK: tfm.cache_write %{{.*}}, %{{.*}} offset %{{.*}} axis 1 : (tensor<1x64x96xf32>, tensor<1x?x96xf32>) -> tensor<1x64x96xf32>
+  %0 = tfm.cache_write %c, %u offset %p axis 1 : (tensor<1x64x96xf32>, tensor<1x?x96xf32>) -> tensor<1x64x96xf32>
+  // CHECK: tfm.range offset %{{.*}} sizes(%{{.*}}) : tensor<?xi64>
+  %1 = tfm.range offset %p sizes(%n) : tensor<?xi64>
+  // CHECK: tfm.range : tensor<5xi32>
+  %2 = tfm.range : tensor<5xi32>
+  // CHECK: tfm.slice %{{.*}} axis 1 [0 : 1] offset %{{.*}} : tensor<1x?x96xf32> -> tensor<1x1x96xf32>
+  %3 = tfm.slice %u axis 1 [0 : 1] offset %n : tensor<1x?x96xf32> -> tensor<1x1x96xf32>
+  return
+}

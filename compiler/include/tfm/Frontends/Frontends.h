@@ -21,8 +21,9 @@ class SourceMgr;
 
 namespace mlir::tfm {
 
-/// Shapes fixed at compile time (0 = the model file's default) and where the
-/// weights of a hand-written .mlir module come from.
+/// Shapes fixed at compile time (0 = the model file's default,
+/// ModelSpec::kDynamicLength = chosen at run time) and where the weights of
+/// a hand-written .mlir module come from.
 struct ImportOptions {
   int64_t batch = 0, seqLen = 0, targetSeqLen = 0;
   std::string weightsFile;          ///< safetensors for .mlir inputs

@@ -90,8 +90,10 @@ struct ModelSpec {
   bool paddingMask = false;      ///< take an attention_mask input.
   int64_t typeVocabSize = 0;     ///< token-type embeddings when > 0.
   int64_t padId = -1, bosId = -1, eosId = -1;
-  /// Static shapes of the compiled entry points.
+  /// Shapes of the compiled entry points: sequence lengths are static, or
+  /// kDynamicLength (any length up to maxSeqLen, chosen at run time).
   int64_t batch = 1, seqLen = 0, targetSeqLen = 0;
+  static constexpr int64_t kDynamicLength = -1;
 
   std::unique_ptr<WeightNaming> naming;
   /// Where the model is described (file:line:col of the model section) and

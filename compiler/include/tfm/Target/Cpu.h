@@ -38,14 +38,17 @@ llvm::Expected<CpuTarget> resolveCpuTarget(llvm::StringRef cpu);
 /// An input or output of an entry point.
 struct TensorSpec {
   std::string name, dtype;
-  std::vector<int64_t> shape; ///< -1 for dynamic
-  int64_t idBound = 0;        ///< token ids must be in [0, idBound)
+  std::vector<int64_t> shape;         ///< -1 for dynamic
+  std::vector<std::string> dimNames;  ///< names of the dynamic dimensions
+  int64_t idBound = 0;                ///< token ids must be in [0, idBound)
+  bool state = false; ///< run-time state (a KV cache), updated in place
 };
 
 struct EntrySpec {
   std::string name;
   std::vector<TensorSpec> inputs, outputs;
   int64_t workspaceBytes = 0;
+  std::vector<std::pair<std::string, int64_t>> dimBounds; ///< name, max
 };
 
 /// LLVM dialect -> optimised LLVM IR for `target`.

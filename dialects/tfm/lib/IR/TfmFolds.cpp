@@ -153,7 +153,7 @@ OpFoldResult ConcatOp::fold(FoldAdaptor) {
 
 // Pattern: slice(x, whole dimension) -> x
 OpFoldResult SliceOp::fold(FoldAdaptor) {
-  if (getInput().getType() == getType())
+  if (getInput().getType() == getType() && !getOffset())
     return getInput();
   return {};
 }

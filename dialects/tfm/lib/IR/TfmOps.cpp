@@ -119,6 +119,45 @@ LogicalResult PositionalEncodingOp::verify() {
   return verifyDynamicSizes(*this, type, getDynamicSizes());
 }
 
+LogicalResult RangeOp::verify() {
+  RankedTensorType type = getType();
+  if (type.getRank() != 1)
+    return emitOpError("result must be 1-D, got ")
+           << formatShape(type.getShape());
+  return verifyDynamicSizes(*this, type, getDynamicSizes());
+}
+
+LogicalResult CacheWriteOp::verify() {
+  ArrayRef<int64_t> cache = getCache().getType().getShape();
+  ArrayRef<int64_t> update = getUpdate().getType().getShape();
+  int64_t axis = getAxis();
+  if (failed(verifyAxis(axis, cache.size(), "cache axis",
+                        [&](const Twine &m) { (void)emitOpError(m); })))
+    return failure();
+  if (!getCache().getType().hasStaticShape())
+    return emitOpError("the cache must have a static shape, got ")
+           << formatShape(cache);
+  if (update.size() != cache.size())
+    return emitOpError("update rank ")
+           << update.size() << " differs from the cache rank " << cache.size();
+  if (getUpdate().getType().getElementType() !=
+      getCache().getType().getElementType())
+    return emitOpError("update and cache element types differ");
+  for (size_t i = 0; i < cache.size(); ++i) {
+    if (static_cast<int64_t>(i) == axis) {
+      if (!ShapedType::isDynamic(update[i]) && update[i] > cache[i])
+        return emitOpError("update of ")
+               << update[i] << " rows does not fit a cache of " << cache[i];
+      continue;
+    }
+    if (!dimsCompatible(update[i], cache[i]))
+      return emitOpError("update shape ")
+             << formatShape(update) << " does not match cache shape "
+             << formatShape(cache) << " outside axis " << axis;
+  }
+  return success();
+}
+
 LogicalResult CausalMaskOp::verify() {
   RankedTensorType type = getType();
   if (type.getRank() != 2)

@@ -133,12 +133,21 @@ static LogicalResult lowerGatherLike(Operation *op, Value table, Value ids,
   Value idsMem = l.lookup(ids);
   Value result = op->getResult(0);
   auto rt = cast<RankedTensorType>(result.getType());
-  if (!rt.hasStaticShape())
-    return op->emitOpError("dynamic gathers are not supported yet");
-  Value out = l.allocFor(result);
   MLIRContext *ctx = l.b.getContext();
   int64_t rank = rt.getRank();
   int64_t idsRank = cast<MemRefType>(idsMem.getType()).getRank();
+  // Dynamic sizes: leading and trailing dimensions from the table, the
+  // middle ones from the ids.
+  SmallVector<Value> sizes;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (!rt.isDynamicDim(i))
+      continue;
+    if (i >= axis && i < axis + idsRank)
+      sizes.push_back(l.dim(idsMem, i - axis));
+    else // (weights are static, so this is an activation)
+      sizes.push_back(l.dim(l.lookup(table), i < axis ? i : i - idsRank + 1));
+  }
+  Value out = l.allocFor(result, sizes);
   SmallVector<AffineExpr> idExprs;
   for (int64_t i = 0; i < idsRank; ++i)
     idExprs.push_back(getAffineDimExpr(axis + i, ctx));
@@ -207,12 +216,36 @@ static LogicalResult lowerPositionalEncoding(PositionalEncodingOp op,
   return success();
 }
 
+static LogicalResult lowerRange(RangeOp op, Lowering &l) {
+  RankedTensorType t = op.getType();
+  SmallVector<Value> sizes;
+  for (Value v : op.getDynamicSizes())
+    sizes.push_back(l.scalar(v));
+  Value out = l.allocFor(op, sizes);
+  Value offset = l.scalar(op.getOffset());
+  Type elt = t.getElementType();
+  MLIRContext *ctx = l.b.getContext();
+  linalg::GenericOp::create(
+      l.b, TypeRange{}, ValueRange{}, ValueRange{out},
+      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(1, ctx)},
+      SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location loc, ValueRange) {
+        Value i = linalg::IndexOp::create(nb, loc, 0);
+        if (offset)
+          i = arith::AddIOp::create(nb, loc, i, offset);
+        linalg::YieldOp::create(
+            nb, loc, Value(arith::IndexCastOp::create(nb, loc, elt, i)));
+      });
+  l.bind(op, out);
+  return success();
+}
+
 static LogicalResult lowerCausalMask(CausalMaskOp op, Lowering &l) {
   RankedTensorType t = op.getType();
-  if (!t.hasStaticShape())
-    return op.emitOpError("dynamic causal masks are not supported; fuse the "
-                          "attention");
-  Value out = l.allocFor(op);
+  SmallVector<Value> sizes;
+  for (Value v : op.getDynamicSizes())
+    sizes.push_back(l.scalar(v));
+  Value out = l.allocFor(op, sizes);
   Value offset = l.scalar(op.getOffset());
   double value = op.getValue().convertToDouble();
   Type elt = t.getElementType();
@@ -242,10 +275,13 @@ static LogicalResult lowerCausalMask(CausalMaskOp op, Lowering &l) {
 
 static LogicalResult lowerPaddingMask(PaddingMaskOp op, Lowering &l) {
   RankedTensorType t = op.getType();
-  if (!t.hasStaticShape())
-    return op.emitOpError("dynamic padding masks are not supported yet");
   Value in = l.lookup(op.getInput());
-  Value out = l.allocFor(op);
+  SmallVector<Value> sizes;
+  if (t.isDynamicDim(0))
+    sizes.push_back(l.dim(in, 0));
+  if (t.isDynamicDim(3))
+    sizes.push_back(l.dim(in, 1));
+  Value out = l.allocFor(op, sizes);
   Type elt = t.getElementType();
   double value = op.getValue().convertToDouble();
   MLIRContext *ctx = l.b.getContext();
@@ -356,6 +392,8 @@ LogicalResult mlir::tfm::cpu::lowerMisc(Operation *op, Lowering &l) {
     return lowerPositionalEncoding(p, l);
   if (auto c = dyn_cast<CausalMaskOp>(op))
     return lowerCausalMask(c, l);
+  if (auto r = dyn_cast<RangeOp>(op))
+    return lowerRange(r, l);
   if (auto p = dyn_cast<PaddingMaskOp>(op))
     return lowerPaddingMask(p, l);
   if (auto r = dyn_cast<ReduceMaxOp>(op))

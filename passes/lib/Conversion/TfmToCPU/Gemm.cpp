@@ -416,25 +416,32 @@ LogicalResult lowerLinear(LinearOp op, Lowering &l) {
 
 LogicalResult lowerMatmul(MatmulOp op, Lowering &l) {
   RankedTensorType rt = op.getType();
-  if (!rt.hasStaticShape())
-    return op.emitOpError("dynamic batched matmul is not supported yet; fuse "
-                          "the attention");
+  int64_t rank = rt.getRank(), nb = rank - 2;
+  ArrayRef<int64_t> batchShape = rt.getShape().take_front(nb);
+  if (llvm::any_of(batchShape, ShapedType::isDynamic))
+    return op.emitOpError("dynamic batch dimensions are not supported");
   Value lhs = l.lookup(op.getLhs()), rhs = l.lookup(op.getRhs());
   auto lt = cast<MemRefType>(lhs.getType());
-  int64_t rank = rt.getRank(), nb = rank - 2, lrank = lt.getRank();
-  ArrayRef<int64_t> batchShape = rt.getShape().take_front(nb);
+  auto rmt = cast<MemRefType>(rhs.getType());
+  int64_t lrank = lt.getRank(), rrank = rmt.getRank();
+  bool tl = op.getTransposeLhs(), tr = op.getTransposeRhs();
   SmallVector<Value> batchSizes;
   for (int64_t d : batchShape)
     batchSizes.push_back(arith::ConstantIndexOp::create(l.b, d));
   Gemm g(l, rt.getElementType());
-  g.c = l.allocFor(op);
-  g.m = arith::ConstantIndexOp::create(l.b, rt.getDimSize(rank - 2));
-  g.n = arith::ConstantIndexOp::create(l.b, rt.getDimSize(rank - 1));
-  g.staticM = rt.getDimSize(rank - 2);
-  g.kdim = l.dim(lhs, op.getTransposeLhs() ? lrank - 2 : lrank - 1);
+  g.m = l.dim(lhs, tl ? lrank - 1 : lrank - 2);
+  g.n = l.dim(rhs, tr ? rrank - 2 : rrank - 1);
+  g.kdim = l.dim(lhs, tl ? lrank - 2 : lrank - 1);
+  SmallVector<Value> sizes;
+  if (rt.isDynamicDim(rank - 2))
+    sizes.push_back(g.m);
+  if (rt.isDynamicDim(rank - 1))
+    sizes.push_back(g.n);
+  g.c = l.allocFor(op, sizes);
+  if (!rt.isDynamicDim(rank - 2))
+    g.staticM = rt.getDimSize(rank - 2);
   g.bp =
       packAtRunTime(l, rhs, op.getTransposeRhs(), g.nr, batchSizes, batchShape);
-  bool tl = op.getTransposeLhs();
   int64_t lead = nb - (lrank - 2);
   g.loadA = [&, lhs, tl, lead, lt](ValueRange batch, Value row,
                                    Value kk) -> Value {

@@ -12,6 +12,7 @@
 #include "tfm/Conversion/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #define DEBUG_TYPE "tfm-lower-to-cpu"
@@ -240,11 +241,18 @@ LogicalResult mlir::tfm::cpu::lowerOp(Operation *op, Lowering &l) {
       .Case<LinearOp, MatmulOp>([&](Operation *o) { return lowerGemm(o, l); })
       .Case<SoftmaxOp, LayerNormOp, RMSNormOp, AddLayerNormOp, AddRMSNormOp>(
           [&](Operation *o) { return lowerRowKernel(o, l); })
-      .Case<ReshapeOp, TransposeOp, SliceOp, ConcatOp>(
+      .Case<ReshapeOp, TransposeOp, SliceOp, ConcatOp, CacheWriteOp>(
           [&](Operation *o) { return lowerShapeOp(o, l); })
       .Case<ConstantOp, EmbeddingOp, GatherOp, PositionalEncodingOp,
-            CausalMaskOp, PaddingMaskOp, ReduceMaxOp, ReduceSumOp,
-            ReduceMeanOp>([&](Operation *o) { return lowerMisc(o, l); })
+            CausalMaskOp, PaddingMaskOp, ReduceMaxOp, ReduceSumOp, ReduceMeanOp,
+            RangeOp>([&](Operation *o) { return lowerMisc(o, l); })
+      .Case<tensor::DimOp>([&](tensor::DimOp d) -> LogicalResult {
+        std::optional<int64_t> index = d.getConstantIndex();
+        if (!index)
+          return d.emitOpError("needs a constant dimension index");
+        l.bind(d.getResult(), l.dim(l.lookup(d.getSource()), *index));
+        return success();
+      })
       .Default([&](Operation *o) -> LogicalResult {
         if (isa<ScalarComputeOpInterface>(o))
           return lowerElementwise(o, l);
@@ -293,103 +301,165 @@ struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
     }
 
     WeightPlan plan;
+    KernelOutliner outliner(module);
     for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>()))
-      if (failed(lowerFunction(fn, opts, plan)))
+      if (failed(lowerFunction(fn, opts, plan, outliner)))
         return signalPassFailure();
     Builder b(&getContext());
     module->setAttr(kWeightPlanAttr, plan.toAttr(b));
     module->setAttr(kWeightBytesAttr, b.getI64IntegerAttr(plan.totalBytes()));
   }
 
+  /// The smallest table row count among the embeddings and gathers that
+  /// index with `arg`: the bound the runtime checks token ids against.
+  static int64_t idBound(Value arg) {
+    int64_t bound = 0;
+    for (Operation *user : arg.getUsers()) {
+      int64_t rows = 0;
+      if (auto e = dyn_cast<EmbeddingOp>(user); e && e.getIds() == arg)
+        rows = e.getTable().getType().getDimSize(0);
+      if (auto g = dyn_cast<GatherOp>(user); g && g.getIndices() == arg)
+        rows = g.getInput().getType().getDimSize(g.getAxis());
+      if (rows > 0)
+        bound = bound ? std::min(bound, rows) : rows;
+    }
+    return bound;
+  }
+
+  /// Entry signature at the buffer level: inputs (index scalars become
+  /// rank-0 i64 buffers; tied inputs are state), outputs not tied to an
+  /// input, then the weights buffer.
   LogicalResult lowerFunction(func::FuncOp fn, const CpuOptions &opts,
-                              WeightPlan &plan) {
+                              WeightPlan &plan, KernelOutliner &outliner) {
     if (fn.isExternal())
       return success();
     if (!fn.getBody().hasOneBlock())
       return fn.emitError("CPU lowering needs single-block functions");
     FunctionType type = fn.getFunctionType();
     MLIRContext *ctx = &getContext();
-    auto toMemRef = [&](Type t) -> FailureOr<MemRefType> {
+    auto i64 = IntegerType::get(ctx, 64);
+    unsigned numIn = type.getNumInputs(), numRes = type.getNumResults();
+
+    SmallVector<Type> args;
+    for (Type t : type.getInputs()) {
+      if (t.isIndex()) {
+        args.push_back(MemRefType::get({}, i64));
+        continue;
+      }
       auto rt = dyn_cast<RankedTensorType>(t);
       if (!rt)
-        return failure();
-      return MemRefType::get(rt.getShape(), rt.getElementType());
-    };
-    SmallVector<Type> args;
-    for (Type t :
-         llvm::concat<const Type>(type.getInputs(), type.getResults())) {
-      FailureOr<MemRefType> m = toMemRef(t);
-      if (failed(m))
-        return fn.emitError("entry arguments and results must be ranked "
-                            "tensors, got ")
+        return fn.emitError("entry arguments must be ranked tensors or "
+                            "indices, got ")
                << t;
-      args.push_back(*m);
+      args.push_back(MemRefType::get(rt.getShape(), rt.getElementType()));
     }
+    // Results tied to an argument update its buffer and are not outputs.
+    SmallVector<int64_t> tiedTo(numRes, -1);
+    SmallVector<unsigned> outputs;
+    for (unsigned i = 0; i < numRes; ++i) {
+      auto rt = dyn_cast<RankedTensorType>(type.getResult(i));
+      if (!rt)
+        return fn.emitError("entry results must be ranked tensors, got ")
+               << type.getResult(i);
+      if (auto tied = fn.getResultAttrOfType<IntegerAttr>(i, kTiedToAttr)) {
+        int64_t arg = tied.getInt();
+        if (arg < 0 || arg >= numIn || type.getInput(arg) != rt)
+          return fn.emitError("result ")
+                 << i << " is tied to argument " << arg
+                 << ", which does not exist or has another type";
+        tiedTo[i] = arg;
+        continue;
+      }
+      outputs.push_back(i);
+      args.push_back(MemRefType::get(rt.getShape(), rt.getElementType()));
+    }
+    unsigned numOut = outputs.size();
     args.push_back(
         MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8)));
 
     OpBuilder top(fn);
     auto newFn = func::FuncOp::create(top, fn.getLoc(), fn.getName(),
                                       FunctionType::get(ctx, args, {}));
-    unsigned numIn = type.getNumInputs(), numOut = type.getNumResults();
+    auto copyAttrs = [&](DictionaryAttr from, unsigned to) {
+      if (!from)
+        return;
+      for (StringRef key : {kNameAttr, kDimNamesAttr})
+        if (Attribute a = from.get(key))
+          newFn.setArgAttr(to, key, a);
+    };
     for (unsigned i = 0; i < numIn; ++i) {
-      if (auto name = fn.getArgAttr(i, kIOName))
-        newFn.setArgAttr(i, kIOName, name);
+      copyAttrs(fn.getArgAttrDict(i), i);
       // Token ids must index every table they are looked up in; the runtime
       // checks them against this bound before running.
-      int64_t bound = 0;
-      for (Operation *user : fn.getArgument(i).getUsers()) {
-        int64_t rows = 0;
-        if (auto e = dyn_cast<EmbeddingOp>(user);
-            e && e.getIds() == fn.getArgument(i))
-          rows = e.getTable().getType().getDimSize(0);
-        if (auto g = dyn_cast<GatherOp>(user);
-            g && g.getIndices() == fn.getArgument(i))
-          rows = g.getInput().getType().getDimSize(g.getAxis());
-        if (rows > 0)
-          bound = bound ? std::min(bound, rows) : rows;
-      }
-      if (bound > 0)
-        newFn.setArgAttr(i, "tfm.id_bound",
-                         IntegerAttr::get(IntegerType::get(ctx, 64), bound));
+      if (int64_t bound = idBound(fn.getArgument(i)))
+        newFn.setArgAttr(i, "tfm.id_bound", IntegerAttr::get(i64, bound));
     }
-    for (unsigned i = 0; i < numOut; ++i)
-      if (auto name = fn.getResultAttr(i, kIOName))
-        newFn.setArgAttr(numIn + i, kIOName, name);
-    newFn.setArgAttr(numIn + numOut, kIOName,
+    for (unsigned i = 0; i < numRes; ++i)
+      if (tiedTo[i] >= 0)
+        newFn.setArgAttr(tiedTo[i], kStateAttr, UnitAttr::get(ctx));
+    for (auto [o, r] : llvm::enumerate(outputs))
+      copyAttrs(fn.getResultAttrDict(r), numIn + o);
+    newFn.setArgAttr(numIn + numOut, kNameAttr,
                      StringAttr::get(ctx, "tfm.weights"));
-    newFn->setAttr(
-        kEntryAttr,
-        DictionaryAttr::get(
-            ctx,
-            {NamedAttribute(StringAttr::get(ctx, "inputs"),
-                            IntegerAttr::get(IntegerType::get(ctx, 64), numIn)),
-             NamedAttribute(
-                 StringAttr::get(ctx, "outputs"),
-                 IntegerAttr::get(IntegerType::get(ctx, 64), numOut))}));
+    if (Attribute bounds = fn->getAttr(kDimBoundsAttr))
+      newFn->setAttr(kDimBoundsAttr, bounds);
+    newFn->setAttr(kEntryAttr,
+                   DictionaryAttr::get(
+                       ctx, {NamedAttribute(StringAttr::get(ctx, "inputs"),
+                                            IntegerAttr::get(i64, numIn)),
+                             NamedAttribute(StringAttr::get(ctx, "outputs"),
+                                            IntegerAttr::get(i64, numOut))}));
     Block *entry = newFn.addEntryBlock();
 
     Block &old = fn.getBody().front();
     auto ret = cast<func::ReturnOp>(old.getTerminator());
-    // Returned values are written straight into the output arguments by
-    // their producers (each output once; arguments and repeats are copied).
+    // Returned values are written straight into the output (or tied state)
+    // buffers by their producers (each buffer once; arguments and repeated
+    // values are copied).
+    auto bufferOf = [&](unsigned r) {
+      return tiedTo[r] >= 0
+                 ? entry->getArgument(tiedTo[r])
+                 : entry->getArgument(
+                       numIn + (llvm::find(outputs, r) - outputs.begin()));
+    };
     llvm::DenseMap<Value, Value> outputFor;
     for (auto [i, v] : llvm::enumerate(ret.getOperands()))
       if (!isa<BlockArgument>(v) && !outputFor.count(v))
-        outputFor[v] = entry->getArgument(numIn + i);
+        outputFor[v] = bufferOf(i);
 
     ImplicitLocOpBuilder b(fn.getLoc(), ctx);
     b.setInsertionPointToStart(entry);
     Lowering l(b, opts, plan, entry->getArgument(numIn + numOut),
                std::move(outputFor));
-    for (unsigned i = 0; i < numIn; ++i)
-      l.bind(old.getArgument(i), entry->getArgument(i));
-    for (Operation &op : old.without_terminator())
+    for (unsigned i = 0; i < numIn; ++i) {
+      Value arg = entry->getArgument(i);
+      if (type.getInput(i).isIndex()) {
+        Value v = memref::LoadOp::create(b, arg, ValueRange{});
+        l.bind(old.getArgument(i),
+               arith::IndexCastOp::create(b, b.getIndexType(), v));
+        continue;
+      }
+      l.bind(old.getArgument(i), arg);
+    }
+    for (Operation &op : old.without_terminator()) {
+      Operation *last = entry->empty() ? nullptr : &entry->back();
       if (failed(lowerOp(&op, l)))
         return failure();
+      // What this op lowered to (views may also have been added at the top
+      // of the function; they are not in this range).
+      SmallVector<Operation *> generated;
+      if (!entry->empty())
+        for (Operation *o = last ? last->getNextNode() : &entry->front(); o;
+             o = o->getNextNode())
+          generated.push_back(o);
+      SmallVector<Value> liveOut;
+      for (Value r : op.getResults())
+        liveOut.push_back(l.lowered(r));
+      outliner.outline(generated, op.getName().stripDialect().str(), liveOut);
+    }
     b.setLoc(ret.getLoc());
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-      Value out = entry->getArgument(numIn + i);
+      Value out = bufferOf(i);
       Value produced = l.lookup(v);
       if (produced != out)
         linalg::CopyOp::create(b, produced, out);
@@ -398,7 +468,5 @@ struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
     fn.erase();
     return success();
   }
-
-  static constexpr StringLiteral kIOName = "tfm.name";
 };
 } // namespace

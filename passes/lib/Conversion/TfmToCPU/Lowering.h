@@ -81,6 +81,8 @@ public:
   /// created (and its bytes planned) on first use, so weights only ever read
   /// as packed GEMM panels are stored once.
   Value lookup(Value tensor);
+  /// The value `v` was lowered to, if any (creates nothing).
+  Value lowered(Value v) const { return map.lookupOrNull(v); }
   void bind(Value tensor, Value memref) { map.map(tensor, memref); }
   /// The lowered form of a scalar operand (an index computed in the body);
   /// null stays null.
@@ -117,6 +119,21 @@ private:
   Value weights;
   llvm::DenseMap<Value, Value> outputFor;
   IRMapping map;
+};
+
+/// Moves the loops a tfm op lowered to into a private kernel function (its
+/// views and buffers stay in the entry and are passed in), one function per
+/// distinct kernel of the module (Outline.cpp).
+class KernelOutliner {
+public:
+  explicit KernelOutliner(ModuleOp module) : module(module) {}
+  /// `ops`: what one tfm op lowered to, in order; `kind` names the kernel;
+  /// `liveOut`: the values later ops will read (its results' buffers).
+  void outline(ArrayRef<Operation *> ops, StringRef kind, ValueRange liveOut);
+
+private:
+  ModuleOp module;
+  llvm::StringMap<func::FuncOp> kernels; ///< by printed body
 };
 
 /// Lowers one tfm op (or func.return); emits an error and fails on ops the

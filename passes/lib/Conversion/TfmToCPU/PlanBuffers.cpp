@@ -44,16 +44,13 @@ struct PlanBuffersPass final : tfm::impl::PlanBuffersPassBase<PlanBuffersPass> {
     for (Operation &op : body)
       position[&op] = pos++;
 
-    SmallVector<Buffer> buffers;
+    SmallVector<Buffer> buffers, dynamicBuffers;
     for (auto alloc : llvm::to_vector(body.getOps<memref::AllocOp>())) {
       MemRefType t = alloc.getType();
-      if (!t.hasStaticShape()) {
-        alloc.emitOpError("temporary buffers need a static shape (or a "
-                          "bound) to be planned");
-        return signalPassFailure();
-      }
       Buffer b{alloc, position[alloc], position[alloc],
-               t.getNumElements() * (t.getElementTypeBitWidth() / 8)};
+               t.hasStaticShape()
+                   ? t.getNumElements() * (t.getElementTypeBitWidth() / 8)
+                   : 0};
       // Follow views: a use of any alias keeps the buffer alive.
       SmallVector<Value> work = {alloc.getResult()};
       while (!work.empty()) {
@@ -71,7 +68,22 @@ struct PlanBuffersPass final : tfm::impl::PlanBuffersPassBase<PlanBuffersPass> {
               work.push_back(r);
         }
       }
-      buffers.push_back(b);
+      (t.hasStaticShape() ? buffers : dynamicBuffers).push_back(b);
+    }
+
+    // Sizes known only at run time (a prompt's length): the buffer stays a
+    // heap allocation, freed after its last use.
+    SmallVector<Operation *> ops =
+        llvm::map_to_vector(body, [](Operation &op) { return &op; });
+    for (Buffer &b : dynamicBuffers) {
+      Operation *last = ops[b.end];
+      if (last->hasTrait<OpTrait::IsTerminator>()) {
+        b.alloc.emitOpError("is used by the terminator");
+        return signalPassFailure();
+      }
+      OpBuilder after(last->getContext());
+      after.setInsertionPointAfter(last);
+      memref::DeallocOp::create(after, b.alloc.getLoc(), b.alloc);
     }
 
     // Largest first, lowest offset that fits among overlapping lifetimes.

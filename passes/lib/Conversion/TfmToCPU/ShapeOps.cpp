@@ -87,8 +87,15 @@ static LogicalResult lowerSlice(SliceOp op, Lowering &l) {
   auto inType = cast<MemRefType>(in.getType());
   int64_t rank = inType.getRank(), axis = op.getAxis();
   SmallVector<OpFoldResult> offsets, sizes, strides;
+  Value offset = l.scalar(op.getOffset());
   for (int64_t i = 0; i < rank; ++i) {
-    offsets.push_back(l.b.getIndexAttr(i == axis ? op.getStart() : 0));
+    if (i == axis && offset)
+      offsets.push_back(
+          arith::AddIOp::create(
+              l.b, offset, arith::ConstantIndexOp::create(l.b, op.getStart()))
+              .getResult());
+    else
+      offsets.push_back(l.b.getIndexAttr(i == axis ? op.getStart() : 0));
     if (i == axis)
       sizes.push_back(l.b.getIndexAttr(op.getEnd() - op.getStart()));
     else if (inType.isDynamicDim(i))
@@ -124,7 +131,44 @@ static LogicalResult lowerConcat(ConcatOp op, Lowering &l) {
   return success();
 }
 
+/// Writes the update into the cache's rows [offset, offset + n). When the
+/// result is the state buffer the cache came in (a tied entry result), the
+/// rows are written in place; otherwise the cache is copied first.
+static LogicalResult lowerCacheWrite(CacheWriteOp op, Lowering &l) {
+  Value cache = l.lookup(op.getCache());
+  Value update = l.lookup(op.getUpdate());
+  Value out = l.allocFor(op);
+  if (out == cache) {
+    if (!op.getCache().hasOneUse())
+      return op.emitOpError("updates its cache in place, but the old cache "
+                            "is read elsewhere");
+  } else {
+    linalg::CopyOp::create(l.b, cache, out);
+  }
+  auto ct = op.getCache().getType();
+  int64_t axis = op.getAxis();
+  // The runtime checks offset + n <= capacity; clamping keeps a violated
+  // check from writing out of bounds.
+  Value n = l.dim(update, axis);
+  Value room = arith::SubIOp::create(
+      l.b, arith::ConstantIndexOp::create(l.b, ct.getDimSize(axis)), n);
+  Value offset = arith::MinUIOp::create(l.b, l.scalar(op.getOffset()), room);
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  for (int64_t i = 0; i < ct.getRank(); ++i) {
+    offsets.push_back(i == axis ? OpFoldResult(offset) : l.b.getIndexAttr(0));
+    sizes.push_back(i == axis ? OpFoldResult(n)
+                              : l.b.getIndexAttr(ct.getDimSize(i)));
+    strides.push_back(l.b.getIndexAttr(1));
+  }
+  Value rows = memref::SubViewOp::create(l.b, out, offsets, sizes, strides);
+  linalg::CopyOp::create(l.b, update, rows);
+  l.bind(op, out);
+  return success();
+}
+
 LogicalResult mlir::tfm::cpu::lowerShapeOp(Operation *op, Lowering &l) {
+  if (auto c = dyn_cast<CacheWriteOp>(op))
+    return lowerCacheWrite(c, l);
   if (auto r = dyn_cast<ReshapeOp>(op))
     return lowerReshape(r, l);
   if (auto t = dyn_cast<TransposeOp>(op))

@@ -432,19 +432,79 @@ def Tfm_ConcatOp : Tfm_Op<"concat", [Pure, InferTypeOpAdaptor]> {
 def Tfm_SliceOp : Tfm_Op<"slice", [Pure, InferTypeOpAdaptor]> {
   let summary = "takes elements [start, end) along one axis";
   let description = [{
-    Used to split a merged QKV projection back into its parts.
+    Used to split a merged QKV projection back into its parts. With an
+    `offset` operand the window starts at run time: elements
+    `[offset + start, offset + end)`, e.g. the last position of a sequence
+    of dynamic length (the caller guarantees the window is in bounds).
 
     ```mlir
     %q = tfm.slice %qkv axis 2 [0 : 96] : tensor<2x37x288xf32> -> tensor<2x37x96xf32>
+    %last = tfm.slice %h axis 1 [0 : 1] offset %n1 : tensor<1x?x96xf32> -> tensor<1x1x96xf32>
     ```
   }];
   let arguments = (ins Tfm_AnyTensor:$input, I64Attr:$axis, I64Attr:$start,
-                       I64Attr:$end);
+                       I64Attr:$end, Optional<Index>:$offset);
   let results = (outs Tfm_AnyTensor:$result);
   let assemblyFormat = [{
-    $input `axis` $axis ` ` `[` $start `:` $end `]` attr-dict `:` type($input) `->` type($result)
+    $input `axis` $axis ` ` `[` $start `:` $end `]` (`offset` $offset^)? attr-dict
+    `:` type($input) `->` type($result)
   }];
+  let builders = [
+    OpBuilder<(ins "Value":$input, "int64_t":$axis, "int64_t":$start,
+                   "int64_t":$end), [{
+      build($_builder, $_state, input, axis, start, end, Value());
+    }]>
+  ];
   let hasFolder = 1;
+}
+
+def Tfm_RangeOp : Tfm_Op<"range", [Pure, AttrSizedOperandSegments]> {
+  let summary = "consecutive integers: offset, offset + 1, ...";
+  let description = [{
+    A 1-D tensor of `offset + i` (offset 0 when absent), the position ids of
+    a sequence that starts after `offset` cached tokens. A dynamic length is
+    given by one size operand.
+
+    ```mlir
+    %pos = tfm.range offset %past sizes(%len) : tensor<?xi64>
+    %p = tfm.embedding %wpe, %pos : (tensor<1024x768xf32>, tensor<?xi64>) -> tensor<?x768xf32>
+    ```
+  }];
+  let arguments = (ins Optional<Index>:$offset, Variadic<Index>:$dynamic_sizes);
+  let results = (outs Tfm_IdTensor:$result);
+  let assemblyFormat = [{
+    (`offset` $offset^)? (`sizes` `(` $dynamic_sizes^ `)`)? attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_CacheWriteOp : Tfm_Op<"cache_write", [Pure,
+    AllTypesMatch<["cache", "result"]>]> {
+  let summary = "writes new keys or values into a KV cache";
+  let description = [{
+    The cache with the rows `[offset, offset + n)` along `axis` replaced by
+    `update` (`n` is the update's size on that axis). A KV cache is
+    `[batch, max_seq, heads * head_dim]`, the layout `tfm.attention` reads
+    keys and values in, so attention over the cache needs no copy: with
+    `causal` and the same `offset` it never reads rows past the new ones.
+
+    When the cache is an entry argument whose updated value is returned
+    through a result tied to it (`tfm.tied_to`), the backends write the rows
+    in place; otherwise the result is a new tensor.
+
+    ```mlir
+    %k2 = tfm.cache_write %kcache, %k offset %past axis 1
+        : (tensor<1x64x96xf32>, tensor<1x?x96xf32>) -> tensor<1x64x96xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$cache, Tfm_FloatTensor:$update,
+                       Index:$offset, I64Attr:$axis);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $cache `,` $update `offset` $offset `axis` $axis attr-dict
+    `:` `(` type($cache) `,` type($update) `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
 }
 
 def Tfm_GatherOp : Tfm_Op<"gather", [Pure, InferTypeOpAdaptor]> {

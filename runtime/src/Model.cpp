@@ -1,30 +1,20 @@
-//===- Runtime.cpp - the tfmc runtime C API -------------------------------===//
+//===- Model.cpp - opening an artifact, queries
+//-----------------------------===//
 //
 // Part of tfmc. An artifact is opened in a fixed order, cheapest check first:
 // manifest (format, version), CPU features, weights (size, then checksum),
 // then the library and its entry symbols. Nothing of a failed open survives.
 //
-// A session runs one entry through the C ABI the compiler emits:
-//   void tfmc_<entry>(void **buffers, const int64_t *dims)
-// where buffers are the inputs, the outputs, the weights and the workspace,
-// in that order, each C-ordered; dims holds the dynamic dimensions (none
-// while every entry has static shapes).
-//
 //===----------------------------------------------------------------------===//
 
-#include "Manifest.h"
+#include "Internal.h"
 
 #include "tfmc/checksum.h"
 #include "tfmc/cpu_features.h"
 
-#include <cstdlib>
-#include <cstring>
 #include <fstream>
-#include <memory>
 #include <mutex>
 #include <sstream>
-#include <string>
-#include <vector>
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -34,170 +24,12 @@
 
 using namespace tfmc::rt;
 
-//===----------------------------------------------------------------------===//
-// Errors
-//===----------------------------------------------------------------------===//
-
-static thread_local std::string lastError;
-
-static tfmc_status fail(tfmc_status status, std::string message) {
-  lastError = std::move(message);
-  return status;
+tfmc_model::~tfmc_model() {
+  if (library)
+    dlclose(library);
+  if (weights && mappedBytes)
+    munmap(weights, mappedBytes);
 }
-
-extern "C" const char *tfmc_last_error(void) { return lastError.c_str(); }
-
-extern "C" const char *tfmc_status_name(tfmc_status status) {
-  switch (status) {
-  case TFMC_OK:
-    return "ok";
-  case TFMC_ERROR_IO:
-    return "I/O error";
-  case TFMC_ERROR_FORMAT:
-    return "malformed artifact";
-  case TFMC_ERROR_VERSION:
-    return "unsupported artifact version";
-  case TFMC_ERROR_CHECKSUM:
-    return "weights checksum mismatch";
-  case TFMC_ERROR_CPU:
-    return "unsupported CPU";
-  case TFMC_ERROR_NOT_FOUND:
-    return "not found";
-  case TFMC_ERROR_SHAPE:
-    return "shape mismatch";
-  case TFMC_ERROR_DTYPE:
-    return "dtype mismatch";
-  case TFMC_ERROR_RANGE:
-    return "value out of range";
-  case TFMC_ERROR_MISSING_INPUT:
-    return "missing input";
-  case TFMC_ERROR_INVALID_ARGUMENT:
-    return "invalid argument";
-  case TFMC_ERROR_OUT_OF_MEMORY:
-    return "out of memory";
-  case TFMC_ERROR_STATE:
-    return "invalid state";
-  }
-  return "unknown status";
-}
-
-extern "C" const char *tfmc_dtype_name(tfmc_dtype dtype) {
-  switch (dtype) {
-  case TFMC_DTYPE_FLOAT32:
-    return "float32";
-  case TFMC_DTYPE_INT64:
-    return "int64";
-  case TFMC_DTYPE_INT32:
-    return "int32";
-  case TFMC_DTYPE_FLOAT16:
-    return "float16";
-  }
-  return "unknown";
-}
-
-extern "C" size_t tfmc_dtype_size(tfmc_dtype dtype) {
-  switch (dtype) {
-  case TFMC_DTYPE_FLOAT32:
-    return 4;
-  case TFMC_DTYPE_INT64:
-    return 8;
-  case TFMC_DTYPE_INT32:
-    return 4;
-  case TFMC_DTYPE_FLOAT16:
-    return 2;
-  }
-  return 0;
-}
-
-static std::string shapeString(const int64_t *shape, size_t rank) {
-  std::string s = "[";
-  for (size_t i = 0; i < rank; ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-static std::string shapeString(const std::vector<int64_t> &shape) {
-  return shapeString(shape.data(), shape.size());
-}
-
-//===----------------------------------------------------------------------===//
-// Resources
-//===----------------------------------------------------------------------===//
-
-namespace {
-/// 64-byte aligned, zero-initialised memory.
-class AlignedBuffer {
-public:
-  AlignedBuffer() = default;
-  AlignedBuffer(const AlignedBuffer &) = delete;
-  AlignedBuffer &operator=(const AlignedBuffer &) = delete;
-  AlignedBuffer(AlignedBuffer &&o) noexcept : ptr(o.ptr), size(o.size) {
-    o.ptr = nullptr;
-    o.size = 0;
-  }
-  ~AlignedBuffer() { std::free(ptr); }
-
-  /// False when out of memory. Zero bytes still yields a valid pointer.
-  bool allocate(size_t bytes) {
-    std::free(ptr);
-    size = bytes;
-    size_t rounded = (bytes + 63) / 64 * 64;
-    ptr = std::aligned_alloc(64, rounded ? rounded : 64);
-    if (ptr)
-      std::memset(ptr, 0, rounded ? rounded : 64);
-    return ptr != nullptr;
-  }
-  void *data() const { return ptr; }
-  size_t bytes() const { return size; }
-
-private:
-  void *ptr = nullptr;
-  size_t size = 0;
-};
-
-using EntryFn = void (*)(void **, const int64_t *);
-} // namespace
-
-struct tfmc_model {
-  std::string directory; // or the executable holding the model
-  Manifest manifest;
-  bool embedded = false; // code, weights and manifest inside the executable
-  uint64_t weightsOffset = 0; // of weights in their file (page aligned)
-  void *library = nullptr;
-  void *weights = nullptr; // mapped read-only
-  size_t mappedBytes = 0;
-  std::vector<EntryFn> functions; // parallel to manifest.entries
-  void (*setNumThreads)(int) = nullptr;
-  AlignedBuffer emptyWeights; // stands in for a zero-byte weights.bin
-
-  ~tfmc_model() {
-    if (library)
-      dlclose(library);
-    if (weights && mappedBytes)
-      munmap(weights, mappedBytes);
-  }
-
-  const EntrySpec *entry(const char *name, size_t *index = nullptr) const {
-    for (size_t i = 0; i < manifest.entries.size(); ++i)
-      if (manifest.entries[i].name == name) {
-        if (index)
-          *index = i;
-        return &manifest.entries[i];
-      }
-    return nullptr;
-  }
-};
-
-struct tfmc_session {
-  tfmc_model *model = nullptr;
-  const EntrySpec *entry = nullptr;
-  EntryFn function = nullptr;
-  std::vector<AlignedBuffer> inputs, outputs;
-  std::vector<bool> inputSet;
-  AlignedBuffer workspace;
-  int32_t threads = 0;
-  bool ran = false;
-};
 
 static std::string joinPath(const std::string &dir, const std::string &file) {
   if (dir.empty())
@@ -495,8 +327,8 @@ extern "C" const char *tfmc_model_entry_name(const tfmc_model *model,
   return model->manifest.entries[index].name.c_str();
 }
 
-static tfmc_status findEntry(const tfmc_model *model, const char *entry,
-                             const EntrySpec *&spec) {
+tfmc_status tfmc::rt::findEntry(const tfmc_model *model, const char *entry,
+                                const EntrySpec *&spec) {
   if (!model || !entry)
     return fail(TFMC_ERROR_INVALID_ARGUMENT, "null model or entry name");
   spec = model->entry(entry);
@@ -525,13 +357,18 @@ extern "C" tfmc_status tfmc_model_entry_signature(const tfmc_model *model,
   return TFMC_OK;
 }
 
-static void fillSpec(const TensorSpec &t, tfmc_tensor_spec *spec) {
+void tfmc::rt::fillSpec(const TensorSpec &t, tfmc_tensor_spec *spec) {
   spec->name = t.name.c_str();
   spec->dtype = t.dtype;
   spec->rank = static_cast<int32_t>(t.shape.size());
-  std::memset(spec->shape, 0, sizeof(spec->shape));
-  std::copy(t.shape.begin(), t.shape.end(), spec->shape);
+  for (int i = 0; i < TFMC_MAX_RANK; ++i) {
+    bool in = i < spec->rank;
+    spec->shape[i] = in ? t.shape[i] : 0;
+    spec->max_shape[i] = in ? t.maxShape[i] : 0;
+    spec->dim_names[i] = in ? t.dimNames[i].c_str() : "";
+  }
   spec->id_bound = t.idBound;
+  spec->state = t.state ? 1 : 0;
 }
 
 static tfmc_status entryTensor(const tfmc_model *model, const char *entry,
@@ -561,185 +398,4 @@ extern "C" tfmc_status tfmc_model_entry_output(const tfmc_model *model,
                                                const char *entry, size_t index,
                                                tfmc_tensor_spec *spec) {
   return entryTensor(model, entry, index, spec, /*input=*/false);
-}
-
-//===----------------------------------------------------------------------===//
-// Sessions
-//===----------------------------------------------------------------------===//
-
-extern "C" tfmc_status tfmc_session_create(tfmc_model *model, const char *entry,
-                                           tfmc_session **out) {
-  if (!out)
-    return fail(TFMC_ERROR_INVALID_ARGUMENT,
-                "tfmc_session_create: null output");
-  *out = nullptr;
-  const EntrySpec *e;
-  if (tfmc_status s = findEntry(model, entry, e))
-    return s;
-  auto session = std::make_unique<tfmc_session>();
-  session->model = model;
-  session->entry = e;
-  size_t index = 0;
-  model->entry(entry, &index);
-  session->function = model->functions[index];
-  session->inputs.resize(e->inputs.size());
-  session->inputSet.assign(e->inputs.size(), false);
-  session->outputs.resize(e->outputs.size());
-  bool ok = session->workspace.allocate(e->workspaceBytes);
-  for (size_t i = 0; i < e->inputs.size(); ++i)
-    ok = ok && session->inputs[i].allocate(e->inputs[i].bytes());
-  for (size_t i = 0; i < e->outputs.size(); ++i)
-    ok = ok && session->outputs[i].allocate(e->outputs[i].bytes());
-  if (!ok)
-    return fail(TFMC_ERROR_OUT_OF_MEMORY,
-                "out of memory creating a session for entry '" + e->name +
-                    "' (workspace " + std::to_string(e->workspaceBytes) +
-                    " bytes)");
-  *out = session.release();
-  return TFMC_OK;
-}
-
-extern "C" void tfmc_session_destroy(tfmc_session *session) { delete session; }
-
-/// The multi-index of flat element `flat` in `shape`, as "[i, j, ...]".
-static std::string indexString(size_t flat, const std::vector<int64_t> &shape) {
-  std::vector<int64_t> idx(shape.size());
-  for (size_t d = shape.size(); d-- > 0;) {
-    idx[d] = static_cast<int64_t>(flat % shape[d]);
-    flat /= shape[d];
-  }
-  return shapeString(idx);
-}
-
-extern "C" tfmc_status tfmc_session_set_input(tfmc_session *session,
-                                              const char *name,
-                                              tfmc_dtype dtype, int32_t rank,
-                                              const int64_t *shape,
-                                              const void *data) {
-  if (!session || !name || (rank > 0 && !shape) || rank < 0)
-    return fail(TFMC_ERROR_INVALID_ARGUMENT,
-                "tfmc_session_set_input: null argument or negative rank");
-  const EntrySpec &e = *session->entry;
-  size_t index = e.inputs.size();
-  for (size_t i = 0; i < e.inputs.size(); ++i)
-    if (e.inputs[i].name == name)
-      index = i;
-  if (index == e.inputs.size()) {
-    std::string names;
-    for (const TensorSpec &t : e.inputs)
-      names += (names.empty() ? "" : ", ") + t.name;
-    return fail(TFMC_ERROR_NOT_FOUND, "entry '" + e.name + "' has no input '" +
-                                          name + "' (its inputs: " + names +
-                                          ")");
-  }
-  const TensorSpec &spec = e.inputs[index];
-  std::string what = "input '" + spec.name + "'";
-  bool widen = spec.dtype == TFMC_DTYPE_INT64 && dtype == TFMC_DTYPE_INT32;
-  if (dtype != spec.dtype && !widen)
-    return fail(TFMC_ERROR_DTYPE, what + " must be " +
-                                      tfmc_dtype_name(spec.dtype) + ", got " +
-                                      tfmc_dtype_name(dtype));
-  if (static_cast<size_t>(rank) != spec.shape.size() ||
-      !std::equal(spec.shape.begin(), spec.shape.end(), shape))
-    return fail(TFMC_ERROR_SHAPE,
-                what + " must have shape " + shapeString(spec.shape) +
-                    ", got " + shapeString(shape, static_cast<size_t>(rank)) +
-                    " (the model was compiled for these sizes; recompile "
-                    "with --batch/--seq-len to change them)");
-  size_t n = spec.elements();
-  if (n && !data)
-    return fail(TFMC_ERROR_INVALID_ARGUMENT, what + ": null data");
-
-  auto value = [&](size_t i) -> int64_t {
-    if (dtype == TFMC_DTYPE_INT32)
-      return static_cast<const int32_t *>(data)[i];
-    return static_cast<const int64_t *>(data)[i];
-  };
-  if (spec.idBound > 0)
-    for (size_t i = 0; i < n; ++i) {
-      int64_t v = value(i);
-      if (v < 0 || v >= spec.idBound)
-        return fail(TFMC_ERROR_RANGE, what + indexString(i, spec.shape) +
-                                          " = " + std::to_string(v) +
-                                          " is out of range: ids must lie "
-                                          "in [0, " +
-                                          std::to_string(spec.idBound) +
-                                          ") (the vocabulary size)");
-    }
-  void *dst = session->inputs[index].data();
-  if (widen) {
-    auto *d = static_cast<int64_t *>(dst);
-    for (size_t i = 0; i < n; ++i)
-      d[i] = value(i);
-  } else if (n) {
-    std::memcpy(dst, data, spec.bytes());
-  }
-  session->inputSet[index] = true;
-  return TFMC_OK;
-}
-
-extern "C" tfmc_status tfmc_session_set_num_threads(tfmc_session *session,
-                                                    int32_t threads) {
-  if (!session)
-    return fail(TFMC_ERROR_INVALID_ARGUMENT, "null session");
-  session->threads = threads;
-  return TFMC_OK;
-}
-
-extern "C" tfmc_status tfmc_session_run(tfmc_session *session) {
-  if (!session)
-    return fail(TFMC_ERROR_INVALID_ARGUMENT, "null session");
-  const EntrySpec &e = *session->entry;
-  std::string missing;
-  for (size_t i = 0; i < e.inputs.size(); ++i)
-    if (!session->inputSet[i])
-      missing += (missing.empty() ? "" : ", ") + e.inputs[i].name;
-  if (!missing.empty())
-    return fail(TFMC_ERROR_MISSING_INPUT,
-                "entry '" + e.name +
-                    "' cannot run: input(s) not set: " + missing);
-  std::vector<void *> buffers;
-  for (AlignedBuffer &b : session->inputs)
-    buffers.push_back(b.data());
-  for (AlignedBuffer &b : session->outputs)
-    buffers.push_back(b.data());
-  buffers.push_back(session->model->weights);
-  buffers.push_back(session->workspace.data());
-  static const int64_t noDims[1] = {0};
-  if (session->threads > 0 && session->model->setNumThreads)
-    session->model->setNumThreads(session->threads);
-  session->function(buffers.data(), noDims);
-  session->ran = true;
-  return TFMC_OK;
-}
-
-extern "C" tfmc_status tfmc_session_get_output(const tfmc_session *session,
-                                               const char *name,
-                                               tfmc_tensor_view *view) {
-  if (!session || !name || !view)
-    return fail(TFMC_ERROR_INVALID_ARGUMENT,
-                "tfmc_session_get_output: null argument");
-  const EntrySpec &e = *session->entry;
-  for (size_t i = 0; i < e.outputs.size(); ++i) {
-    if (e.outputs[i].name != name)
-      continue;
-    if (!session->ran)
-      return fail(TFMC_ERROR_STATE, "output '" + e.outputs[i].name +
-                                        "' read before a successful run");
-    tfmc_tensor_spec spec;
-    fillSpec(e.outputs[i], &spec);
-    view->name = spec.name;
-    view->dtype = spec.dtype;
-    view->rank = spec.rank;
-    std::memcpy(view->shape, spec.shape, sizeof(view->shape));
-    view->data = session->outputs[i].data();
-    view->bytes = session->outputs[i].bytes();
-    return TFMC_OK;
-  }
-  std::string names;
-  for (const TensorSpec &t : e.outputs)
-    names += (names.empty() ? "" : ", ") + t.name;
-  return fail(TFMC_ERROR_NOT_FOUND, "entry '" + e.name + "' has no output '" +
-                                        name + "' (its outputs: " + names +
-                                        ")");
 }
