@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Sets everything up, builds, and runs the main job on a bundled example:
-# compiles the GPT-style decoder of examples/models/decoder.toml to a CPU
-# artifact, runs it on a token sequence and times it.
+# compiles the character-level GPT trained on the fortunes text
+# (examples/models/char-gpt) and generates text with it, greedy and sampled;
+# then the string-reversing encoder-decoder, with attention maps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 BUILD=${TFMC_BUILD_DIR:-build}
-OUT="$BUILD/demo/decoder"
-TOKENS=$(seq -s, 1 37)
-mkdir -p "$BUILD/demo"
-echo "== tfmc examples/models/decoder.toml -o $OUT"
-"$BUILD/bin/tfmc" examples/models/decoder.toml -o "$OUT"
-ls -l "$OUT"
-echo "== tfmc-run $OUT --list"
-"$BUILD/bin/tfmc-run" "$OUT" --list
-echo "== tfmc-run $OUT --tokens 1,...,37"
-"$BUILD/bin/tfmc-run" "$OUT" --tokens "$TOKENS"
-echo "== tfmc-run $OUT --tokens 1,...,37 --bench 100"
-"$BUILD/bin/tfmc-run" "$OUT" --tokens "$TOKENS" --bench 100
+OUT="$BUILD/demo"
+mkdir -p "$OUT"
+echo "== tfmc examples/models/char-gpt/model.toml -o $OUT/char-gpt"
+"$BUILD/bin/tfmc" examples/models/char-gpt/model.toml --attention-maps -o "$OUT/char-gpt"
+echo "== tfmc-run $OUT/char-gpt --prompt 'The meaning of life' (greedy)"
+"$BUILD/bin/tfmc-run" "$OUT/char-gpt" --prompt "The meaning of life" --max-new-tokens 100
+echo
+echo "== ... sampled: --temperature 0.8 --top-k 40 --seed 1"
+"$BUILD/bin/tfmc-run" "$OUT/char-gpt" --prompt "Q: Why" --max-new-tokens 100 \
+  --temperature 0.8 --top-k 40 --seed 1 --dump-attention "$OUT/char-gpt-attention"
+echo
+echo "== tfmc examples/models/reverse/model.toml: an encoder-decoder that reverses strings"
+"$BUILD/bin/tfmc" examples/models/reverse/model.toml --attention-maps -o "$OUT/reverse"
+"$BUILD/bin/tfmc-run" "$OUT/reverse" --prompt "transformer" --max-new-tokens 20 \
+  --dump-attention "$OUT/reverse-attention"
+echo "(cross-attention heat maps: $OUT/reverse-attention/cross_attention_layer*_head*.png)"

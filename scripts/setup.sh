@@ -13,10 +13,13 @@ PACKAGES=(
   # Vulkan: loader, lavapipe (CPU device), validation layers, glslang, SPIRV-Tools.
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   glslang-dev glslang-tools spirv-tools
-  # Reference numerics, plots, PNG output, graph rendering, demo corpus.
+  # Runtime: Unicode tables for the tokenizers, PNG and fonts for attention
+  # maps, the C/C++ start files --emit=exe links with.
+  libicu-dev libpng-dev libfreetype-dev fonts-dejavu-core libc6-dev
+  libstdc++-12-dev
+  # Reference numerics, plots, graph rendering, demo corpus.
   python3 python3-venv python3-torch python3-numpy python3-matplotlib
-  libopenblas0-pthread libpng-dev graphviz fortunes fortunes-min
-  libonnx-testdata
+  libopenblas0-pthread graphviz fortunes fortunes-min libonnx-testdata
 )
 
 SUDO=""

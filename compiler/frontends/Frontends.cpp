@@ -116,9 +116,10 @@ mlir::tfm::importModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   }
   if (failed(spec) || failed(applyShapeOptions(ctx, path, **spec, opts)))
     return failure();
+  (*spec)->attentionEntries = opts.attentionEntries;
   FailureOr<OwningOpRef<ModuleOp>> module =
       buildModel(&ctx, **spec, *result.weights);
-  if (failed(module))
+  if (failed(module) || failed(attachTokenizer(**module, **spec)))
     return failure();
   result.module = std::move(*module);
   return result;

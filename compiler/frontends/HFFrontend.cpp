@@ -385,5 +385,42 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   }
   spec->seqLen = spec->targetSeqLen = ModelSpec::kDynamicLength;
   weights = WeightStore::fromSafetensors(std::move(*file));
+
+  // The tokenizer, when the folder has its files: GPT-2's byte-level BPE,
+  // BERT's WordPiece (lower-cased unless tokenizer_config.json says not).
+  StringRef kind = *type == "gpt2" ? "byte_bpe" : "wordpiece";
+  bool present = true;
+  for (StringRef f : tokenizerFiles(kind)) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, f);
+    present &= llvm::sys::fs::exists(p);
+  }
+  if (present) {
+    spec->tokenizer.kind = kind.str();
+    spec->tokenizer.directory = dir.str();
+    spec->tokenizer.lowercase = kind == "wordpiece";
+    llvm::SmallString<256> tc(dir);
+    llvm::sys::path::append(tc, "tokenizer_config.json");
+    spec->tokenizer.loc = fileLoc(ctx, tc);
+    if (auto tcBuf = llvm::MemoryBuffer::getFile(tc, /*IsText=*/true)) {
+      json config = json::parse((*tcBuf)->getBuffer().str(), nullptr,
+                                /*allow_exceptions=*/false);
+      if (config.is_discarded() || !config.is_object()) {
+        emitError(fileLoc(ctx, tc)) << "malformed JSON";
+        return failure();
+      }
+      auto lower = config.find("do_lower_case");
+      if (lower != config.end()) {
+        if (!lower->is_boolean()) {
+          emitError(fileLoc(ctx, tc))
+              << "key 'do_lower_case': expected true or false";
+          return failure();
+        }
+        spec->tokenizer.lowercase = lower->get<bool>();
+      }
+    } else {
+      spec->tokenizer.loc = fileLoc(ctx, dir);
+    }
+  }
   return spec;
 }

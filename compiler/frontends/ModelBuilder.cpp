@@ -94,6 +94,19 @@ private:
     SmallVector<Value> newKeys, newValues; // their updated values
   };
   KVCache *cache = nullptr;
+  /// Attention probabilities of the entry being built, when it returns them
+  /// (the debug entries): self- and cross-attention, layer by layer.
+  SmallVector<Value> *selfProbs = nullptr, *crossProbs = nullptr;
+
+  /// forward (decoder, encoder); with `probs`, forward_attention, which
+  /// also returns every layer's attention probabilities.
+  void buildForward(bool probs);
+  /// decode (encoder-decoder, teacher forcing); with `probs`,
+  /// decode_attention.
+  void buildDecode(bool probs);
+  static void addProbResults(SmallVectorImpl<IO> &results, StringRef prefix,
+                             int64_t layers, Type type,
+                             ArrayRef<std::string> dims);
 
   const ModelSpec &spec;
   WeightStore &weights;
@@ -236,6 +249,10 @@ Value ModelIRBuilder::attention(Value xq, Value xkv, Value padMask, bool causal,
   if (padMask)
     scores = AddOp::create(b, loc, scores, padMask);
   Value probs = SoftmaxOp::create(b, loc, scores, 3);
+  // The debug entries return the probabilities; with that second use,
+  // tfm-fuse-attention leaves this attention unfused (O(seq^2) memory).
+  if (SmallVector<Value> *out = cross ? crossProbs : selfProbs)
+    out->push_back(probs);
   Value ctxv = MatmulOp::create(b, loc, probs, vh, false, false);
   Value merged = mergeHeads(ctxv);
   Param ow = cross ? Param::CrossOutWeight : Param::SelfOutWeight;
@@ -476,6 +493,99 @@ void ModelIRBuilder::buildGenerationEntry(StringRef name, int64_t seq) {
   func::ReturnOp::create(b, spec.modelLoc, returned);
 }
 
+/// The probability results of a debug entry: [batch, heads, queries, keys]
+/// per layer, named `prefix`.{layer}.
+void ModelIRBuilder::addProbResults(SmallVectorImpl<IO> &results,
+                                    StringRef prefix, int64_t layers, Type type,
+                           ArrayRef<std::string> dims) {
+  for (int64_t l = 0; l < layers; ++l)
+    results.push_back({(prefix + "." + Twine(l)).str(), type,
+                       SmallVector<std::string>(dims)});
+}
+
+void ModelIRBuilder::buildForward(bool probs) {
+  int64_t bsz = spec.batch, d = spec.dModel;
+  bool enc = spec.family == Family::Encoder;
+  Stack s = enc ? Stack::Encoder : Stack::Decoder;
+  int64_t layers = enc ? spec.encoderLayers : spec.decoderLayers;
+  int64_t seq = shapeDim(spec.seqLen);
+  SmallVector<IO> args = {
+      {"input_ids", i64({bsz, seq}), seqDims(seq, "seq", 2)}};
+  if (spec.paddingMask)
+    args.push_back({"attention_mask", i64({bsz, seq}), seqDims(seq, "seq", 2)});
+  if (spec.typeVocabSize > 0)
+    args.push_back(
+        {"token_type_ids", i64({bsz, seq}), seqDims(seq, "seq", 2)});
+  SmallVector<IO> results = {
+      enc ? IO{"last_hidden_state", f32({bsz, seq, d}), seqDims(seq, "seq", 3)}
+          : IO{"logits", f32({bsz, seq, spec.vocabSize}),
+               seqDims(seq, "seq", 3)}};
+  SmallVector<std::string> pdims = {"", "", "", ""};
+  if (ShapedType::isDynamic(seq))
+    pdims[2] = pdims[3] = "seq";
+  if (probs)
+    addProbResults(results, "attention", layers,
+                   f32({bsz, spec.numHeads, seq, seq}), pdims);
+  func::FuncOp fn =
+      beginFunc(probs ? "forward_attention" : "forward", args, results);
+  Block &body = fn.getBody().front();
+  unsigned next = 1;
+  Value attentionMask = spec.paddingMask ? body.getArgument(next++) : Value();
+  Value types = spec.typeVocabSize > 0 ? body.getArgument(next++) : Value();
+  SmallVector<Value> collected;
+  selfProbs = probs ? &collected : nullptr;
+  Value x = embed(body.getArgument(0), types, s, Value());
+  x = layerStack(x, padMaskFrom(attentionMask), Value(), Value(), s, layers,
+                 /*causal=*/!enc);
+  if (!enc)
+    x = lmHead(x);
+  selfProbs = nullptr;
+  collected.insert(collected.begin(), x);
+  func::ReturnOp::create(b, spec.modelLoc, collected);
+}
+
+void ModelIRBuilder::buildDecode(bool probs) {
+  int64_t bsz = spec.batch, d = spec.dModel;
+  int64_t src = shapeDim(spec.seqLen), tgt = shapeDim(spec.targetSeqLen);
+  // decode(decoder_input_ids, encoder_hidden_states[, attention_mask]):
+  // the whole target sequence at once (teacher forcing).
+  SmallVector<IO> args = {
+      {"decoder_input_ids", i64({bsz, tgt}), seqDims(tgt, "tgt_seq", 2)},
+      {"encoder_hidden_states", f32({bsz, src, d}),
+       seqDims(src, "src_seq", 3)}};
+  if (spec.paddingMask)
+    args.push_back(
+        {"attention_mask", i64({bsz, src}), seqDims(src, "src_seq", 2)});
+  SmallVector<IO> results = {{"logits", f32({bsz, tgt, spec.vocabSize}),
+                              seqDims(tgt, "tgt_seq", 3)}};
+  if (probs) {
+    std::string t = ShapedType::isDynamic(tgt) ? "tgt_seq" : "";
+    std::string sr = ShapedType::isDynamic(src) ? "src_seq" : "";
+    addProbResults(results, "self_attention", spec.decoderLayers,
+                   f32({bsz, spec.numHeads, tgt, tgt}), {"", "", t, t});
+    addProbResults(results, "cross_attention", spec.decoderLayers,
+                   f32({bsz, spec.numHeads, tgt, src}), {"", "", t, sr});
+  }
+  func::FuncOp fn =
+      beginFunc(probs ? "decode_attention" : "decode", args, results);
+  Block &db = fn.getBody().front();
+  SmallVector<Value> self, cross;
+  if (probs) {
+    selfProbs = &self;
+    crossProbs = &cross;
+  }
+  Value y = embed(db.getArgument(0), Value(), Stack::Decoder, Value());
+  Value memMask = padMaskFrom(spec.paddingMask ? db.getArgument(2) : Value());
+  y = layerStack(y, Value(), db.getArgument(1), memMask, Stack::Decoder,
+                 spec.decoderLayers, /*causal=*/true);
+  y = lmHead(y);
+  selfProbs = crossProbs = nullptr;
+  SmallVector<Value> out = {y};
+  out.append(self);
+  out.append(cross);
+  func::ReturnOp::create(b, spec.modelLoc, out);
+}
+
 FailureOr<OwningOpRef<ModuleOp>> ModelIRBuilder::build() {
   OwningOpRef<ModuleOp> owned = ModuleOp::create(spec.modelLoc);
   module = *owned;
@@ -491,41 +601,16 @@ FailureOr<OwningOpRef<ModuleOp>> ModelIRBuilder::build() {
       module->setAttr(name, b.getI64IntegerAttr(id));
 
   if (spec.family != Family::EncoderDecoder) {
-    bool enc = spec.family == Family::Encoder;
-    Stack s = enc ? Stack::Encoder : Stack::Decoder;
-    int64_t seq = shapeDim(spec.seqLen);
-    SmallVector<IO> args = {
-        {"input_ids", i64({bsz, seq}), seqDims(seq, "seq", 2)}};
-    if (spec.paddingMask)
-      args.push_back(
-          {"attention_mask", i64({bsz, seq}), seqDims(seq, "seq", 2)});
-    if (spec.typeVocabSize > 0)
-      args.push_back(
-          {"token_type_ids", i64({bsz, seq}), seqDims(seq, "seq", 2)});
-    IO result = enc ? IO{"last_hidden_state", f32({bsz, seq, d}),
-                         seqDims(seq, "seq", 3)}
-                    : IO{"logits", f32({bsz, seq, spec.vocabSize}),
-                         seqDims(seq, "seq", 3)};
-    func::FuncOp fn = beginFunc("forward", args, {result});
-    Block &body = fn.getBody().front();
-    unsigned next = 1;
-    Value attentionMask = spec.paddingMask ? body.getArgument(next++) : Value();
-    Value types = spec.typeVocabSize > 0 ? body.getArgument(next++) : Value();
-    Value x = embed(body.getArgument(0), types, s, Value());
-    Value mask = padMaskFrom(attentionMask);
-    x = layerStack(x, mask, Value(), Value(), s,
-                   enc ? spec.encoderLayers : spec.decoderLayers,
-                   /*causal=*/!enc);
-    if (!enc)
-      x = lmHead(x);
-    func::ReturnOp::create(b, spec.modelLoc, x);
-    if (!enc) {
+    buildForward(/*probs=*/false);
+    if (spec.family == Family::Decoder) {
       // Generation: a prompt of any length, then one token at a time.
       buildGenerationEntry("prefill", ModelSpec::kDynamicLength);
       buildGenerationEntry("decode", 1);
     }
+    if (spec.attentionEntries)
+      buildForward(/*probs=*/true);
   } else {
-    int64_t src = shapeDim(spec.seqLen), tgt = shapeDim(spec.targetSeqLen);
+    int64_t src = shapeDim(spec.seqLen);
     // encode(input_ids[, attention_mask]) -> encoder_hidden_states
     SmallVector<IO> encArgs = {
         {"input_ids", i64({bsz, src}), seqDims(src, "src_seq", 2)}};
@@ -542,29 +627,11 @@ FailureOr<OwningOpRef<ModuleOp>> ModelIRBuilder::build() {
     x = layerStack(x, mask, Value(), Value(), Stack::Encoder,
                    spec.encoderLayers, /*causal=*/false);
     func::ReturnOp::create(b, spec.modelLoc, x);
-
-    // decode(decoder_input_ids, encoder_hidden_states[, attention_mask]):
-    // the whole target sequence at once (teacher forcing).
-    SmallVector<IO> decArgs = {
-        {"decoder_input_ids", i64({bsz, tgt}), seqDims(tgt, "tgt_seq", 2)},
-        {"encoder_hidden_states", f32({bsz, src, d}),
-         seqDims(src, "src_seq", 3)}};
-    if (spec.paddingMask)
-      decArgs.push_back(
-          {"attention_mask", i64({bsz, src}), seqDims(src, "src_seq", 2)});
-    func::FuncOp decFn = beginFunc("decode", decArgs,
-                                   {{"logits", f32({bsz, tgt, spec.vocabSize}),
-                                     seqDims(tgt, "tgt_seq", 3)}});
-    Block &db = decFn.getBody().front();
-    Value y = embed(db.getArgument(0), Value(), Stack::Decoder, Value());
-    Value memMask = padMaskFrom(spec.paddingMask ? db.getArgument(2) : Value());
-    y = layerStack(y, Value(), db.getArgument(1), memMask, Stack::Decoder,
-                   spec.decoderLayers, /*causal=*/true);
-    y = lmHead(y);
-    func::ReturnOp::create(b, spec.modelLoc, y);
-
+    buildDecode(/*probs=*/false);
     // Generation: one target token at a time against the encoder output.
     buildGenerationEntry("decode_step", 1);
+    if (spec.attentionEntries)
+      buildDecode(/*probs=*/true);
   }
   if (failedWeights)
     return failure();

@@ -14,6 +14,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -203,14 +204,15 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
 
   // Top-level tables.
   static const llvm::StringSet<> kTables = {"model", "encoder", "decoder",
-                                             "weights", "compile"};
+                                             "weights", "compile",
+                                             "tokenizer"};
   for (auto &&[k, v] : root) {
     Location l = FileLineColLoc::get(&ctx, path, k.source().begin.line,
                                      k.source().begin.column);
     if (!kTables.contains(StringRef(k.str().data(), k.str().size()))) {
       emitError(l) << "unknown table or key '" << k.str()
                    << "' (expected [model], [encoder], [decoder], [weights], "
-                      "[compile])";
+                      "[compile], [tokenizer])";
       failed = true;
     } else if (!v.is_table()) {
       emitError(l) << "'" << k.str() << "' must be a table, got "
@@ -380,6 +382,31 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
       return failure();
     }
     weights = WeightStore::fromSafetensors(std::move(*st));
+  }
+  // Tokenizer: its kind and the directory holding its files.
+  if (const toml::table *t = tableOf("tokenizer")) {
+    TableReader tr(ctx, path, *t, "tokenizer");
+    static const StringRef kKinds[] = {"char", "byte_bpe", "wordpiece"};
+    std::optional<size_t> kind = tr.choice("kind", kKinds, true);
+    std::optional<std::string> dir = tr.string("directory");
+    bool lowercase = tr.boolean("lowercase", false);
+    tr.rejectUnknownKeys();
+    if (tr.failed || !kind)
+      return failure();
+    llvm::SmallString<256> full(dir.value_or("."));
+    if (llvm::sys::path::is_relative(full)) {
+      full = llvm::sys::path::parent_path(path);
+      llvm::sys::path::append(full, dir.value_or("."));
+    }
+    (void)llvm::sys::fs::make_absolute(full);
+    if (!llvm::sys::fs::is_directory(full)) {
+      tr.error("directory") << "'" << full << "' is not a directory";
+      return failure();
+    }
+    spec->tokenizer.kind = kKinds[*kind].str();
+    spec->tokenizer.directory = std::string(full);
+    spec->tokenizer.lowercase = lowercase;
+    spec->tokenizer.loc = tr.tableLoc();
   }
   spec->naming = makeCanonicalNaming(spec->family == Family::EncoderDecoder,
                                      spec->sharedEmbeddings);

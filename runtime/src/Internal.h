@@ -9,14 +9,21 @@
 #define TFMC_RUNTIME_INTERNAL_H
 
 #include "Manifest.h"
+#include "Tokenizer.h"
 
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 struct tfmc_model;
+
+/// The C API's tokenizer handle.
+struct tfmc_tokenizer {
+  std::unique_ptr<tfmc::rt::Tokenizer> impl;
+};
 
 namespace tfmc::rt {
 
@@ -79,6 +86,9 @@ struct tfmc_model {
   std::vector<tfmc::rt::EntryFn> functions; // parallel to manifest.entries
   void (*setNumThreads)(int) = nullptr;
   tfmc::rt::AlignedBuffer emptyWeights; // stands in for an empty weights.bin
+  // The tokenizer, loaded on first use.
+  std::mutex tokenizerMutex;
+  std::unique_ptr<tfmc_tokenizer> tokenizer;
 
   ~tfmc_model();
 

@@ -208,6 +208,28 @@ bool parseManifest(const std::string &path, const std::string &text,
       optInt("pad_id", m.padId);
       optInt("max_seq_len", m.maxSeqLen);
     }
+    if (root.has("tokenizer")) {
+      Node t = root.at("tokenizer");
+      m.tokenizer.kind = t.at("kind").str();
+      if (t.has("lowercase")) {
+        Node l = t.at("lowercase");
+        if (!l.value.is_boolean())
+          throw FieldError(l.path, "expected a boolean");
+        m.tokenizer.lowercase = l.value.get<bool>();
+      }
+      Node files = t.at("files");
+      for (size_t i = 0, e = files.size(); i < e; ++i)
+        m.tokenizer.files.push_back(fileName(files.at(i)));
+      if (t.has("inline")) {
+        Node in = t.at("inline");
+        if (!in.value.is_object())
+          throw FieldError(in.path, "expected an object");
+        for (auto it = in.value.begin(); it != in.value.end(); ++it) {
+          Node f{it.value(), in.path + "." + it.key()};
+          m.tokenizer.inlineFiles[it.key()] = f.str();
+        }
+      }
+    }
     Node entries = root.at("entries");
     std::set<std::string> names;
     for (size_t i = 0, e = entries.size(); i < e; ++i) {

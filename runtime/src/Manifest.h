@@ -54,6 +54,15 @@ struct EntrySpec {
   std::map<std::string, DimBound> dims; ///< bounds of named dimensions
 };
 
+/// The model's tokenizer: its kind and files (in the artifact directory, or
+/// inline in an executable's manifest).
+struct TokenizerSpec {
+  std::string kind; ///< empty: none
+  bool lowercase = false;
+  std::vector<std::string> files;
+  std::map<std::string, std::string> inlineFiles;
+};
+
 struct Manifest {
   int64_t version = 0;
   std::string targetKind, triple, cpu;
@@ -64,6 +73,7 @@ struct Manifest {
   std::string family;
   int64_t bosId = -1, eosId = -1, padId = -1, maxSeqLen = -1;
   std::vector<EntrySpec> entries;
+  TokenizerSpec tokenizer;
 };
 
 /// Parses `text` (the contents of `path`, which only names it in errors).

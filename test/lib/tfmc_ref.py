@@ -51,6 +51,27 @@ def save_safetensors(path, tensors, dtype="F32"):
             f.write(b)
 
 
+def read_fortunes(ascii_only=False):
+    """Every cookie of Debian's fortunes packages (/usr/share/games/fortunes),
+    in file order; with `ascii_only`, tabs become spaces and cookies with
+    other non-printable-ASCII characters are dropped."""
+    import glob
+    out = []
+    for path in sorted(glob.glob("/usr/share/games/fortunes/*")):
+        if os.path.splitext(path)[1] or os.path.isdir(path):
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for cookie in f.read().split("\n%\n"):
+                cookie = cookie.strip("\n%")
+                if ascii_only:
+                    cookie = cookie.replace("\t", "    ")
+                    if any(not (" " <= c <= "~" or c == "\n") for c in cookie):
+                        continue
+                if cookie.strip():
+                    out.append(cookie)
+    return out
+
+
 def write_toml(path, cfg, weights_file=None, seed=None, compile_shapes=None):
     """Writes a tfmc model file for the reference config `cfg`."""
     lines = ["[model]"]
@@ -306,6 +327,26 @@ class RefModel(nn.Module):
                 name = name[len("stack."):]
             out[name] = p.detach().numpy()
         return out
+
+
+def load_model_file(toml_path):
+    """The RefModel of a tfmc TOML model file with a safetensors weights
+    file (eval mode), and the file's parsed tables."""
+    import tomllib
+    from safetensors.numpy import load_file
+    with open(toml_path, "rb") as f:
+        doc = tomllib.load(f)
+    cfg = dict(doc["model"])
+    for stack in ("encoder", "decoder"):
+        if stack in doc:
+            cfg[stack + "_layers"] = doc[stack]["layers"]
+    model = RefModel(cfg).eval()
+    weights = load_file(os.path.join(os.path.dirname(toml_path), doc["weights"]["file"]))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            canonical = name[len("stack."):] if name.startswith("stack.") else name
+            p.copy_(torch.from_numpy(weights[canonical]))
+    return model, doc
 
 
 def family_configs():

@@ -62,6 +62,17 @@ def _lib():
         "tfmc_generator_reset": ([P], C.c_int),
         "tfmc_sample": ([C.POINTER(C.c_float), C.c_size_t, C.POINTER(Sampling),
                          C.POINTER(C.c_uint64), C.POINTER(C.c_int64)], C.c_int),
+        "tfmc_model_tokenizer": ([P, C.POINTER(P)], C.c_int),
+        "tfmc_tokenizer_open": ([C.c_char_p, C.c_char_p, C.c_int, C.POINTER(P)], C.c_int),
+        "tfmc_tokenizer_destroy": ([P], None),
+        "tfmc_tokenizer_encode": ([P, C.c_char_p, C.c_size_t, C.c_int,
+                                   C.POINTER(C.POINTER(C.c_int64)),
+                                   C.POINTER(C.c_size_t)], C.c_int),
+        "tfmc_tokenizer_decode": ([P, C.POINTER(C.c_int64), C.c_size_t, C.c_int,
+                                   C.POINTER(C.c_void_p), C.POINTER(C.c_size_t)], C.c_int),
+        "tfmc_tokenizer_special": ([P, C.c_char_p], C.c_int64),
+        "tfmc_tokenizer_vocab_size": ([P], C.c_size_t),
+        "tfmc_free": ([P], None),
     }
     for name, (args, res) in sigs.items():
         f = getattr(lib, name)
@@ -187,3 +198,57 @@ def sample(logits, temperature=0.0, top_k=0, top_p=1.0, state=None):
     check(LIB.tfmc_sample(a.ctypes.data_as(C.POINTER(C.c_float)), a.size, C.byref(params),
                           C.byref(st), C.byref(tok)))
     return tok.value, st.value
+
+
+class Tokenizer:
+    """A runtime tokenizer: Tokenizer(kind, directory, lowercase) opens files,
+    Tokenizer.of(model) is the one compiled into an artifact."""
+
+    def __init__(self, kind=None, directory=None, lowercase=False, _handle=None, _owner=None):
+        self.h = None
+        self._owned = _handle is None
+        self._owner = _owner
+        if _handle is None:
+            h = C.c_void_p()
+            check(LIB.tfmc_tokenizer_open(kind.encode(), directory.encode(),
+                                          int(lowercase), C.byref(h)))
+            _handle = h
+        self.h = _handle
+
+    @classmethod
+    def of(cls, model):
+        h = C.c_void_p()
+        check(LIB.tfmc_model_tokenizer(model.h, C.byref(h)))
+        return cls(_handle=h, _owner=model)
+
+    def __del__(self):
+        if getattr(self, "_owned", False) and self.h:
+            LIB.tfmc_tokenizer_destroy(self.h)
+            self.h = None
+
+    def encode(self, text, add_special=False):
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        ids, n = C.POINTER(C.c_int64)(), C.c_size_t()
+        check(LIB.tfmc_tokenizer_encode(self.h, data, len(data), int(add_special),
+                                        C.byref(ids), C.byref(n)))
+        out = [ids[i] for i in range(n.value)]
+        LIB.tfmc_free(C.cast(ids, C.c_void_p))
+        return out
+
+    def decode_bytes(self, ids, skip_special=False):
+        arr = (C.c_int64 * max(1, len(ids)))(*ids)
+        text, n = C.c_void_p(), C.c_size_t()
+        check(LIB.tfmc_tokenizer_decode(self.h, arr, len(ids), int(skip_special),
+                                        C.byref(text), C.byref(n)))
+        out = C.string_at(text, n.value)
+        LIB.tfmc_free(text)
+        return out
+
+    def decode(self, ids, skip_special=False):
+        return self.decode_bytes(ids, skip_special).decode("utf-8", errors="replace")
+
+    def special(self, role):
+        return LIB.tfmc_tokenizer_special(self.h, role.encode())
+
+    def vocab_size(self):
+        return LIB.tfmc_tokenizer_vocab_size(self.h)

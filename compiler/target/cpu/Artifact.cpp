@@ -17,6 +17,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -149,7 +151,20 @@ llvm::Expected<uint64_t> mlir::tfm::writeWeights(ModuleOp lowered,
 
 llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
                                      const CpuTarget &target,
-                                     const ArtifactInfo &info) {
+                                     const ArtifactInfo &info,
+                                     bool inlineTokenizer) {
+  // Inline tokenizer files are read before anything is written.
+  std::vector<std::pair<std::string, std::string>> inlined;
+  if (inlineTokenizer)
+    for (StringRef f : tokenizerFiles(info.tokenizer.kind)) {
+      llvm::SmallString<256> p(info.tokenizer.directory);
+      llvm::sys::path::append(p, f);
+      auto buf = llvm::MemoryBuffer::getFile(p, /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false);
+      if (!buf)
+        return error("cannot read " + p + ": " + buf.getError().message());
+      inlined.emplace_back(f.str(), (*buf)->getBuffer().str());
+    }
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
@@ -210,6 +225,20 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
       if (info.maxSeqLen > 0)
         j.attribute("max_seq_len", info.maxSeqLen);
     });
+    if (!info.tokenizer.kind.empty())
+      j.attributeObject("tokenizer", [&] {
+        j.attribute("kind", info.tokenizer.kind);
+        j.attribute("lowercase", info.tokenizer.lowercase);
+        j.attributeArray("files", [&] {
+          for (StringRef f : tokenizerFiles(info.tokenizer.kind))
+            j.value(f);
+        });
+        if (inlineTokenizer)
+          j.attributeObject("inline", [&] {
+            for (const auto &file : inlined)
+              j.attribute(file.first, file.second);
+          });
+      });
     j.attributeArray("entries", [&] {
       for (const EntrySpec &e : info.entries)
         j.object([&] {
@@ -218,10 +247,10 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
           j.attribute("workspace_bytes", e.workspaceBytes);
           if (!e.dimBounds.empty())
             j.attributeObject("dims", [&] {
-              for (auto &[name, max] : e.dimBounds)
-                j.attributeObject(name, [&] {
+              for (const auto &bound : e.dimBounds)
+                j.attributeObject(bound.first, [&] {
                   j.attribute("min", int64_t(1));
-                  j.attribute("max", max);
+                  j.attribute("max", bound.second);
                 });
             });
           j.attributeBegin("inputs");

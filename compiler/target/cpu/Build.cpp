@@ -6,6 +6,8 @@
 
 #include "tfm/Target/Cpu.h"
 
+#include "tfm/Frontends/ModelSpec.h"
+
 #include "tfm/Conversion/Passes.h"
 #include "tfm/Pipelines/Pipelines.h"
 
@@ -25,7 +27,8 @@ static llvm::Error error(const llvm::Twine &msg) {
 
 /// The files an artifact directory may contain.
 static constexpr const char *kArtifactFiles[] = {
-    "manifest.json", "model.so", "model.o", "weights.bin", "model"};
+    "manifest.json", "model.so",  "model.o",    "weights.bin", "model",
+    "manifest.exe.json", "chars.json", "vocab.json", "merges.txt", "vocab.txt"};
 
 /// Removes an artifact directory: only the files tfmc writes, then the
 /// directory itself (which fails, harmlessly, if anything else is in it).
@@ -182,6 +185,12 @@ llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
   intAttr("tfm.max_seq_len", info.maxSeqLen);
   if (auto bytes = loops->getAttrOfType<IntegerAttr>(kWeightBytesAttr))
     info.weightsBytes = bytes.getInt();
+  if (auto tok = loops->getAttrOfType<DictionaryAttr>("tfm.tokenizer")) {
+    info.tokenizer.kind = tok.getAs<StringAttr>("kind").getValue().str();
+    info.tokenizer.lowercase = tok.getAs<BoolAttr>("lowercase").getValue();
+    info.tokenizer.directory =
+        tok.getAs<StringAttr>("directory").getValue().str();
+  }
 
   // Everything is written into a temporary sibling directory first.
   std::string tmp =
@@ -220,6 +229,13 @@ llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
   }
   if (llvm::Error e = linkSharedLibrary({at("model.o")}, at("model.so")))
     return fail(std::move(e));
+  // The tokenizer's files, copied (the frontend has checked them).
+  for (StringRef f : tokenizerFiles(info.tokenizer.kind)) {
+    llvm::SmallString<256> from(info.tokenizer.directory);
+    llvm::sys::path::append(from, f);
+    if (std::error_code ec = llvm::sys::fs::copy_file(from, at(f)))
+      return fail(error("cannot copy " + from + ": " + ec.message()));
+  }
   if (llvm::Error e = writeManifest(at("manifest.json"), target, info))
     return fail(std::move(e));
   if (executable) {
@@ -228,11 +244,16 @@ llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
       return fail(archive.takeError());
     if (llvm::Error e = linkExecutable({at("model.o"), *archive}, at("model")))
       return fail(std::move(e));
-    if (llvm::Error e =
-            appendPayload(at("model"), at("weights.bin"), at("manifest.json")))
+    // The executable's manifest carries the tokenizer files inline.
+    if (llvm::Error e = writeManifest(at("manifest.exe.json"), target, info,
+                                      /*inlineTokenizer=*/true))
+      return fail(std::move(e));
+    if (llvm::Error e = appendPayload(at("model"), at("weights.bin"),
+                                      at("manifest.exe.json")))
       return fail(std::move(e));
   }
   (void)llvm::sys::fs::remove(at("model.o"));
+  (void)llvm::sys::fs::remove(at("manifest.exe.json"));
 
   // Replace a previous artifact (never anything else).
   if (llvm::sys::fs::exists(outDir)) {

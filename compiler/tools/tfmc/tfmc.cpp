@@ -170,6 +170,12 @@ static cl::opt<bool> fusionRemarks(
     "fusion-remarks",
     cl::desc("Report every fusion candidate: fused into what, or why not"),
     cl::cat(inspectCat));
+static cl::opt<bool> attentionMaps(
+    "attention-maps",
+    cl::desc("Also compile debug entries that return every layer's attention "
+             "probabilities (forward_attention / decode_attention; unfused "
+             "attention, O(seq^2) memory) for tfmc-run --dump-attention"),
+    cl::cat(inspectCat));
 static cl::opt<bool> noMergeQKV(
     "no-merge-qkv", cl::desc("Keep Q/K/V projections as separate linears"),
     cl::cat(inspectCat));
@@ -382,6 +388,7 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
   opts.seqLen = *seq;
   opts.targetSeqLen = *tgt;
   opts.weightsFile = weightsFile;
+  opts.attentionEntries = attentionMaps;
   if (randomSeed.getNumOccurrences())
     opts.randomSeed = randomSeed;
   FailureOr<ImportedModel> model =

@@ -197,6 +197,41 @@ tfmc_status tfmc_sample(const float *logits, size_t vocab,
                         const tfmc_sampling *params, uint64_t *rng_state,
                         int64_t *token);
 
+/*===----------------------------------------------------------------------===
+ * Tokenizers: character-level, GPT-2 byte-level BPE, BERT WordPiece
+ *===----------------------------------------------------------------------===*/
+
+typedef struct tfmc_tokenizer tfmc_tokenizer;
+
+/* The tokenizer compiled into the model's artifact (owned by the model);
+ * TFMC_ERROR_NOT_FOUND when it has none. */
+tfmc_status tfmc_model_tokenizer(tfmc_model *model,
+                                 const tfmc_tokenizer **tokenizer);
+/* A tokenizer from files in `directory`: kind "byte_bpe" reads vocab.json
+ * and merges.txt, "wordpiece" vocab.txt (`lowercase` also strips accents,
+ * as BERT uncased does), "char" chars.json. */
+tfmc_status tfmc_tokenizer_open(const char *kind, const char *directory,
+                                int lowercase, tfmc_tokenizer **tokenizer);
+void tfmc_tokenizer_destroy(tfmc_tokenizer *tokenizer);
+/* UTF-8 text to ids (*ids is allocated; release it with tfmc_free). With
+ * add_special, the model's framing tokens (BERT: [CLS] ... [SEP]). */
+tfmc_status tfmc_tokenizer_encode(const tfmc_tokenizer *tokenizer,
+                                  const char *text, size_t length,
+                                  int add_special, int64_t **ids,
+                                  size_t *count);
+/* Ids to UTF-8 (*text is allocated and NUL-terminated; tfmc_free). One
+ * byte-level BPE token may end inside a character. */
+tfmc_status tfmc_tokenizer_decode(const tfmc_tokenizer *tokenizer,
+                                  const int64_t *ids, size_t count,
+                                  int skip_special, char **text,
+                                  size_t *length);
+/* Special token ids by role: "bos", "eos", "pad", "unk", "cls", "sep"; -1
+ * when the vocabulary has none. */
+int64_t tfmc_tokenizer_special(const tfmc_tokenizer *tokenizer,
+                               const char *role);
+size_t tfmc_tokenizer_vocab_size(const tfmc_tokenizer *tokenizer);
+void tfmc_free(void *p);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -7,6 +7,8 @@
 
 #include "Npy.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -287,3 +289,23 @@ bool writeNpy(const std::string &path, tfmc_dtype dtype,
 }
 
 } // namespace tfmc
+
+bool tfmc::makeDirs(const std::string &dir, std::string &error) {
+  std::string cur;
+  for (size_t i = 0; i <= dir.size(); ++i) {
+    if (i == dir.size() || dir[i] == '/') {
+      if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
+        error = cur + ": cannot create directory: " + std::strerror(errno);
+        return false;
+      }
+    }
+    if (i < dir.size())
+      cur += dir[i];
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    error = dir + ": not a directory";
+    return false;
+  }
+  return true;
+}

@@ -43,6 +43,10 @@ bool writeNpy(const std::string &path, tfmc_dtype dtype,
               const std::vector<int64_t> &shape, const void *data, size_t bytes,
               std::string &error);
 
+/// Creates `dir` and its parents; false with `error` set when it cannot
+/// (or when `dir` exists and is not a directory).
+bool makeDirs(const std::string &dir, std::string &error);
+
 } // namespace tfmc
 
 #endif // TFMC_TOOLS_NPY_H

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Generate.h"
 #include "Npy.h"
 
 #include "tfmc/runtime.hpp"
@@ -45,14 +46,37 @@ Outputs:
   --output-dir DIR        write every output to DIR/<name>.npy
                           (default: print a summary of each output)
   --list                  print the artifact's entries and tensors, then exit
+
+Text (through the tokenizer compiled into the artifact):
+  --prompt TEXT           generate (decoder: continue TEXT; encoder-decoder:
+                          encode TEXT, decode from <bos>), streaming the
+                          text, then print prefill and decode tokens/s
+  --max-new-tokens N      tokens to generate (default 64); stops at <eos>
+  --temperature T         0 (default) is greedy; else sample logits / T
+  --top-k K               sample among the K most likely tokens (0: all)
+  --top-p P               ... within the smallest set of probability >= P
+  --seed S                seed of the sampler (default 0): same seed, same
+                          text
+  --show-ids              also print the generated token ids
+  --text TEXT             encoder: the sentence's embedding (mean pooling,
+                          L2-normalised); repeat for cosine similarities;
+                          --output-dir writes DIR/embeddings.npy
+  --no-normalize          embeddings without L2 normalisation
+  --dump-attention DIR    write a PNG heat map of every layer's and head's
+                          attention over the text to DIR (needs a model
+                          compiled with tfmc --attention-maps)
 )";
 
 std::string progName = "tfmc-run";
+} // namespace
 
-int fail(const std::string &msg) {
+int tfmc::fail(const std::string &msg) {
   std::fprintf(stderr, "%s: error: %s\n", progName.c_str(), msg.c_str());
   return 1;
 }
+
+namespace {
+using tfmc::fail;
 
 std::string shapeString(const int64_t *shape, int32_t rank) {
   std::string s = "[";
@@ -68,26 +92,6 @@ bool parseInt(const std::string &s, long long &out) {
   errno = 0;
   out = std::strtoll(s.c_str(), &end, 10);
   return errno == 0 && *end == '\0';
-}
-
-bool makeDirs(const std::string &dir, std::string &error) {
-  std::string cur;
-  for (size_t i = 0; i <= dir.size(); ++i) {
-    if (i == dir.size() || dir[i] == '/') {
-      if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
-        error = cur + ": cannot create directory: " + std::strerror(errno);
-        return false;
-      }
-    }
-    if (i < dir.size())
-      cur += dir[i];
-  }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    error = dir + ": not a directory";
-    return false;
-  }
-  return true;
 }
 
 void printSpecs(const char *kind, const std::vector<tfmc_tensor_spec> &specs) {
@@ -137,7 +141,17 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> tokens; // name, ids
   int threads = 0, bench = 0;
   bool list = false;
+  tfmc::TextOptions text;
 };
+
+bool parseFloat(const std::string &s, float &out) {
+  if (s.empty())
+    return false;
+  char *end = nullptr;
+  errno = 0;
+  out = std::strtof(s.c_str(), &end);
+  return errno == 0 && *end == '\0' && std::isfinite(out);
+}
 
 /// Parses argv; returns -1 to continue, else an exit code. An embedded
 /// model takes the place of the ARTIFACT argument.
@@ -183,6 +197,49 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
           return fail("--input expects NAME=FILE.npy, got '" + v + "'");
         o.inputs.push_back({v.substr(0, eq), v.substr(eq + 1)});
       }
+    } else if (is("--prompt")) {
+      if (!value(i, "--prompt", v))
+        return fail("--prompt needs a value");
+      o.text.prompt = v;
+    } else if (is("--text")) {
+      if (!value(i, "--text", v))
+        return fail("--text needs a value");
+      o.text.texts.push_back(v);
+    } else if (is("--dump-attention")) {
+      if (!value(i, "--dump-attention", o.text.attentionDir) ||
+          o.text.attentionDir.empty())
+        return fail("--dump-attention needs a directory");
+    } else if (a == "--show-ids") {
+      o.text.showIds = true;
+    } else if (a == "--no-normalize") {
+      o.text.normalize = false;
+    } else if (is("--max-new-tokens") || is("--top-k") || is("--seed")) {
+      const char *flag = is("--max-new-tokens") ? "--max-new-tokens"
+                         : is("--top-k")        ? "--top-k"
+                                                : "--seed";
+      long long n;
+      bool seed = std::strcmp(flag, "--seed") == 0;
+      if (!value(i, flag, v) || !parseInt(v, n) || n < (seed ? 0 : 1) ||
+          (!seed && n > 1000000))
+        return fail(std::string(flag) + " expects a " +
+                    (seed ? "non-negative" : "positive") +
+                    " integer, got '" + v + "'");
+      if (seed)
+        o.text.seed = static_cast<uint64_t>(n);
+      else if (std::strcmp(flag, "--top-k") == 0)
+        o.text.sampling.top_k = static_cast<int32_t>(n);
+      else
+        o.text.maxNewTokens = static_cast<int>(n);
+    } else if (is("--temperature") || is("--top-p")) {
+      bool temp = is("--temperature");
+      float f;
+      if (!value(i, temp ? "--temperature" : "--top-p", v) ||
+          !parseFloat(v, f) || f < 0 || (!temp && (f <= 0 || f > 1)))
+        return fail(temp ? "--temperature expects a number >= 0, got '" + v +
+                               "'"
+                         : "--top-p expects a number in (0, 1], got '" + v +
+                               "'");
+      (temp ? o.text.sampling.temperature : o.text.sampling.top_p) = f;
     } else if (is("--entry")) {
       if (!value(i, "--entry", o.entry))
         return fail("--entry needs a value");
@@ -211,6 +268,17 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
     std::fputs(kUsage, stderr);
     return 1;
   }
+  if (o.text.prompt && !o.text.texts.empty())
+    return fail("--prompt (generation) and --text (embeddings) do not mix");
+  bool textMode = o.text.prompt || !o.text.texts.empty();
+  if (textMode && (!o.inputs.empty() || !o.tokens.empty() || o.bench))
+    return fail("--prompt/--text take no --input, --tokens or --bench");
+  if (!textMode && !o.text.attentionDir.empty())
+    return fail("--dump-attention needs --prompt or --text");
+  o.text.threads = o.threads;
+  if (!textMode)
+    return -1;
+  o.text.outputDir = o.outputDir;
   return -1;
 }
 
@@ -229,6 +297,10 @@ int run(const Options &o, tfmc_model *embedded) {
     }
     return 0;
   }
+  if (o.text.prompt)
+    return tfmc::generate(model, o.text);
+  if (!o.text.texts.empty())
+    return tfmc::embed(model, o.text);
   std::vector<tfmc_tensor_spec> specs = model.inputs(o.entry);
   tfmc::Session session = model.session(o.entry);
   if (o.threads)
@@ -303,7 +375,7 @@ int run(const Options &o, tfmc_model *embedded) {
   // Inputs are valid; the output directory must be usable before running.
   if (!o.outputDir.empty()) {
     std::string error;
-    if (!makeDirs(o.outputDir, error))
+    if (!tfmc::makeDirs(o.outputDir, error))
       return fail(error);
   }
 

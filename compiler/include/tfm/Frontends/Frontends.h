@@ -28,6 +28,7 @@ struct ImportOptions {
   int64_t batch = 0, seqLen = 0, targetSeqLen = 0;
   std::string weightsFile;          ///< safetensors for .mlir inputs
   std::optional<uint64_t> randomSeed; ///< random weights for .mlir inputs
+  bool attentionEntries = false; ///< see ModelSpec::attentionEntries
 };
 
 struct ImportedModel {
@@ -52,6 +53,10 @@ parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
 FailureOr<std::unique_ptr<ModelSpec>>
 parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
              llvm::StringRef dir, std::unique_ptr<WeightStore> &weights);
+
+/// Checks the model's tokenizer by loading it (files, vocabulary size) and
+/// records it on `module` as `tfm.tokenizer` for the artifact writer.
+LogicalResult attachTokenizer(ModuleOp module, const ModelSpec &spec);
 
 /// Location of a file as a whole (printed as "file: error: ...").
 Location fileLoc(MLIRContext &ctx, llvm::StringRef path);

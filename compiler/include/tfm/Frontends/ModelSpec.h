@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace mlir::tfm {
@@ -72,6 +73,18 @@ public:
 std::unique_ptr<WeightNaming> makeCanonicalNaming(bool encoderDecoder,
                                                   bool sharedEmbeddings);
 
+/// The model's tokenizer: a kind the runtime knows and the directory with
+/// its files (tokenizerFiles(kind)), which are copied into the artifact.
+struct TokenizerSource {
+  std::string kind; ///< empty: none; "char", "byte_bpe" or "wordpiece"
+  bool lowercase = false;
+  std::string directory;
+  std::optional<Location> loc; ///< where the model file describes it
+};
+
+/// The files a tokenizer kind reads, or none for an unknown kind.
+llvm::ArrayRef<llvm::StringRef> tokenizerFiles(llvm::StringRef kind);
+
 struct ModelSpec {
   Family family = Family::Encoder;
   int64_t vocabSize = 0, dModel = 0, numHeads = 0, dFF = 0;
@@ -95,7 +108,12 @@ struct ModelSpec {
   int64_t batch = 1, seqLen = 0, targetSeqLen = 0;
   static constexpr int64_t kDynamicLength = -1;
 
+  /// Also build the debug entries that return attention probabilities
+  /// (forward_attention, decode_attention).
+  bool attentionEntries = false;
+
   std::unique_ptr<WeightNaming> naming;
+  TokenizerSource tokenizer;
   /// Where the model is described (file:line:col of the model section) and
   /// where each stack is described; op locations nest inside these.
   Location modelLoc, encoderLoc, decoderLoc;

@@ -7,6 +7,7 @@
 #ifndef TFM_TARGET_CPU_H
 #define TFM_TARGET_CPU_H
 
+#include "tfm/Frontends/ModelSpec.h"
 #include "tfm/Frontends/WeightStore.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -80,11 +81,14 @@ struct ArtifactInfo {
   std::vector<EntrySpec> entries;
   uint64_t weightsBytes = 0, weightsChecksum = 0;
   int64_t bosId = -1, eosId = -1, padId = -1, maxSeqLen = 0;
+  TokenizerSource tokenizer;
 };
 
-/// Writes manifest.json.
+/// Writes manifest.json; with `inlineTokenizer`, the tokenizer's files'
+/// contents go into it (an executable's embedded manifest).
 llvm::Error writeManifest(llvm::StringRef path, const CpuTarget &target,
-                          const ArtifactInfo &info);
+                          const ArtifactInfo &info,
+                          bool inlineTokenizer = false);
 
 /// Sets up a pass manager the way the driver wants (MLIR command-line
 /// options, IR dumps); may fail.

@@ -1,0 +1,143 @@
+"""GPT-2-small decode throughput: tokens/s of one-token decode steps after a
+prompt, tfmc (prefill + decode entries, KV cache in the runtime, through the
+C API) against PyTorch (transformers' GPT2LMHeadModel with past_key_values),
+same weights and thread count; and against the memory-bandwidth bound: a
+decode step must read every weight once (GEMM weights + the tied LM head),
+so tokens/s <= STREAM bandwidth / weight bytes per token. The greedy tokens
+of both are compared.
+
+usage: decode.py WORKDIR --bandwidth GBS [--threads N] [--prompt P] [--steps S]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "test", "lib"))
+
+
+def tool(name):
+    return os.path.join(os.environ.get("TFMC_TOOLS", "build/bin"), name)
+
+
+def gpt2_small(folder):
+    """The random-weight GPT-2-small folder bench/e2e.py also uses."""
+    if not os.path.exists(os.path.join(folder, "model.safetensors")):
+        import torch
+        from transformers import GPT2Config, GPT2LMHeadModel
+        torch.manual_seed(0)
+        GPT2LMHeadModel(GPT2Config()).eval().save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def run_tfmc(art, prompt, steps, threads, repeats):
+    """Runs in a child process (no torch/BLAS threads beside ours)."""
+    import tfmc_rt as rt
+    m = rt.Model(art)
+    g = m.generator()
+    rt.LIB.tfmc_generator_set_num_threads.argtypes = [rt.C.c_void_p, rt.C.c_int32]
+    rt.LIB.tfmc_generator_set_num_threads(g.h, threads)
+    best_prefill = best_step = float("inf")
+    tokens = None
+    for _ in range(repeats):
+        g.reset()
+        t0 = time.perf_counter()
+        g.append(prompt)
+        t1 = time.perf_counter()
+        out = []
+        for i in range(steps):
+            nxt = int(np.argmax(g.logits()))
+            out.append(nxt)
+            if i + 1 < steps:
+                g.append([nxt])
+        t2 = time.perf_counter()
+        best_prefill = min(best_prefill, t1 - t0)
+        best_step = min(best_step, (t2 - t1) / (steps - 1))
+        tokens = out
+    return dict(prefill_s=best_prefill, step_s=best_step, tokens=tokens)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("work")
+    p.add_argument("--bandwidth", type=float, required=True,
+                   help="measured STREAM bandwidth, GB/s")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--prompt", type=int, default=32)
+    p.add_argument("--steps", type=int, default=64)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--json")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    a = p.parse_args()
+    prompt = np.random.default_rng(0).integers(0, 50257, size=a.prompt).tolist()
+    if a.child:
+        print(json.dumps(run_tfmc(a.child, prompt, a.steps, a.threads, a.repeats)))
+        return
+
+    os.makedirs(a.work, exist_ok=True)
+    folder = gpt2_small(os.path.join(a.work, "gpt2"))
+    art = os.path.join(a.work, "gpt2-small-gen.out")
+    if not os.path.exists(os.path.join(art, "manifest.json")):
+        subprocess.run([tool("tfmc"), folder, "-o", art], check=True)
+    r = subprocess.run([sys.executable, __file__, a.work, "--bandwidth", str(a.bandwidth),
+                        "--threads", str(a.threads), "--prompt", str(a.prompt),
+                        "--steps", str(a.steps), "--repeats", str(a.repeats),
+                        "--child", art], check=True, capture_output=True, text=True)
+    ours = json.loads(r.stdout)
+
+    import torch
+    from transformers import GPT2LMHeadModel
+    torch.set_num_threads(a.threads)
+    model = GPT2LMHeadModel.from_pretrained(folder).eval()
+    best_prefill = best_step = float("inf")
+    with torch.inference_mode():
+        for _ in range(a.repeats):
+            t0 = time.perf_counter()
+            out = model(torch.tensor([prompt]), use_cache=True)
+            t1 = time.perf_counter()
+            past, tokens = out.past_key_values, []
+            nxt = int(out.logits[0, -1].argmax())
+            for i in range(a.steps):
+                tokens.append(nxt)
+                if i + 1 < a.steps:
+                    out = model(torch.tensor([[nxt]]), past_key_values=past, use_cache=True)
+                    past, nxt = out.past_key_values, int(out.logits[0, -1].argmax())
+            t2 = time.perf_counter()
+            best_prefill = min(best_prefill, t1 - t0)
+            best_step = min(best_step, (t2 - t1) / (a.steps - 1))
+
+    d, layers, vocab = 768, 12, 50257
+    gemm = layers * (d * 3 * d + d * d + 2 * d * 4 * d)  # qkv, out, fc1, fc2
+    weight_bytes = 4 * (gemm + vocab * d)  # + the tied LM head
+    bound_tps = a.bandwidth * 1e9 / weight_bytes
+    tfmc_tps, torch_tps = 1 / ours["step_s"], 1 / best_step
+    same = ours["tokens"] == tokens
+    print("gpt2-small decode, prompt %d then %d greedy steps, %d threads" %
+          (a.prompt, a.steps, a.threads))
+    print("  tfmc    : %7.1f tokens/s  (%.2f ms/token; prefill %.1f ms)" %
+          (tfmc_tps, 1e3 * ours["step_s"], 1e3 * ours["prefill_s"]))
+    print("  pytorch : %7.1f tokens/s  (%.2f ms/token; prefill %.1f ms)  torch %s" %
+          (torch_tps, 1e3 * best_step, 1e3 * best_prefill, torch.__version__))
+    print("  speedup : %.2fx   same greedy tokens: %s" % (tfmc_tps / torch_tps, same))
+    print("  bound   : %.1f tokens/s (%.0f MB of weights per token at %.1f GB/s); "
+          "tfmc reaches %.0f%%" % (bound_tps, weight_bytes / 1e6, a.bandwidth,
+                                    100 * tfmc_tps / bound_tps))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(dict(prompt=a.prompt, steps=a.steps, threads=a.threads,
+                           tfmc_tokens_per_s=tfmc_tps, torch_tokens_per_s=torch_tps,
+                           tfmc_prefill_ms=1e3 * ours["prefill_s"],
+                           torch_prefill_ms=1e3 * best_prefill,
+                           bandwidth_gbs=a.bandwidth, weight_bytes=weight_bytes,
+                           bound_tokens_per_s=bound_tps,
+                           fraction_of_bound=tfmc_tps / bound_tps,
+                           same_tokens=same, torch=torch.__version__), f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

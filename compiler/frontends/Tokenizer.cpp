@@ -1,0 +1,57 @@
+//===- Tokenizer.cpp - the model's tokenizer, checked at compile time -----===//
+//
+// Part of tfmc. A model's tokenizer files are loaded here with the runtime's
+// own tokenizer code, so a corrupted vocabulary or one larger than the
+// model's embedding table is a compile error, not a surprise at run time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/Frontends/Frontends.h"
+
+#include "Tokenizer.h" // the runtime's (runtime/src)
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+
+using namespace mlir;
+using namespace mlir::tfm;
+
+ArrayRef<StringRef> mlir::tfm::tokenizerFiles(StringRef kind) {
+  static const StringRef kChar[] = {"chars.json"};
+  static const StringRef kBPE[] = {"vocab.json", "merges.txt"};
+  static const StringRef kWordPiece[] = {"vocab.txt"};
+  if (kind == "char")
+    return kChar;
+  if (kind == "byte_bpe")
+    return kBPE;
+  if (kind == "wordpiece")
+    return kWordPiece;
+  return {};
+}
+
+LogicalResult mlir::tfm::attachTokenizer(ModuleOp module,
+                                         const ModelSpec &spec) {
+  const TokenizerSource &t = spec.tokenizer;
+  if (t.kind.empty())
+    return success();
+  Location loc = t.loc.value_or(spec.modelLoc);
+  tfmc::rt::FileSource files;
+  files.directory = t.directory;
+  std::string error;
+  std::unique_ptr<tfmc::rt::Tokenizer> tok =
+      tfmc::rt::Tokenizer::load(t.kind, files, t.lowercase, error);
+  if (!tok)
+    return emitError(loc) << "bad tokenizer: " << error;
+  if (static_cast<int64_t>(tok->vocabSize()) > spec.vocabSize)
+    return emitError(loc) << "the tokenizer has " << tok->vocabSize()
+                          << " tokens but the model's vocab_size is "
+                          << spec.vocabSize;
+  Builder b(module.getContext());
+  module->setAttr("tfm.tokenizer",
+                  b.getDictionaryAttr({
+                      b.getNamedAttr("kind", b.getStringAttr(t.kind)),
+                      b.getNamedAttr("lowercase", b.getBoolAttr(t.lowercase)),
+                      b.getNamedAttr("directory", b.getStringAttr(t.directory)),
+                  }));
+  return success();
+}

@@ -1,0 +1,152 @@
+"""The bundled demo models (examples/models/char-gpt, examples/models/reverse)
+compiled and run through `tfmc-run --prompt`: greedy generation reproduces
+PyTorch's greedy tokens exactly; seeded sampling is reproducible; the
+attention-map entries return PyTorch's attention probabilities and
+--dump-attention writes one PNG per layer and head; bad text input fails
+cleanly.
+
+usage: check_demo_models.py WORKDIR"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import tfmc_rt as rt  # noqa: E402
+from tfmc_ref import load_model_file  # noqa: E402
+from tfmc_run import compile_model, tool  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+work = sys.argv[1]
+os.makedirs(work, exist_ok=True)
+failures = 0
+
+
+def check(what, ok, detail=""):
+    global failures
+    print(f"{what}: {detail} {'OK' if ok else 'FAIL'}".replace("  ", " "))
+    failures += not ok
+
+
+def tfmc_run(artifact, *args, expect_fail=False):
+    r = subprocess.run([tool("tfmc-run"), artifact, *args], capture_output=True,
+                       text=True)
+    if expect_fail != (r.returncode != 0):
+        sys.exit(f"FAIL tfmc-run {' '.join(args)}: exit {r.returncode}\n{r.stdout}{r.stderr}")
+    return r
+
+
+def generated_ids(r):
+    line = [l for l in r.stdout.splitlines() if l.startswith("ids:")][-1]
+    return [int(t) for t in line[4:].split()]
+
+
+def capture_probs(model):
+    """Makes every Attention module record its probabilities."""
+    probs = []
+    for m in model.modules():
+        if type(m).__name__ == "Attention":
+            def fwd(xq, xkv, mask=None, return_probs=False, _m=m, _f=m.forward):
+                out, p = _f(xq, xkv, mask, return_probs=True)
+                probs.append((_m, p))
+                return (out, p) if return_probs else out
+            m.forward = fwd
+    return probs
+
+
+# --- character-level GPT ------------------------------------------------------
+toml = os.path.join(ROOT, "examples", "models", "char-gpt", "model.toml")
+gpt, doc = load_model_file(toml)
+chars = __import__("json").load(open(os.path.join(os.path.dirname(toml), "chars.json")))
+art = compile_model(toml, os.path.join(work, "char-gpt"), "--attention-maps")
+N = 60
+for prompt in ["The ", "Q: What is", "A man, a plan", "\n"]:
+    ids = [chars.index(c) for c in prompt]
+    with torch.no_grad():
+        seq = list(ids)
+        for _ in range(N):
+            seq.append(int(gpt(torch.tensor([seq]))[0, -1].argmax()))
+    want = seq[len(ids):]
+    r = tfmc_run(art, "--prompt", prompt, "--max-new-tokens", str(N), "--show-ids")
+    got = generated_ids(r)
+    text = "".join(chars[i] for i in want)
+    check(f"char-gpt greedy {prompt!r}", got == want and r.stdout.startswith(prompt + text),
+          f"{len(got)} tokens equal PyTorch's: {text[:30]!r}...")
+    if got != want:
+        print("  pytorch", want, "\n  tfmc   ", got)
+
+a = tfmc_run(art, "--prompt", "The ", "--max-new-tokens", "40", "--temperature", "0.8",
+             "--top-k", "20", "--top-p", "0.95", "--seed", "7").stdout
+b = tfmc_run(art, "--prompt", "The ", "--max-new-tokens", "40", "--temperature", "0.8",
+             "--top-k", "20", "--top-p", "0.95", "--seed", "7").stdout
+c = tfmc_run(art, "--prompt", "The ", "--max-new-tokens", "40", "--temperature", "0.8",
+             "--top-k", "20", "--top-p", "0.95", "--seed", "8").stdout
+check("char-gpt sampling seed 7 twice", a == b and a != c, "same text; seed 8 differs")
+
+# The debug entry's probabilities against PyTorch's.
+ids = [chars.index(c) for c in "To be or not to be"]
+m = rt.Model(art)
+s = m.session("forward_attention")
+s.run(input_ids=np.array([ids], dtype=np.int64))
+probs = capture_probs(gpt)
+with torch.no_grad():
+    gpt(torch.tensor([ids]))
+err = max(np.abs(s.output(f"attention.{l}") - p.numpy()).max()
+          for l, (_, p) in enumerate(probs))
+check("char-gpt forward_attention", err < 1e-5, f"{len(probs)} layers, max err {err:.2e}")
+maps = os.path.join(work, "maps-gpt")
+r = tfmc_run(art, "--prompt", "To be or not", "--max-new-tokens", "8",
+             "--dump-attention", maps)
+pngs = sorted(os.listdir(maps))
+layers, heads = doc["decoder"]["layers"], doc["model"]["num_heads"]
+ok = len(pngs) == layers * heads and all(
+    open(os.path.join(maps, p), "rb").read(8) == b"\x89PNG\r\n\x1a\n" for p in pngs)
+check("char-gpt --dump-attention", ok, f"{len(pngs)} PNGs ({layers} layers x {heads} heads)")
+print("  " + r.stderr.strip().splitlines()[-1])
+
+# Bad text input.
+for args, what in [(["--prompt", ""], "empty prompt"),
+                   (["--prompt", "x" * 100, "--max-new-tokens", "40"], "prompt too long"),
+                   (["--prompt", "caf\u00e9 \u00e0 la carte"], "unknown character"),
+                   (["--text", "hello"], "text on a decoder"),
+                   (["--prompt", "hi", "--top-p", "1.5"], "bad top-p")]:
+    r = tfmc_run(art, *args, expect_fail=True)
+    print(f"char-gpt {what}: {r.stderr.strip()}")
+plain = compile_model(toml, os.path.join(work, "char-gpt-plain"))
+r = tfmc_run(plain, "--prompt", "hi", "--dump-attention", os.path.join(work, "x"),
+             expect_fail=True)
+print(f"char-gpt maps without the debug entry: {r.stderr.strip()}")
+
+# --- encoder-decoder: reverse a string ------------------------------------------
+toml = os.path.join(ROOT, "examples", "models", "reverse", "model.toml")
+rev, doc = load_model_file(toml)
+vocab = __import__("json").load(open(os.path.join(os.path.dirname(toml), "chars.json")))
+BOS, EOS = doc["model"]["bos_id"], doc["model"]["eos_id"]
+art = compile_model(toml, os.path.join(work, "reverse"), "--attention-maps")
+correct = 0
+words = ["abc", "transformer", "attention", "zyxwvuts", "compiler", "mlir", "qq"]
+for word in words:
+    src = torch.tensor([[vocab.index(c) for c in word]])
+    with torch.no_grad():
+        memory = rev.encode(src)
+        out = [BOS]
+        while len(out) < 20 and out[-1] != EOS:
+            out.append(int(rev.decode(torch.tensor([out]), memory)[0, -1].argmax()))
+    want = out[1:]
+    r = tfmc_run(art, "--prompt", word, "--max-new-tokens", "19", "--show-ids")
+    got = generated_ids(r)
+    text = r.stdout.splitlines()[0]
+    correct += text == word[::-1]
+    check(f"reverse greedy {word!r}", got == want, f"-> {text!r}, tokens equal PyTorch's")
+print(f"reverse: {correct}/{len(words)} reversed correctly")
+maps = os.path.join(work, "maps-rev")
+r = tfmc_run(art, "--prompt", "attention", "--max-new-tokens", "12", "--dump-attention", maps)
+n = len(os.listdir(maps))
+want_n = 2 * doc["decoder"]["layers"] * doc["model"]["num_heads"]
+check("reverse --dump-attention", n == want_n, f"{n} PNGs (self + cross)")
+r = tfmc_run(art, "--prompt", "Hello", expect_fail=True)
+print(f"reverse unknown character: {r.stderr.strip()}")
+
+print("OK" if failures == 0 else f"{failures} FAILED")
