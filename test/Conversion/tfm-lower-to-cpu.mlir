@@ -1,4 +1,4 @@
-// RUN: tfmc-opt %s --tfm-lower-to-cpu=vector-width=8 --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: tfmc-opt %s --tfm-lower-to-cpu="vector-width=8 attention-block-q=16 attention-block-k=64" --split-input-file --verify-diagnostics | FileCheck %s
 
 // The signature: inputs, outputs written in place, the weights buffer. Token
 // ids get their bound; weights become views at planned offsets, and a weight

@@ -161,6 +161,15 @@ static cl::opt<unsigned> gemmMC("gemm-mc",
                                 cl::desc("GEMM rows per work item"),
                                 cl::init(128), cl::Hidden, cl::cat(targetCat));
 
+static cl::opt<unsigned> attentionBQ("attention-block-q",
+                                     cl::desc("Queries per attention item"),
+                                     cl::init(128), cl::Hidden,
+                                     cl::cat(targetCat));
+static cl::opt<unsigned> attentionBK("attention-block-k",
+                                     cl::desc("Keys per attention block"),
+                                     cl::init(128), cl::Hidden,
+                                     cl::cat(targetCat));
+
 static cl::opt<std::string> dumpIRDir(
     "dump-ir-dir",
     cl::desc("Write the IR after every pass into numbered files in this "
@@ -344,6 +353,8 @@ static LogicalResult runPipeline(ModuleOp module, const CpuTarget *target,
     opts.maxPositions = maxPositions;
     opts.gemmKC = gemmKC;
     opts.gemmMC = gemmMC;
+    opts.attentionBlockQ = attentionBQ;
+    opts.attentionBlockK = attentionBK;
     if (!maxPositions)
       if (auto m = module->getAttrOfType<IntegerAttr>("tfm.max_seq_len"))
         opts.maxPositions = m.getInt();

@@ -47,6 +47,8 @@ void mlir::tfm::buildCpuLoopsPipeline(OpPassManager &pm,
   lower.gemmNR = opts.gemmNR;
   lower.gemmKC = opts.gemmKC;
   lower.gemmMC = opts.gemmMC;
+  lower.attentionBlockQ = opts.attentionBlockQ;
+  lower.attentionBlockK = opts.attentionBlockK;
   lower.maxPositions = opts.maxPositions;
   pm.addPass(createLowerToCPUPass(lower));
   pm.addPass(createCanonicalizerPass());

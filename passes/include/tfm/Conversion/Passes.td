@@ -40,9 +40,9 @@ def LowerToCPUPass : Pass<"tfm-lower-to-cpu", "ModuleOp"> {
            "partial sums go through C between blocks)">,
     Option<"gemmMC", "gemm-mc", "unsigned", "128",
            "Rows of A one GEMM work item covers (rounded to gemm-mr)">,
-    Option<"attentionBlockQ", "attention-block-q", "unsigned", "16",
+    Option<"attentionBlockQ", "attention-block-q", "unsigned", "128",
            "Queries per attention work item">,
-    Option<"attentionBlockK", "attention-block-k", "unsigned", "64",
+    Option<"attentionBlockK", "attention-block-k", "unsigned", "128",
            "Keys per online-softmax step">,
     Option<"maxPositions", "max-positions", "int64_t", "0",
            "Rows of precomputed sinusoidal tables (0: the largest static "

@@ -41,6 +41,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<unsigned> gemmMC{
       *this, "gemm-mc", llvm::cl::desc("GEMM rows per work item"),
       llvm::cl::init(128)};
+  PassOptions::Option<unsigned> attentionBlockQ{
+      *this, "attention-block-q",
+      llvm::cl::desc("Queries per attention work item"), llvm::cl::init(128)};
+  PassOptions::Option<unsigned> attentionBlockK{
+      *this, "attention-block-k",
+      llvm::cl::desc("Keys per attention block"), llvm::cl::init(128)};
   PassOptions::Option<int64_t> maxPositions{
       *this, "max-positions",
       llvm::cl::desc("Rows of precomputed positional tables (0: static)"),
