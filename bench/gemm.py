@@ -11,12 +11,13 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "lib"))
 import tfmc_ref  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import best_ms, ort_session, tool  # noqa: E402
 
 SHAPES = [  # (name, M, K, N)
     ("gpt2 qkv", 128, 768, 2304),
@@ -27,10 +28,6 @@ SHAPES = [  # (name, M, K, N)
     ("square 1024", 1024, 1024, 1024),
     ("square 2048", 2048, 2048, 2048),
 ]
-
-
-def tool(name):
-    return os.path.join(os.environ.get("TFMC_TOOLS", "build/bin"), name)
 
 
 def compile_tfmc(work, name, m, k, n, flags=()):
@@ -69,14 +66,36 @@ def time_tfmc(c, threads, runs):
 
 def bench_numpy(x, w, runs):
     wt = np.ascontiguousarray(w.T)
-    for _ in range(2):
-        x @ wt
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        x @ wt
-        times.append((time.perf_counter() - t0) * 1e3)
-    return min(times)
+    return best_ms(lambda: x @ wt, runs, warmup=2)
+
+
+def bench_ort(work, tag, x, w, threads, runs):
+    """ONNX Runtime MatMul (W an initializer, ORT_ENABLE_ALL) in a child
+    process; returns (best ms, max error vs numpy) or None without ORT."""
+    np.save(os.path.join(work, tag + ".w.npy"), np.ascontiguousarray(w.T))
+    np.save(os.path.join(work, tag + ".xo.npy"), x)
+    r = subprocess.run([sys.executable, __file__, work, "--ort-child", tag, "--threads",
+                        str(threads), "--runs", str(runs)], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    out = json.loads(r.stdout)
+    return out["ms"], out["err"]
+
+
+def ort_child(a):
+    from onnx import helper, numpy_helper, TensorProto
+    w = np.load(os.path.join(a.work, a.ort_child + ".w.npy"))
+    x = np.load(os.path.join(a.work, a.ort_child + ".xo.npy"))
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "gemm",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT,
+                                                         [x.shape[0], w.shape[1]])],
+                          [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    sess = ort_session(model.SerializeToString(), a.threads)
+    y = sess.run(None, {"x": x})[0]
+    err = float(np.abs(y - x.astype(np.float64) @ w.astype(np.float64)).max())
+    print(json.dumps(dict(ms=best_ms(lambda: sess.run(None, {"x": x}), a.runs), err=err)))
 
 
 def main():
@@ -89,7 +108,11 @@ def main():
     p.add_argument("--json")
     p.add_argument("--only", help="substring of the shapes to run")
     p.add_argument("--flag", action="append", default=[], help="extra tfmc flag (tuning)")
+    p.add_argument("--ort", action="store_true", help="also time ONNX Runtime's MatMul")
+    p.add_argument("--ort-child", help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.ort_child:
+        return ort_child(a)
     os.makedirs(a.work, exist_ok=True)
     rows = []
     print("%-16s %5s %5s %6s | %9s %7s %6s | %9s %7s | %s" %
@@ -113,11 +136,19 @@ def main():
         flops = 2.0 * m * k * n
         g, gn = flops / ms / 1e6, flops / np_ms / 1e6
         pk = 100.0 * g / a.peak if a.peak else float("nan")
-        print("%-16s %5d %5d %6d | %9.3f %7.1f %5.1f%% | %9.3f %7.1f | %.2fx  (max err %.1e)" %
-              (name, m, k, n, ms, g, pk, np_ms, gn, np_ms / ms, err), flush=True)
+        ort_r = bench_ort(a.work, re.sub(r"\W+", "_", name), x, w, a.threads,
+                          a.runs) if a.ort else None
+        extra = ""
+        if ort_r:
+            extra = "  ORT %.3f ms (%.2fx)" % (ort_r[0], ort_r[0] / ms)
+        print("%-16s %5d %5d %6d | %9.3f %7.1f %5.1f%% | %9.3f %7.1f | %.2fx  (max err %.1e)%s" %
+              (name, m, k, n, ms, g, pk, np_ms, gn, np_ms / ms, err, extra), flush=True)
         rows.append(dict(shape=name, m=m, k=k, n=n, tfmc_ms=ms, tfmc_gflops=g,
                          peak_fraction=g / a.peak if a.peak else None, numpy_ms=np_ms,
-                         numpy_gflops=gn, speedup=np_ms / ms, max_err=err))
+                         numpy_gflops=gn, speedup=np_ms / ms, max_err=err,
+                         ort_ms=ort_r[0] if ort_r else None,
+                         ort_gflops=flops / ort_r[0] / 1e6 if ort_r else None,
+                         ort_err=ort_r[1] if ort_r else None))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(dict(threads=a.threads, peak_gflops=a.peak, rows=rows), f, indent=2)

