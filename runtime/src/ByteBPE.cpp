@@ -31,12 +31,6 @@ public:
               std::vector<int64_t> &ids, std::string &error) const override;
   bool decode(const std::vector<int64_t> &ids, bool skipSpecial,
               std::string &text, std::string &error) const override;
-  std::string token(int64_t id) const override {
-    return id >= 0 && static_cast<size_t>(id) < idToToken.size()
-               ? idToToken[id]
-               : std::string();
-  }
-  size_t vocabSize() const override { return idToToken.size(); }
 
 private:
   /// [begin, end) code point ranges of GPT-2's pre-tokens.
@@ -46,8 +40,6 @@ private:
                   std::string &error) const;
 
   std::unordered_map<std::string, int64_t> vocab;
-  std::vector<std::string> idToToken;
-  std::vector<bool> isSpecial;
   std::vector<std::string> specialTokens;     // longest first
   std::unordered_map<std::string, int> ranks; // "left right" -> rank
   std::string byteToChar[256];                // UTF-8 of the mapped char
@@ -71,17 +63,9 @@ void buildByteMap(std::string (&byteToChar)[256],
 
 bool ByteBPE::load(const FileSource &files, std::string &error) {
   buildByteMap(byteToChar, charToByte);
-  std::string text;
-  if (!files.read("vocab.json", text, error))
-    return false;
   nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error &e) {
-    error = files.path("vocab.json") + ": not valid JSON (at byte " +
-            std::to_string(e.byte) + ")";
+  if (!files.readJson("vocab.json", doc, error))
     return false;
-  }
   if (!doc.is_object() || doc.empty()) {
     error =
         files.path("vocab.json") + ": expected an object mapping tokens to ids";
@@ -121,6 +105,7 @@ bool ByteBPE::load(const FileSource &files, std::string &error) {
   if (auto it = vocab.find("<|endoftext|>"); it != vocab.end())
     specials["bos"] = specials["eos"] = it->second;
 
+  std::string text;
   if (!files.read("merges.txt", text, error))
     return false;
   std::istringstream lines(text);
@@ -262,11 +247,8 @@ bool ByteBPE::encode(const std::string &text, bool, std::vector<int64_t> &ids,
                      std::string &error) const {
   ids.clear();
   std::vector<char32_t> cp;
-  size_t bad;
-  if (!decodeUtf8(text, cp, bad)) {
-    error = "the text is not valid UTF-8 (at byte " + std::to_string(bad) + ")";
+  if (!decodeText(text, cp, error))
     return false;
-  }
   // Special tokens first, then GPT-2's pre-tokens of the text between them.
   size_t pos = 0;
   while (pos <= text.size()) {
@@ -282,6 +264,7 @@ bool ByteBPE::encode(const std::string &text, bool, std::vector<int64_t> &ids,
     std::string segment = text.substr(
         pos, next == std::string::npos ? std::string::npos : next - pos);
     std::vector<char32_t> seg;
+    size_t bad; // the whole text was validated above
     decodeUtf8(segment, seg, bad);
     for (auto [b, e] : split(seg)) {
       std::string bytes;
@@ -302,11 +285,8 @@ bool ByteBPE::decode(const std::vector<int64_t> &ids, bool skipSpecial,
                      std::string &text, std::string &error) const {
   text.clear();
   for (int64_t id : ids) {
-    if (id < 0 || static_cast<size_t>(id) >= idToToken.size()) {
-      error = "token id " + std::to_string(id) + " is out of range [0, " +
-              std::to_string(idToToken.size()) + ")";
+    if (!checkId(id, error))
       return false;
-    }
     if (isSpecial[id]) {
       if (!skipSpecial)
         text += idToToken[id];

@@ -18,17 +18,9 @@ namespace {
 class CharTokenizer final : public Tokenizer {
 public:
   bool load(const FileSource &files, std::string &error) {
-    std::string text;
-    if (!files.read("chars.json", text, error))
-      return false;
     nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error &e) {
-      error = files.path("chars.json") + ": not valid JSON (at byte " +
-              std::to_string(e.byte) + ")";
+    if (!files.readJson("chars.json", doc, error))
       return false;
-    }
     if (!doc.is_array() || doc.empty()) {
       error = files.path("chars.json") +
               ": expected a non-empty array of characters and special tokens";
@@ -63,12 +55,8 @@ public:
               std::vector<int64_t> &ids, std::string &error) const override {
     ids.clear();
     std::vector<char32_t> cp;
-    size_t bad;
-    if (!decodeUtf8(text, cp, bad)) {
-      error =
-          "the text is not valid UTF-8 (at byte " + std::to_string(bad) + ")";
+    if (!decodeText(text, cp, error))
       return false;
-    }
     if (addSpecial && specials.count("bos"))
       ids.push_back(specials.at("bos"));
     size_t offset = 0;
@@ -93,28 +81,16 @@ public:
               std::string &text, std::string &error) const override {
     text.clear();
     for (int64_t id : ids) {
-      if (id < 0 || static_cast<size_t>(id) >= idToToken.size()) {
-        error = "token id " + std::to_string(id) + " is out of range [0, " +
-                std::to_string(idToToken.size()) + ")";
+      if (!checkId(id, error))
         return false;
-      }
       if (!(skipSpecial && isSpecial[id]))
         text += idToToken[id];
     }
     return true;
   }
 
-  std::string token(int64_t id) const override {
-    return id >= 0 && static_cast<size_t>(id) < idToToken.size()
-               ? idToToken[id]
-               : std::string();
-  }
-  size_t vocabSize() const override { return idToToken.size(); }
-
 private:
   std::unordered_map<char32_t, int64_t> byChar;
-  std::vector<std::string> idToToken;
-  std::vector<bool> isSpecial;
 };
 
 } // namespace

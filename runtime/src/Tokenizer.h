@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,10 @@ struct FileSource {
   /// Reads `name`; false with `error` set when it cannot.
   bool read(const std::string &name, std::string &out,
             std::string &error) const;
+  /// Reads and parses `name` as JSON; false with `error` naming the file
+  /// and byte offset when it cannot.
+  bool readJson(const std::string &name, nlohmann::json &doc,
+                std::string &error) const;
   std::string path(const std::string &name) const {
     return directory.empty() ? name : directory + "/" + name;
   }
@@ -46,8 +51,12 @@ public:
   virtual bool decode(const std::vector<int64_t> &ids, bool skipSpecial,
                       std::string &text, std::string &error) const = 0;
   /// The text of one token as the vocabulary spells it (for labels).
-  virtual std::string token(int64_t id) const = 0;
-  virtual size_t vocabSize() const = 0;
+  std::string token(int64_t id) const {
+    return id >= 0 && static_cast<size_t>(id) < idToToken.size()
+               ? idToToken[id]
+               : std::string();
+  }
+  size_t vocabSize() const { return idToToken.size(); }
   /// Special token ids by role ("bos", "eos", "pad", "unk", "cls", "sep").
   std::optional<int64_t> special(const std::string &role) const {
     auto it = specials.find(role);
@@ -62,7 +71,15 @@ public:
                                          bool lowercase, std::string &error);
 
 protected:
+  /// False with `error` set when `id` is not a token of the vocabulary.
+  bool checkId(int64_t id, std::string &error) const;
+  /// `text` as code points; false with `error` at the first invalid byte.
+  static bool decodeText(const std::string &text, std::vector<char32_t> &cp,
+                         std::string &error);
+
   std::map<std::string, int64_t> specials;
+  std::vector<std::string> idToToken; ///< the vocabulary, by id
+  std::vector<bool> isSpecial;        ///< parallel to idToToken
 };
 
 // The tokenizers (one file each).

@@ -6,6 +6,8 @@
 
 #include "Tokenizer.h"
 
+#include <nlohmann/json.hpp>
+
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
@@ -33,6 +35,38 @@ bool FileSource::read(const std::string &name, std::string &out,
   ss << in.rdbuf();
   out = ss.str();
   return true;
+}
+
+bool FileSource::readJson(const std::string &name, nlohmann::json &doc,
+                          std::string &error) const {
+  std::string text;
+  if (!read(name, text, error))
+    return false;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error &e) {
+    error = path(name) + ": not valid JSON (at byte " +
+            std::to_string(e.byte) + ")";
+    return false;
+  }
+  return true;
+}
+
+bool Tokenizer::checkId(int64_t id, std::string &error) const {
+  if (id >= 0 && static_cast<size_t>(id) < idToToken.size())
+    return true;
+  error = "token id " + std::to_string(id) + " is out of range [0, " +
+          std::to_string(idToToken.size()) + ")";
+  return false;
+}
+
+bool Tokenizer::decodeText(const std::string &text, std::vector<char32_t> &cp,
+                           std::string &error) {
+  size_t bad;
+  if (decodeUtf8(text, cp, bad))
+    return true;
+  error = "the text is not valid UTF-8 (at byte " + std::to_string(bad) + ")";
+  return false;
 }
 
 bool tfmc::rt::decodeUtf8(const std::string &s, std::vector<char32_t> &out,

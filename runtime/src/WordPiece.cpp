@@ -29,20 +29,12 @@ public:
               std::vector<int64_t> &ids, std::string &error) const override;
   bool decode(const std::vector<int64_t> &ids, bool skipSpecial,
               std::string &text, std::string &error) const override;
-  std::string token(int64_t id) const override {
-    return id >= 0 && static_cast<size_t>(id) < idToToken.size()
-               ? idToToken[id]
-               : std::string();
-  }
-  size_t vocabSize() const override { return idToToken.size(); }
 
 private:
   std::u32string normalize(const std::vector<char32_t> &cp) const;
   void wordPieces(const std::u32string &word, std::vector<int64_t> &ids) const;
 
   std::unordered_map<std::string, int64_t> vocab;
-  std::vector<std::string> idToToken;
-  std::vector<bool> isSpecial;
   bool lowercase = true;
   int64_t unk = -1;
   static constexpr size_t kMaxCharsPerWord = 100;
@@ -173,11 +165,8 @@ bool WordPiece::encode(const std::string &text, bool addSpecial,
                        std::vector<int64_t> &ids, std::string &error) const {
   ids.clear();
   std::vector<char32_t> cp;
-  size_t bad;
-  if (!decodeUtf8(text, cp, bad)) {
-    error = "the text is not valid UTF-8 (at byte " + std::to_string(bad) + ")";
+  if (!decodeText(text, cp, error))
     return false;
-  }
   if (addSpecial && specials.count("cls"))
     ids.push_back(specials.at("cls"));
   std::u32string s = normalize(cp), word;
@@ -208,11 +197,8 @@ bool WordPiece::decode(const std::vector<int64_t> &ids, bool skipSpecial,
   text.clear();
   bool first = true;
   for (int64_t id : ids) {
-    if (id < 0 || static_cast<size_t>(id) >= idToToken.size()) {
-      error = "token id " + std::to_string(id) + " is out of range [0, " +
-              std::to_string(idToToken.size()) + ")";
+    if (!checkId(id, error))
       return false;
-    }
     if (skipSpecial && isSpecial[id])
       continue;
     const std::string &t = idToToken[id];
