@@ -9,7 +9,6 @@ through the reference model of test/lib/tfmc_ref.py) and chars.json (the
 vocabulary: one entry per character id).
 """
 import argparse
-import json
 import math
 import os
 import sys
@@ -20,7 +19,7 @@ import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "test", "lib"))
-from tfmc_ref import RefModel, read_fortunes, save_safetensors, write_toml  # noqa: E402
+from tfmc_ref import RefModel, read_fortunes, save_char_model  # noqa: E402
 
 CONFIG = dict(family="decoder", vocab_size=0, d_model=128, num_heads=4, d_ff=512,
               decoder_layers=4, max_seq_len=128, norm="layernorm",
@@ -95,18 +94,9 @@ def main():
           f"validation loss {sum(losses) / len(losses):.3f} nats/char")
 
     os.makedirs(args.out, exist_ok=True)
-    save_safetensors(os.path.join(args.out, "model.safetensors"),
-                     model.named_weights())
-    with open(os.path.join(args.out, "chars.json"), "w") as f:
-        json.dump(chars, f, indent=0)
-    toml = os.path.join(args.out, "model.toml")
-    write_toml(toml, cfg, weights_file="model.safetensors")
-    with open(toml) as f:
-        body = f.read()
-    with open(toml, "w") as f:
-        f.write("# A character-level GPT trained on Debian's fortunes by\n"
-                "# examples/demo/train_char_gpt.py.\n" + body +
-                '\n[tokenizer]\nkind = "char"\n')
+    save_char_model(args.out, model, cfg, chars,
+                    "A character-level GPT trained on Debian's fortunes by\n"
+                    "examples/demo/train_char_gpt.py.")
     print(f"wrote {args.out}")
 
 

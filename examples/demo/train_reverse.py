@@ -9,7 +9,6 @@ end. Writes DIR (default examples/models/reverse): model.toml,
 model.safetensors and chars.json (<pad>, <bos>, <eos>, then a-z).
 """
 import argparse
-import json
 import math
 import os
 import random
@@ -21,7 +20,7 @@ import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "test", "lib"))
-from tfmc_ref import RefModel, save_safetensors, write_toml  # noqa: E402
+from tfmc_ref import RefModel, save_char_model  # noqa: E402
 
 VOCAB = ["<pad>", "<bos>", "<eos>"] + [chr(c) for c in range(ord("a"), ord("z") + 1)]
 PAD, BOS, EOS = 0, 1, 2
@@ -98,18 +97,9 @@ def main():
     print(f"trained {step} steps in {time.time() - start:.0f}s; "
           f"greedy exact match {correct}/200")
 
-    os.makedirs(args.out, exist_ok=True)
-    save_safetensors(os.path.join(args.out, "model.safetensors"), model.named_weights())
-    with open(os.path.join(args.out, "chars.json"), "w") as f:
-        json.dump(VOCAB, f)
-    toml = os.path.join(args.out, "model.toml")
-    write_toml(toml, CONFIG, weights_file="model.safetensors")
-    with open(toml) as f:
-        body = f.read()
-    with open(toml, "w") as f:
-        f.write("# An encoder-decoder that reverses strings of a-z, trained by\n"
-                "# examples/demo/train_reverse.py.\n" + body +
-                '\n[tokenizer]\nkind = "char"\n')
+    save_char_model(args.out, model, CONFIG, VOCAB,
+                    "An encoder-decoder that reverses strings of a-z, trained by\n"
+                    "examples/demo/train_reverse.py.")
     print(f"wrote {args.out}")
 
 

@@ -72,9 +72,12 @@ def read_fortunes(ascii_only=False):
     return out
 
 
-def write_toml(path, cfg, weights_file=None, seed=None, compile_shapes=None):
-    """Writes a tfmc model file for the reference config `cfg`."""
-    lines = ["[model]"]
+def write_toml(path, cfg, weights_file=None, seed=None, compile_shapes=None,
+               header=None, tokenizer=None):
+    """Writes a tfmc model file for the reference config `cfg`; `header`
+    becomes leading comment lines, `tokenizer` a [tokenizer] kind."""
+    lines = ["# " + l for l in header.splitlines()] if header else []
+    lines.append("[model]")
     for k, v in cfg.items():
         if k in ("encoder_layers", "decoder_layers"):
             continue
@@ -93,6 +96,8 @@ def write_toml(path, cfg, weights_file=None, seed=None, compile_shapes=None):
         lines += ['init = "random"', "seed = %d" % (seed or 0)]
     if compile_shapes:
         lines += ["", "[compile]"] + ["%s = %d" % kv for kv in compile_shapes.items()]
+    if tokenizer:
+        lines += ["", "[tokenizer]", 'kind = "%s"' % tokenizer]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -327,6 +332,17 @@ class RefModel(nn.Module):
                 name = name[len("stack."):]
             out[name] = p.detach().numpy()
         return out
+
+
+def save_char_model(out, model, cfg, chars, header):
+    """Writes a trained character-level model as a tfmc model directory:
+    model.safetensors, chars.json (entry i = token i) and model.toml."""
+    os.makedirs(out, exist_ok=True)
+    save_safetensors(os.path.join(out, "model.safetensors"), model.named_weights())
+    with open(os.path.join(out, "chars.json"), "w") as f:
+        json.dump(chars, f, indent=0)
+    write_toml(os.path.join(out, "model.toml"), cfg, weights_file="model.safetensors",
+               header=header, tokenizer="char")
 
 
 def load_model_file(toml_path):
