@@ -218,10 +218,7 @@ static LogicalResult lowerPositionalEncoding(PositionalEncodingOp op,
 
 static LogicalResult lowerRange(RangeOp op, Lowering &l) {
   RankedTensorType t = op.getType();
-  SmallVector<Value> sizes;
-  for (Value v : op.getDynamicSizes())
-    sizes.push_back(l.scalar(v));
-  Value out = l.allocFor(op, sizes);
+  Value out = l.allocFor(op, l.scalars(op.getDynamicSizes()));
   Value offset = l.scalar(op.getOffset());
   Type elt = t.getElementType();
   MLIRContext *ctx = l.b.getContext();
@@ -242,10 +239,7 @@ static LogicalResult lowerRange(RangeOp op, Lowering &l) {
 
 static LogicalResult lowerCausalMask(CausalMaskOp op, Lowering &l) {
   RankedTensorType t = op.getType();
-  SmallVector<Value> sizes;
-  for (Value v : op.getDynamicSizes())
-    sizes.push_back(l.scalar(v));
-  Value out = l.allocFor(op, sizes);
+  Value out = l.allocFor(op, l.scalars(op.getDynamicSizes()));
   Value offset = l.scalar(op.getOffset());
   double value = op.getValue().convertToDouble();
   Type elt = t.getElementType();

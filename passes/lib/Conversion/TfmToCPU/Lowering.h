@@ -87,6 +87,9 @@ public:
   /// The lowered form of a scalar operand (an index computed in the body);
   /// null stays null.
   Value scalar(Value v) const { return v ? map.lookupOrDefault(v) : v; }
+  SmallVector<Value> scalars(ValueRange vs) const {
+    return llvm::map_to_vector(vs, [&](Value v) { return scalar(v); });
+  }
   /// Clones a scalar op (index arithmetic, constants), remapping operands.
   Operation *cloneScalar(Operation *op) { return b.clone(*op, map); }
 

@@ -154,6 +154,15 @@ LogicalResult lowerNorm(OpTy op, Lowering &l, Value residual, Value bias,
   auto loadFirst = [&](Value m, Value row) -> Value {
     return memref::LoadOp::create(l.b, m, ValueRange{row, k.idx(0)});
   };
+  // mean((x - mean)^2) over one row, a second pass over the cached row.
+  auto variance = [&](Value x, Value row, Value meanV) -> Value {
+    return arith::MulFOp::create(l.b, rk.rowSum([&](Value off, Value mask) {
+      Value d =
+          arith::SubFOp::create(l.b, k.load(x, {row, off}, mask, meanV), meanV);
+      return Value(arith::MulFOp::create(l.b, d, d));
+    }),
+                                 rk.invN);
+  };
   k.parallel({l.dim(in, 0)}, [&](ValueRange iv) {
     Value row = iv[0];
     Value x = in;
@@ -183,14 +192,8 @@ LogicalResult lowerNorm(OpTy op, Lowering &l, Value residual, Value bias,
       }
       stat = arith::AddFOp::create(l.b, shift, stat);
       Value meanV = k.splat(stat);
-      Value var =
-          arith::MulFOp::create(l.b, rk.rowSum([&](Value off, Value mask) {
-            Value d = arith::SubFOp::create(
-                l.b, k.load(x, {row, off}, mask, meanV), meanV);
-            return Value(arith::MulFOp::create(l.b, d, d));
-          }),
-                                rk.invN);
-      normalizeRow(rk, x, out, row, stat, rk.rstd(var, eps), scale, biasV);
+      normalizeRow(rk, x, out, row, stat,
+                   rk.rstd(variance(x, row, meanV), eps), scale, biasV);
       return;
     }
     if (!centred) {
@@ -216,14 +219,8 @@ LogicalResult lowerNorm(OpTy op, Lowering &l, Value residual, Value bias,
         }),
                               rk.invN));
     Value meanV = k.splat(mean);
-    Value var =
-        arith::MulFOp::create(l.b, rk.rowSum([&](Value off, Value mask) {
-          Value d = arith::SubFOp::create(
-              l.b, k.load(x, {row, off}, mask, meanV), meanV);
-          return Value(arith::MulFOp::create(l.b, d, d));
-        }),
-                              rk.invN);
-    normalizeRow(rk, x, out, row, mean, rk.rstd(var, eps), scale, biasV);
+    normalizeRow(rk, x, out, row, mean, rk.rstd(variance(x, row, meanV), eps),
+                 scale, biasV);
   });
   l.bind(op->getResult(0), outFull);
   if (residual)
