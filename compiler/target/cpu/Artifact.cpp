@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tfm/Target/Cpu.h"
+#include "tfm/Target/Artifact.h"
 
 #include "tfm/Conversion/Passes.h"
 #include "tfm/IR/TfmOps.h"
@@ -19,6 +19,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -150,7 +151,6 @@ llvm::Expected<uint64_t> mlir::tfm::writeWeights(ModuleOp lowered,
 //===----------------------------------------------------------------------===//
 
 llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
-                                     const CpuTarget &target,
                                      const ArtifactInfo &info,
                                      bool inlineTokenizer) {
   // Inline tokenizer files are read before anything is written.
@@ -198,16 +198,11 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
     j.attribute("format", "tfmc-artifact");
     j.attribute("version", kArtifactVersion);
     j.attributeObject("target", [&] {
-      j.attribute("kind", "cpu");
-      j.attribute("triple", target.triple);
-      j.attribute("cpu", target.cpu);
-      j.attribute("vector_width", static_cast<int64_t>(target.vectorWidth));
-      j.attributeArray("features", [&] {
-        for (const std::string &f : target.requiredFeatures)
-          j.value(f);
-      });
+      if (info.writeTarget)
+        info.writeTarget(j);
     });
-    j.attribute("library", "model.so");
+    if (!info.library.empty())
+      j.attribute("library", info.library);
     j.attributeObject("weights", [&] {
       j.attribute("file", "weights.bin");
       j.attribute("bytes", static_cast<int64_t>(info.weightsBytes));
@@ -240,8 +235,9 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
           });
       });
     j.attributeArray("entries", [&] {
-      for (const EntrySpec &e : info.entries)
+      for (size_t index = 0; index < info.entries.size(); ++index)
         j.object([&] {
+          const EntrySpec &e = info.entries[index];
           j.attribute("name", e.name);
           j.attribute("symbol", "tfmc_" + e.name);
           j.attribute("workspace_bytes", e.workspaceBytes);
@@ -259,9 +255,105 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
           j.attributeBegin("outputs");
           tensors(e.outputs);
           j.attributeEnd();
+          if (info.writeEntryExtra)
+            info.writeEntryExtra(j, index);
         });
     });
   });
   os << "\n";
+  return llvm::Error::success();
+}
+
+void mlir::tfm::fillModelInfo(ModuleOp module, ArtifactInfo &info) {
+  if (auto f = module->getAttrOfType<StringAttr>("tfm.family"))
+    info.family = f.getValue().str();
+  auto intAttr = [&](StringRef name, int64_t &field) {
+    if (auto a = module->getAttrOfType<IntegerAttr>(name))
+      field = a.getInt();
+  };
+  intAttr("tfm.bos_id", info.bosId);
+  intAttr("tfm.eos_id", info.eosId);
+  intAttr("tfm.pad_id", info.padId);
+  intAttr("tfm.max_seq_len", info.maxSeqLen);
+  if (auto tok = module->getAttrOfType<DictionaryAttr>("tfm.tokenizer")) {
+    info.tokenizer.kind = tok.getAs<StringAttr>("kind").getValue().str();
+    info.tokenizer.lowercase = tok.getAs<BoolAttr>("lowercase").getValue();
+    info.tokenizer.directory =
+        tok.getAs<StringAttr>("directory").getValue().str();
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The directory
+//===----------------------------------------------------------------------===//
+
+/// The files an artifact directory may contain.
+static constexpr const char *kArtifactFiles[] = {
+    "manifest.json", "model.so",   "model.o",    "weights.bin",
+    "model",         "kernels.spv", "manifest.exe.json", "chars.json",
+    "vocab.json",    "merges.txt", "vocab.txt"};
+
+/// Removes an artifact directory: only the files tfmc writes, then the
+/// directory itself (which fails, harmlessly, if anything else is in it).
+static std::error_code removeArtifactDir(llvm::StringRef dir) {
+  for (const char *f : kArtifactFiles) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, f);
+    (void)llvm::sys::fs::remove(p);
+  }
+  return llvm::sys::fs::remove(dir);
+}
+
+llvm::Error mlir::tfm::writeArtifactDir(
+    llvm::StringRef outDirRef,
+    llvm::function_ref<
+        llvm::Error(llvm::function_ref<std::string(llvm::StringRef)>)>
+        fill) {
+  // Owned copy: the linker resets LLVM's command-line options, which may
+  // back the caller's string.
+  const std::string outDir = outDirRef.str();
+  std::string tmp =
+      (outDir + ".tmp-" + llvm::Twine(llvm::sys::Process::getProcessId()))
+          .str();
+  (void)removeArtifactDir(tmp);
+  if (std::error_code ec = llvm::sys::fs::create_directories(tmp))
+    return error("cannot create " + tmp + ": " + ec.message());
+  auto fail = [&](llvm::Error e) {
+    (void)removeArtifactDir(tmp);
+    return e;
+  };
+  auto at = [&](llvm::StringRef file) {
+    llvm::SmallString<256> p(tmp);
+    llvm::sys::path::append(p, file);
+    return std::string(p);
+  };
+  if (llvm::Error e = fill(at))
+    return fail(std::move(e));
+  // Replace a previous artifact (never anything else).
+  if (llvm::sys::fs::exists(outDir)) {
+    llvm::SmallString<256> manifest(outDir);
+    llvm::sys::path::append(manifest, "manifest.json");
+    if (!llvm::sys::fs::is_directory(outDir) ||
+        !llvm::sys::fs::exists(manifest))
+      return fail(error(outDir + " exists and is not a tfmc artifact; "
+                                 "refusing to replace it"));
+    if (std::error_code ec = removeArtifactDir(outDir))
+      return fail(error("cannot replace " + outDir + " (" + ec.message() +
+                        "; does it hold other files?)"));
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, outDir))
+    return fail(error("cannot create " + outDir + ": " + ec.message()));
+  return llvm::Error::success();
+}
+
+llvm::Error mlir::tfm::copyTokenizerFiles(
+    const ArtifactInfo &info,
+    llvm::function_ref<std::string(llvm::StringRef)> at) {
+  for (StringRef f : tokenizerFiles(info.tokenizer.kind)) {
+    llvm::SmallString<256> from(info.tokenizer.directory);
+    llvm::sys::path::append(from, f);
+    if (std::error_code ec = llvm::sys::fs::copy_file(from, at(f)))
+      return error("cannot copy " + from + ": " + ec.message());
+  }
   return llvm::Error::success();
 }

@@ -25,22 +25,6 @@ static llvm::Error error(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
 }
 
-/// The files an artifact directory may contain.
-static constexpr const char *kArtifactFiles[] = {
-    "manifest.json", "model.so",  "model.o",    "weights.bin", "model",
-    "manifest.exe.json", "chars.json", "vocab.json", "merges.txt", "vocab.txt"};
-
-/// Removes an artifact directory: only the files tfmc writes, then the
-/// directory itself (which fails, harmlessly, if anything else is in it).
-static std::error_code removeArtifactDir(llvm::StringRef dir) {
-  for (const char *f : kArtifactFiles) {
-    llvm::SmallString<256> p(dir);
-    llvm::sys::path::append(p, f);
-    (void)llvm::sys::fs::remove(p);
-  }
-  return llvm::sys::fs::remove(dir);
-}
-
 /// Entry specs of the buffer-level module: names and shapes from the entry
 /// functions' arguments, the workspace from the planning pass.
 static std::vector<EntrySpec> collectLoweredEntries(ModuleOp module) {
@@ -165,109 +149,68 @@ static llvm::Error appendPayload(llvm::StringRef exe, llvm::StringRef weights,
 
 llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
                                         CpuTarget &target,
-                                        llvm::StringRef outDirRef,
+                                        llvm::StringRef outDir,
                                         const ConfigurePassManager &configure,
                                         bool executable) {
-  // Owned copy: the linker resets LLVM's command-line options, which may
-  // back the caller's string.
-  const std::string outDir = outDirRef.str();
   ArtifactInfo info;
   info.entries = collectLoweredEntries(loops);
-  if (auto f = loops->getAttrOfType<StringAttr>("tfm.family"))
-    info.family = f.getValue().str();
-  auto intAttr = [&](StringRef name, int64_t &field) {
-    if (auto a = loops->getAttrOfType<IntegerAttr>(name))
-      field = a.getInt();
-  };
-  intAttr("tfm.bos_id", info.bosId);
-  intAttr("tfm.eos_id", info.eosId);
-  intAttr("tfm.pad_id", info.padId);
-  intAttr("tfm.max_seq_len", info.maxSeqLen);
+  fillModelInfo(loops, info);
   if (auto bytes = loops->getAttrOfType<IntegerAttr>(kWeightBytesAttr))
     info.weightsBytes = bytes.getInt();
-  if (auto tok = loops->getAttrOfType<DictionaryAttr>("tfm.tokenizer")) {
-    info.tokenizer.kind = tok.getAs<StringAttr>("kind").getValue().str();
-    info.tokenizer.lowercase = tok.getAs<BoolAttr>("lowercase").getValue();
-    info.tokenizer.directory =
-        tok.getAs<StringAttr>("directory").getValue().str();
-  }
-
-  // Everything is written into a temporary sibling directory first.
-  std::string tmp =
-      (outDir + ".tmp-" + llvm::Twine(llvm::sys::Process::getProcessId()))
-          .str();
-  (void)removeArtifactDir(tmp);
-  if (std::error_code ec = llvm::sys::fs::create_directories(tmp))
-    return error("cannot create " + tmp + ": " + ec.message());
-  auto fail = [&](llvm::Error e) {
-    (void)removeArtifactDir(tmp);
-    return e;
-  };
-  auto at = [&](StringRef file) {
-    llvm::SmallString<256> p(tmp);
-    llvm::sys::path::append(p, file);
-    return std::string(p);
+  info.library = "model.so";
+  info.writeTarget = [&](llvm::json::OStream &j) {
+    j.attribute("kind", "cpu");
+    j.attribute("triple", target.triple);
+    j.attribute("cpu", target.cpu);
+    j.attribute("vector_width", static_cast<int64_t>(target.vectorWidth));
+    j.attributeArray("features", [&] {
+      for (const std::string &f : target.requiredFeatures)
+        j.value(f);
+    });
   };
 
-  // Weights first: a missing or malformed source fails before any codegen.
-  auto checksum = writeWeights(loops, weights, at("weights.bin"));
-  if (!checksum)
-    return fail(checksum.takeError());
-  info.weightsChecksum = *checksum;
+  return writeArtifactDir(outDir, [&](auto at) -> llvm::Error {
+    // Weights first: a missing or malformed source fails before any codegen.
+    auto checksum = writeWeights(loops, weights, at("weights.bin"));
+    if (!checksum)
+      return checksum.takeError();
+    info.weightsChecksum = *checksum;
 
-  llvm::LLVMContext ctx;
-  auto module = toLLVM(loops, ctx, target, configure);
-  if (!module)
-    return fail(module.takeError());
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream obj(at("model.o"), ec);
-    if (ec)
-      return fail(error("cannot write model.o: " + ec.message()));
-    if (llvm::Error e = emitMachineCode(**module, target, obj, false))
-      return fail(std::move(e));
-  }
-  if (llvm::Error e = linkSharedLibrary({at("model.o")}, at("model.so")))
-    return fail(std::move(e));
-  // The tokenizer's files, copied (the frontend has checked them).
-  for (StringRef f : tokenizerFiles(info.tokenizer.kind)) {
-    llvm::SmallString<256> from(info.tokenizer.directory);
-    llvm::sys::path::append(from, f);
-    if (std::error_code ec = llvm::sys::fs::copy_file(from, at(f)))
-      return fail(error("cannot copy " + from + ": " + ec.message()));
-  }
-  if (llvm::Error e = writeManifest(at("manifest.json"), target, info))
-    return fail(std::move(e));
-  if (executable) {
-    auto archive = exeSupportArchive();
-    if (!archive)
-      return fail(archive.takeError());
-    if (llvm::Error e = linkExecutable({at("model.o"), *archive}, at("model")))
-      return fail(std::move(e));
-    // The executable's manifest carries the tokenizer files inline.
-    if (llvm::Error e = writeManifest(at("manifest.exe.json"), target, info,
-                                      /*inlineTokenizer=*/true))
-      return fail(std::move(e));
-    if (llvm::Error e = appendPayload(at("model"), at("weights.bin"),
-                                      at("manifest.exe.json")))
-      return fail(std::move(e));
-  }
-  (void)llvm::sys::fs::remove(at("model.o"));
-  (void)llvm::sys::fs::remove(at("manifest.exe.json"));
-
-  // Replace a previous artifact (never anything else).
-  if (llvm::sys::fs::exists(outDir)) {
-    llvm::SmallString<256> manifest(outDir);
-    llvm::sys::path::append(manifest, "manifest.json");
-    if (!llvm::sys::fs::is_directory(outDir) ||
-        !llvm::sys::fs::exists(manifest))
-      return fail(error(outDir + " exists and is not a tfmc artifact; "
-                                 "refusing to replace it"));
-    if (std::error_code ec = removeArtifactDir(outDir))
-      return fail(error("cannot replace " + outDir + " (" + ec.message() +
-                        "; does it hold other files?)"));
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(tmp, outDir))
-    return fail(error("cannot create " + outDir + ": " + ec.message()));
-  return llvm::Error::success();
+    llvm::LLVMContext ctx;
+    auto module = toLLVM(loops, ctx, target, configure);
+    if (!module)
+      return module.takeError();
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream obj(at("model.o"), ec);
+      if (ec)
+        return error("cannot write model.o: " + ec.message());
+      if (llvm::Error e = emitMachineCode(**module, target, obj, false))
+        return e;
+    }
+    if (llvm::Error e = linkSharedLibrary({at("model.o")}, at("model.so")))
+      return e;
+    if (llvm::Error e = copyTokenizerFiles(info, at))
+      return e;
+    if (llvm::Error e = writeManifest(at("manifest.json"), info))
+      return e;
+    if (executable) {
+      auto archive = exeSupportArchive();
+      if (!archive)
+        return archive.takeError();
+      if (llvm::Error e =
+              linkExecutable({at("model.o"), *archive}, at("model")))
+        return e;
+      // The executable's manifest carries the tokenizer files inline.
+      if (llvm::Error e = writeManifest(at("manifest.exe.json"), info,
+                                        /*inlineTokenizer=*/true))
+        return e;
+      if (llvm::Error e = appendPayload(at("model"), at("weights.bin"),
+                                        at("manifest.exe.json")))
+        return e;
+    }
+    (void)llvm::sys::fs::remove(at("model.o"));
+    (void)llvm::sys::fs::remove(at("manifest.exe.json"));
+    return llvm::Error::success();
+  });
 }

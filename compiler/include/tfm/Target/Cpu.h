@@ -7,8 +7,7 @@
 #ifndef TFM_TARGET_CPU_H
 #define TFM_TARGET_CPU_H
 
-#include "tfm/Frontends/ModelSpec.h"
-#include "tfm/Frontends/WeightStore.h"
+#include "tfm/Target/Artifact.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -36,22 +35,6 @@ struct CpuTarget {
 /// x86-64-v3, x86-64-v4, znver4, skylake-avx512, ...).
 llvm::Expected<CpuTarget> resolveCpuTarget(llvm::StringRef cpu);
 
-/// An input or output of an entry point.
-struct TensorSpec {
-  std::string name, dtype;
-  std::vector<int64_t> shape;         ///< -1 for dynamic
-  std::vector<std::string> dimNames;  ///< names of the dynamic dimensions
-  int64_t idBound = 0;                ///< token ids must be in [0, idBound)
-  bool state = false; ///< run-time state (a KV cache), updated in place
-};
-
-struct EntrySpec {
-  std::string name;
-  std::vector<TensorSpec> inputs, outputs;
-  int64_t workspaceBytes = 0;
-  std::vector<std::pair<std::string, int64_t>> dimBounds; ///< name, max
-};
-
 /// LLVM dialect -> optimised LLVM IR for `target`.
 llvm::Expected<std::unique_ptr<llvm::Module>>
 translateToLLVMIR(ModuleOp module, llvm::LLVMContext &ctx, CpuTarget &target);
@@ -69,26 +52,6 @@ llvm::Error linkSharedLibrary(llvm::ArrayRef<std::string> objects,
 /// toolchain), exporting every symbol so the runtime finds the entries.
 llvm::Error linkExecutable(llvm::ArrayRef<std::string> inputs,
                            llvm::StringRef output);
-
-/// Writes `dir`/weights.bin in the layout of the lowered module's weight plan
-/// and returns its checksum.
-llvm::Expected<uint64_t> writeWeights(ModuleOp lowered, WeightStore &weights,
-                                      llvm::StringRef path);
-
-/// Everything an artifact directory holds besides the weights.
-struct ArtifactInfo {
-  std::string family;
-  std::vector<EntrySpec> entries;
-  uint64_t weightsBytes = 0, weightsChecksum = 0;
-  int64_t bosId = -1, eosId = -1, padId = -1, maxSeqLen = 0;
-  TokenizerSource tokenizer;
-};
-
-/// Writes manifest.json; with `inlineTokenizer`, the tokenizer's files'
-/// contents go into it (an executable's embedded manifest).
-llvm::Error writeManifest(llvm::StringRef path, const CpuTarget &target,
-                          const ArtifactInfo &info,
-                          bool inlineTokenizer = false);
 
 /// Sets up a pass manager the way the driver wants (MLIR command-line
 /// options, IR dumps); may fail.
@@ -110,10 +73,6 @@ llvm::Error writeCpuArtifact(ModuleOp loops, WeightStore &weights,
                              CpuTarget &target, llvm::StringRef outDir,
                              const ConfigurePassManager &configure,
                              bool executable = false);
-
-/// The version of the artifact format this compiler writes (manifest.json
-/// "version"), checked by the runtime.
-inline constexpr int kArtifactVersion = 1;
 
 } // namespace mlir::tfm
 

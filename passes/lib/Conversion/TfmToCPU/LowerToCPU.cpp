@@ -32,71 +32,6 @@ static constexpr int64_t kAlignment = 64;
 // WeightPlan
 //===----------------------------------------------------------------------===//
 
-static StringRef layoutName(WeightLayout l) {
-  switch (l) {
-  case WeightLayout::RowMajor:
-    return "row_major";
-  case WeightLayout::GemmPanels:
-    return "gemm_panels";
-  case WeightLayout::Sinusoidal:
-    return "sinusoidal";
-  }
-  llvm_unreachable("unknown layout");
-}
-
-/// Number of f32 elements the stored form of `e` occupies.
-static int64_t storedElements(const WeightEntry &e) {
-  if (e.layout == WeightLayout::GemmPanels) {
-    int64_t n = e.kn ? e.shape[1] : e.shape[0];
-    int64_t k = e.kn ? e.shape[0] : e.shape[1];
-    return (n + e.nr - 1) / e.nr * e.nr * k;
-  }
-  int64_t count = 1;
-  for (int64_t d : e.shape)
-    count *= d;
-  return count;
-}
-
-const WeightEntry &WeightPlan::add(WeightEntry e) {
-  std::string key = e.name + "|" + layoutName(e.layout).str() + "|" +
-                    (e.kn ? "kn" : "nk") + "|" + std::to_string(e.nr);
-  auto it = index.find(key);
-  if (it != index.end())
-    return entries[it->second];
-  e.bytes = storedElements(e) * 4;
-  e.offset = size;
-  size += (e.bytes + kAlignment - 1) / kAlignment * kAlignment;
-  index[key] = entries.size();
-  entries.push_back(std::move(e));
-  return entries.back();
-}
-
-ArrayAttr WeightPlan::toAttr(Builder &b) const {
-  SmallVector<Attribute> out;
-  for (const WeightEntry &e : entries) {
-    SmallVector<NamedAttribute> fields = {
-        b.getNamedAttr("name", b.getStringAttr(e.name)),
-        b.getNamedAttr("layout", b.getStringAttr(layoutName(e.layout))),
-        b.getNamedAttr("shape", b.getDenseI64ArrayAttr(e.shape)),
-        b.getNamedAttr("offset", b.getI64IntegerAttr(e.offset)),
-        b.getNamedAttr("bytes", b.getI64IntegerAttr(e.bytes))};
-    if (!e.parts.empty()) {
-      fields.push_back(b.getNamedAttr(
-          "parts",
-          b.getStrArrayAttr(llvm::map_to_vector(
-              e.parts, [](const std::string &s) { return StringRef(s); }))));
-      fields.push_back(
-          b.getNamedAttr("concat_axis", b.getI64IntegerAttr(e.concatAxis)));
-    }
-    if (e.layout == WeightLayout::GemmPanels) {
-      fields.push_back(b.getNamedAttr("kn", b.getBoolAttr(e.kn)));
-      fields.push_back(b.getNamedAttr("nr", b.getI64IntegerAttr(e.nr)));
-    }
-    out.push_back(b.getDictionaryAttr(fields));
-  }
-  return b.getArrayAttr(out);
-}
-
 //===----------------------------------------------------------------------===//
 // Lowering helpers
 //===----------------------------------------------------------------------===//
@@ -121,21 +56,8 @@ Value Lowering::weightsView(const WeightEntry &e, MemRefType type) {
   return memref::ViewOp::create(b, type, weights, offset, ValueRange{});
 }
 
-static WeightEntry entryFor(WeightOp op) {
-  WeightEntry e;
-  e.name = op.getName().str();
-  e.shape.assign(op.getType().getShape().begin(),
-                 op.getType().getShape().end());
-  if (std::optional<ArrayAttr> parts = op.getParts()) {
-    for (Attribute p : *parts)
-      e.parts.push_back(cast<StringAttr>(p).getValue().str());
-    e.concatAxis = *op.getConcatAxis();
-  }
-  return e;
-}
-
 Value Lowering::weightView(WeightOp op) {
-  const WeightEntry &e = plan.add(entryFor(op));
+  const WeightEntry &e = plan.add(weightEntryFor(op));
   return weightsView(e, MemRefType::get(op.getType().getShape(),
                                         op.getType().getElementType()));
 }
@@ -155,7 +77,7 @@ Value Lowering::lookup(Value tensor) {
 }
 
 Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr) {
-  WeightEntry req = entryFor(op);
+  WeightEntry req = weightEntryFor(op);
   req.layout = WeightLayout::GemmPanels;
   req.kn = kn;
   req.nr = nr;
@@ -310,22 +232,6 @@ struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
     module->setAttr(kWeightBytesAttr, b.getI64IntegerAttr(plan.totalBytes()));
   }
 
-  /// The smallest table row count among the embeddings and gathers that
-  /// index with `arg`: the bound the runtime checks token ids against.
-  static int64_t idBound(Value arg) {
-    int64_t bound = 0;
-    for (Operation *user : arg.getUsers()) {
-      int64_t rows = 0;
-      if (auto e = dyn_cast<EmbeddingOp>(user); e && e.getIds() == arg)
-        rows = e.getTable().getType().getDimSize(0);
-      if (auto g = dyn_cast<GatherOp>(user); g && g.getIndices() == arg)
-        rows = g.getInput().getType().getDimSize(g.getAxis());
-      if (rows > 0)
-        bound = bound ? std::min(bound, rows) : rows;
-    }
-    return bound;
-  }
-
   /// Entry signature at the buffer level: inputs (index scalars become
   /// rank-0 i64 buffers; tied inputs are state), outputs not tied to an
   /// input, then the weights buffer.
@@ -391,7 +297,7 @@ struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
       copyAttrs(fn.getArgAttrDict(i), i);
       // Token ids must index every table they are looked up in; the runtime
       // checks them against this bound before running.
-      if (int64_t bound = idBound(fn.getArgument(i)))
+      if (int64_t bound = tokenIdBound(fn.getArgument(i)))
         newFn.setArgAttr(i, "tfm.id_bound", IntegerAttr::get(i64, bound));
     }
     for (unsigned i = 0; i < numRes; ++i)

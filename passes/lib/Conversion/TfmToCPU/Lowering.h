@@ -12,6 +12,7 @@
 #ifndef TFM_CONVERSION_TFMTOCPU_LOWERING_H
 #define TFM_CONVERSION_TFMTOCPU_LOWERING_H
 
+#include "tfm/Conversion/WeightPlan.h"
 #include "tfm/IR/TfmOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -29,40 +30,6 @@ struct CpuOptions {
   unsigned gemmKC = 512, gemmMC = 128; ///< cache blocks (K, rows)
   unsigned attentionBlockQ = 16, attentionBlockK = 64;
   int64_t maxPositions = 0;
-};
-
-/// How a tensor is laid out in the weights buffer.
-enum class WeightLayout {
-  RowMajor,   ///< as stored
-  GemmPanels, ///< [ceil(N/NR), K, NR] panels of the GEMM right operand
-  Sinusoidal, ///< a generated [rows, d] positional encoding table
-};
-
-/// One tensor of the weights buffer.
-struct WeightEntry {
-  std::string name;               ///< stored name, or a generated table's name
-  SmallVector<std::string> parts; ///< concatenated stored tensors, if any
-  int64_t concatAxis = 0;
-  SmallVector<int64_t> shape; ///< logical shape
-  WeightLayout layout = WeightLayout::RowMajor;
-  bool kn = false; ///< GemmPanels: logical weight is [K, N]
-  int64_t nr = 0;  ///< GemmPanels: panel width
-  int64_t offset = 0, bytes = 0;
-};
-
-/// The layout of the weights buffer, shared by all entry functions and
-/// recorded on the module for the artifact writer.
-class WeightPlan {
-public:
-  /// Offset of `e` in the buffer (added on first request, 64-byte aligned).
-  const WeightEntry &add(WeightEntry e);
-  ArrayAttr toAttr(Builder &b) const;
-  int64_t totalBytes() const { return size; }
-
-private:
-  std::vector<WeightEntry> entries;
-  llvm::StringMap<size_t> index;
-  int64_t size = 0;
 };
 
 /// State of lowering one entry function.
