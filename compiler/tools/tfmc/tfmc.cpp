@@ -12,6 +12,7 @@
 #include "tfm/IR/TfmDialect.h"
 #include "tfm/Pipelines/Pipelines.h"
 #include "tfm/Target/Cpu.h"
+#include "tfm/Target/Vulkan.h"
 #include "tfm/Tools/Inspect.h"
 #include "tfm/Transforms/Passes.h"
 
@@ -67,7 +68,7 @@ static cl::opt<bool> decompose(
              "exporters do"),
     cl::cat(inputCat));
 
-enum class Emit { TFM, Fused, Linalg, LLVM, Asm, Artifact, Exe, Graph };
+enum class Emit { TFM, Fused, Linalg, LLVM, Asm, Artifact, Exe, Graph, GLSL, SPIRV };
 static cl::opt<Emit> emit(
     "emit",
     cl::desc("What to produce (default: the artifact when -o names a "
@@ -89,7 +90,13 @@ static cl::opt<Emit> emit(
                           "(runs like tfmc-run)"),
                clEnumValN(Emit::Graph, "graph",
                           "a Graphviz DOT graph of the model at --graph-stage "
-                          "(and an SVG next to -o when 'dot' is installed)")),
+                          "(and an SVG next to -o when 'dot' is installed)"),
+               clEnumValN(Emit::GLSL, "glsl",
+                          "--target=vulkan: every kernel's GLSL, with the tfm "
+                          "ops and model-file locations it came from"),
+               clEnumValN(Emit::SPIRV, "spirv",
+                          "--target=vulkan: every kernel's SPIR-V "
+                          "disassembly")),
     cl::cat(outputCat));
 enum class Stage { TFM, Fused };
 static cl::opt<Stage> graphStage(
@@ -135,11 +142,18 @@ static std::optional<int64_t> parseLength(const cl::opt<std::string> &opt) {
   return n;
 }
 
-enum class TargetKind { CPU };
+enum class TargetKind { CPU, Vulkan };
 static cl::opt<TargetKind> targetKind(
     "target", cl::desc("Code generation target"), cl::init(TargetKind::CPU),
-    cl::values(clEnumValN(TargetKind::CPU, "cpu", "x86-64 code through LLVM")),
+    cl::values(clEnumValN(TargetKind::CPU, "cpu", "x86-64 code through LLVM"),
+               clEnumValN(TargetKind::Vulkan, "vulkan",
+                          "Vulkan compute shaders (SPIR-V)")),
     cl::cat(targetCat));
+static cl::opt<std::string> vulkanTarget(
+    "vulkan-target",
+    cl::desc("Device class Vulkan kernels are tuned for: lavapipe (Mesa's "
+             "CPU device) or nvidia"),
+    cl::init("lavapipe"), cl::cat(targetCat));
 static cl::opt<std::string> cpuName(
     "cpu",
     cl::desc("CPU to generate code for: native (this machine) or a name such "
@@ -309,6 +323,8 @@ static bool needsFusion() {
   return emit != Emit::TFM && !(emit == Emit::Graph && graphStage == Stage::TFM);
 }
 static bool needsLowering() {
+  if (targetKind == TargetKind::Vulkan)
+    return false;
   return emit == Emit::Linalg || emit == Emit::LLVM || emit == Emit::Asm ||
          emit == Emit::Artifact || emit == Emit::Exe;
 }
@@ -379,6 +395,29 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
     llvm::errs() << "error: --emit=artifact needs -o <directory>\n";
     return failure();
   }
+  bool vulkan = targetKind == TargetKind::Vulkan;
+  bool cpuOnly = emit == Emit::Linalg || emit == Emit::LLVM ||
+                 emit == Emit::Asm || emit == Emit::Exe;
+  if (vulkan && cpuOnly) {
+    llvm::errs() << "error: this --emit"
+                 << " is for --target=cpu; with --target=vulkan use "
+                    "--emit=glsl, --emit=spirv or an artifact directory\n";
+    return failure();
+  }
+  if (!vulkan && (emit == Emit::GLSL || emit == Emit::SPIRV)) {
+    llvm::errs() << "error: --emit=glsl and --emit=spirv need "
+                    "--target=vulkan\n";
+    return failure();
+  }
+  std::optional<VulkanTarget> vkTarget;
+  if (vulkan) {
+    auto t = resolveVulkanTarget(vulkanTarget);
+    if (!t) {
+      llvm::errs() << "error: " << llvm::toString(t.takeError()) << "\n";
+      return failure();
+    }
+    vkTarget = *t;
+  }
   // The target is resolved first: an unknown CPU is reported before work.
   std::optional<CpuTarget> target;
   if (needsLowering()) {
@@ -439,8 +478,26 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
       return failure();
     }
     break;
+  case Emit::GLSL:
+  case Emit::SPIRV:
+    if (llvm::Error e = emitVulkanText(
+            module, *vkTarget,
+            emit == Emit::GLSL ? VulkanText::GLSL : VulkanText::SPIRV, os)) {
+      llvm::errs() << "error: " << llvm::toString(std::move(e)) << "\n";
+      return failure();
+    }
+    break;
   case Emit::Artifact:
   case Emit::Exe: {
+    if (vulkan) {
+      const std::string out = outputPath, in = inputPath;
+      if (llvm::Error e =
+              writeVulkanArtifact(module, *model->weights, *vkTarget, out)) {
+        emitError(fileLoc(ctx, in)) << llvm::toString(std::move(e));
+        return failure();
+      }
+      return success();
+    }
     // lld (run by the backend) resets LLVM's command-line options: keep
     // copies of the values still needed.
     const std::string out = outputPath, in = inputPath;

@@ -1,0 +1,303 @@
+//===- KernelsGemm.cpp - tfm.linear / tfm.matmul as a tiled GEMM kernel ---===//
+//
+// Part of tfmc. C[b, m, n] = sum_k A[b, m, k] B[b, k, n] (+ bias, then the
+// fused epilogue printed from the op's region). A workgroup computes a
+// BM x BN tile of C; each invocation a TM x TN block of it; K advances in
+// steps of BK with both operand tiles staged in shared memory. Weights of
+// tfm.linear are packed at compile time into BN-wide panels ([N/BN][K][BN],
+// zero padded), so a B tile row is BN consecutive floats.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Planner.h"
+
+using namespace mlir;
+using namespace mlir::tfm;
+using namespace mlir::tfm::vk;
+
+namespace {
+/// A view flattened to [batch, rows, cols] strides.
+struct Flat {
+  View view;
+  Sym sb, sr, sc;
+};
+} // namespace
+
+/// The stride of dims [from, to) merged into one, if they merge (each outer
+/// stride is the inner stride times the inner size; size-1 dims ignored).
+static std::optional<Sym> mergedStride(Planner &p, const View &v, int64_t from,
+                                       int64_t to) {
+  std::optional<Sym> inner;
+  Sym innerSize = Sym::c(1);
+  for (int64_t d = to - 1; d >= from; --d) {
+    if (v.dims[d].isConst(1))
+      continue;
+    if (!inner) {
+      inner = v.strides[d];
+      innerSize = v.dims[d];
+      continue;
+    }
+    Sym want = p.S().mul(*inner, innerSize);
+    if (!(v.strides[d] == want) && !(inner->isConst(0) && v.strides[d].isConst(0)))
+      return std::nullopt;
+    if (!inner->isConst(0))
+      innerSize = p.S().mul(innerSize, v.dims[d]);
+  }
+  return inner ? *inner : Sym::c(0);
+}
+
+/// `v` ([batch..., rows, cols]: the last two dims are rows and cols, the
+/// `batchDims` before them are merged) as a Flat, copying it when the batch
+/// dims do not merge.
+static Flat flatten(Planner &p, View v, int64_t batchDims, bool rowsMerged) {
+  // rowsMerged: all dims before the last are rows (tfm.linear's input).
+  int64_t r = v.rank();
+  auto attempt = [&](const View &x) -> std::optional<Flat> {
+    Flat f{x, Sym::c(0), Sym::c(0), x.strides[r - 1]};
+    if (rowsMerged) {
+      std::optional<Sym> rows = mergedStride(p, x, 0, r - 1);
+      if (!rows)
+        return std::nullopt;
+      f.sr = *rows;
+      return f;
+    }
+    std::optional<Sym> b = mergedStride(p, x, r - 2 - batchDims, r - 2);
+    if (!b)
+      return std::nullopt;
+    f.sb = *b;
+    f.sr = x.strides[r - 2];
+    return f;
+  };
+  if (std::optional<Flat> f = attempt(v))
+    return *f;
+  return *attempt(p.contiguous(v));
+}
+
+LogicalResult Planner::genGemm(Operation *op) {
+  auto linear = dyn_cast<LinearOp>(op);
+  auto matmul = dyn_cast<MatmulOp>(op);
+  FailureOr<View> lhsV = view(op->getOperand(0));
+  if (failed(lhsV))
+    return failure();
+  View lhs = *lhsV;
+  llvm::SmallVector<Sym, 4> outDims;
+  Sym M, N, K, batch = Sym::c(1);
+  Flat a, bflat;
+  bool panels = false;
+  View bias;
+  bool hasBias = false;
+  llvm::SmallVector<Flat> extras;
+  unsigned BN = target.gemmBN;
+
+  if (linear) {
+    auto wt = cast<RankedTensorType>(linear.getWeight().getType());
+    bool kn = linear.getWeightKn();
+    int64_t n = kn ? wt.getDimSize(1) : wt.getDimSize(0);
+    K = lhs.dims.back();
+    N = Sym::c(n);
+    outDims.assign(lhs.dims.begin(), lhs.dims.end() - 1);
+    M = numel(outDims);
+    outDims.push_back(N);
+    a = flatten(*this, lhs, 0, /*rowsMerged=*/true);
+    if (auto wop = linear.getWeight().getDefiningOp<WeightOp>()) {
+      bflat.view = weightPanels(wop, kn, BN);
+      panels = true;
+    } else {
+      FailureOr<View> wv = view(linear.getWeight());
+      if (failed(wv))
+        return failure();
+      View w = *wv;
+      // B(k, n): [K, N] as is, [N, K] transposed.
+      bflat.view = w;
+      bflat.sr = kn ? w.strides[0] : w.strides[1];
+      bflat.sc = kn ? w.strides[1] : w.strides[0];
+    }
+    if (Value b = linear.getBias()) {
+      FailureOr<View> bv = view(b);
+      if (failed(bv))
+        return failure();
+      bias = *bv;
+      hasBias = true;
+    }
+    for (Value e : linear.getEpilogueInputs()) {
+      FailureOr<View> ev = view(e);
+      if (failed(ev))
+        return failure();
+      extras.push_back(
+          flatten(*this, broadcastTo(*ev, outDims), 0, /*rowsMerged=*/true));
+    }
+  } else {
+    FailureOr<View> rhsV = view(matmul.getRhs());
+    if (failed(rhsV))
+      return failure();
+    View rhs = *rhsV;
+    auto swapLast = [](View v) {
+      int64_t r = v.rank();
+      std::swap(v.dims[r - 1], v.dims[r - 2]);
+      std::swap(v.strides[r - 1], v.strides[r - 2]);
+      return v;
+    };
+    if (matmul.getTransposeLhs())
+      lhs = swapLast(lhs);
+    if (matmul.getTransposeRhs())
+      rhs = swapLast(rhs);
+    int64_t rank = cast<RankedTensorType>(op->getResult(0).getType()).getRank();
+    // Batch dims: broadcast of both operands' leading dims.
+    llvm::SmallVector<Sym, 4> bdims;
+    for (int64_t d = 0; d < rank - 2; ++d) {
+      int64_t ld = d - (rank - lhs.rank()), rd = d - (rank - rhs.rank());
+      Sym s = Sym::c(1);
+      if (ld >= 0 && !lhs.dims[ld].isConst(1))
+        s = lhs.dims[ld];
+      else if (rd >= 0 && !rhs.dims[rd].isConst(1))
+        s = rhs.dims[rd];
+      bdims.push_back(s);
+    }
+    M = lhs.dims[lhs.rank() - 2];
+    K = lhs.dims.back();
+    N = rhs.dims.back();
+    batch = numel(bdims);
+    llvm::SmallVector<Sym, 4> ldims = bdims, rdims = bdims;
+    ldims.append({M, K});
+    rdims.append({K, N});
+    a = flatten(*this, broadcastTo(lhs, ldims), rank - 2, false);
+    bflat = flatten(*this, broadcastTo(rhs, rdims), rank - 2, false);
+    outDims = bdims;
+    outDims.append({M, N});
+  }
+  View out = fresh(outDims);
+  llvm::SmallVector<View> reads = {a.view, bflat.view};
+  if (hasBias)
+    reads.push_back(bias);
+  for (const Flat &f : extras)
+    reads.push_back(f.view);
+
+  // The bias, the epilogue and the store of element (gm, gn) of batch bz,
+  // whose accumulated value is in `v`.
+  auto store = [&](KernelWriter &w, const std::string &indent) -> LogicalResult {
+    std::ostream &b = w.body;
+    if (hasBias)
+      b << indent << "v += " << w.at(bias, "gn * " + bias.strides[0].glsl())
+        << ";\n";
+    std::string result = "v";
+    if (linear && linear.hasEpilogue()) {
+      Block &region = linear.getEpilogue().front();
+      ScalarPrinter p(w, "e");
+      p.bind(region.getArgument(0), "v");
+      for (auto [k, f] : llvm::enumerate(extras)) {
+        std::string name = "x" + std::to_string(k);
+        b << indent << "float " << name << " = " << w.array(f.view) << "["
+          << w.base(f.view) << " + gm * " << f.sr.glsl() << " + gn * "
+          << f.sc.glsl() << "];\n";
+        p.bind(region.getArgument(k + 1), name);
+      }
+      llvm::SmallVector<std::string, 1> outs;
+      if (failed(p.print(region, outs, indent)))
+        return failure();
+      result = outs[0];
+    }
+    b << indent << w.array(out) << "[" << w.base(out)
+      << " + bz * M * N + gm * N + gn] = " << result << ";\n";
+    return success();
+  };
+  std::string aAt = " + bz * " + a.sb.glsl() + " + gm * " + a.sr.glsl() +
+                    " + gk * " + a.sc.glsl();
+  auto bAt = [&](KernelWriter &w) {
+    if (panels)
+      return w.base(bflat.view) + " + (gn / " + std::to_string(BN) +
+             ") * K * " + std::to_string(BN) + " + gk * " + std::to_string(BN) +
+             " + gn % " + std::to_string(BN);
+    return w.base(bflat.view) + " + bz * " + bflat.sb.glsl() + " + gk * " +
+           bflat.sr.glsl() + " + gn * " + bflat.sc.glsl();
+  };
+
+  // A few rows (decode): matrix-vector products, one output column per
+  // invocation for every row, no shared memory and no barriers; neighbouring
+  // invocations read neighbouring weights.
+  constexpr int64_t kMaxGemvRows = 4;
+  if (M.isConst() && M.value <= kMaxGemvRows) {
+    unsigned T = target.pointThreads;
+    KernelWriter w(entry, linear ? "linear_gemv" : "matmul_gemv", T);
+    std::ostream &b = w.body;
+    int64_t rows = M.value;
+    b << "  int M = " << rows << ", N = " << N.glsl() << ", K = " << K.glsl()
+      << ";\n"
+      << "  int bz = int(gl_WorkGroupID.z);\n"
+      << "  int gn = int(gl_GlobalInvocationID.x);\n"
+      << "  if (gn >= N) return;\n"
+      << "  float acc[" << rows << "];\n"
+      << "  for (int gm = 0; gm < M; ++gm) acc[gm] = 0.0;\n"
+      << "  for (int gk = 0; gk < K; ++gk) {\n"
+      << "    float bv = " << w.array(bflat.view) << "[" << bAt(w) << "];\n"
+      << "    for (int gm = 0; gm < M; ++gm) acc[gm] = fma("
+      << w.array(a.view) << "[" << w.base(a.view) << aAt << "], bv, acc[gm]);\n"
+      << "  }\n"
+      << "  for (int gm = 0; gm < M; ++gm) {\n"
+      << "    float v = acc[gm];\n";
+    if (failed(store(w, "    ")))
+      return failure();
+    b << "  }\n";
+    dispatch(w, S().ceilDiv(N, Sym::c(T)), Sym::c(1), batch, reads, {out});
+    bind(op->getResult(0), out);
+    return success();
+  }
+
+  unsigned BM = target.gemmBM, BK = target.gemmBK, TM = target.gemmTM,
+           TN = target.gemmTN;
+  unsigned NT = (BM / TM) * (BN / TN);
+  KernelWriter w(entry, linear ? "linear" : "matmul", NT);
+  std::ostream &b = w.body;
+  w.helpers += "shared float As[" + std::to_string(BK) + "][" +
+               std::to_string(BM) + "];\nshared float Bs[" +
+               std::to_string(BK) + "][" + std::to_string(BN) + "];\n";
+  b << "  int M = " << M.glsl() << ", N = " << N.glsl()
+    << ", K = " << K.glsl() << ";\n";
+  b << "  int bz = int(gl_WorkGroupID.z);\n"
+    << "  int m0 = int(gl_WorkGroupID.y) * " << BM
+    << ", n0 = int(gl_WorkGroupID.x) * " << BN << ";\n"
+    << "  int tid = int(gl_LocalInvocationID.x);\n"
+    << "  int tm = tid / " << BN / TN << ", tn = tid % " << BN / TN << ";\n"
+    << "  float acc[" << TM << "][" << TN << "];\n"
+    << "  for (int i = 0; i < " << TM << "; ++i)\n"
+    << "    for (int j = 0; j < " << TN << "; ++j) acc[i][j] = 0.0;\n";
+  b << "  for (int k0 = 0; k0 < K; k0 += " << BK << ") {\n"
+    << "    for (int i = tid; i < " << BK * BM << "; i += " << NT << ") {\n"
+    << "      int mm = i / " << BK << ", kk = i % " << BK << ";\n"
+    << "      int gm = m0 + mm, gk = k0 + kk;\n"
+    << "      As[kk][mm] = (gm < M && gk < K) ? " << w.array(a.view) << "["
+    << w.base(a.view) << aAt << "] : 0.0;\n"
+    << "    }\n"
+    << "    for (int i = tid; i < " << BK * BN << "; i += " << NT << ") {\n"
+    << "      int kk = i / " << BN << ", nn = i % " << BN << ";\n"
+    << "      int gn = n0 + nn, gk = k0 + kk;\n"
+    << "      Bs[kk][nn] = (gn < N && gk < K) ? " << w.array(bflat.view) << "["
+    << bAt(w) << "] : 0.0;\n"
+    << "    }\n"
+    << "    barrier();\n"
+    << "    for (int kk = 0; kk < " << BK << "; ++kk) {\n"
+    << "      float av[" << TM << "], bv[" << TN << "];\n"
+    << "      for (int i = 0; i < " << TM << "; ++i) av[i] = As[kk][tm * " << TM
+    << " + i];\n"
+    << "      for (int j = 0; j < " << TN << "; ++j) bv[j] = Bs[kk][tn + j * "
+    << BN / TN << "];\n"
+    << "      for (int i = 0; i < " << TM << "; ++i)\n"
+    << "        for (int j = 0; j < " << TN
+    << "; ++j) acc[i][j] = fma(av[i], bv[j], acc[i][j]);\n"
+    << "    }\n"
+    << "    barrier();\n"
+    << "  }\n";
+  // Write-back with bias and the epilogue.
+  b << "  for (int i = 0; i < " << TM << "; ++i)\n"
+    << "    for (int j = 0; j < " << TN << "; ++j) {\n"
+    << "      int gm = m0 + tm * " << TM << " + i, gn = n0 + tn + j * "
+    << BN / TN << ";\n"
+    << "      if (gm >= M || gn >= N) continue;\n"
+    << "      float v = acc[i][j];\n";
+  if (failed(store(w, "      ")))
+    return failure();
+  b << "    }\n";
+  dispatch(w, S().ceilDiv(N, Sym::c(BN)), S().ceilDiv(M, Sym::c(BM)), batch,
+           reads, {out});
+  bind(op->getResult(0), out);
+  return success();
+}

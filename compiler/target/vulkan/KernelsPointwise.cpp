@@ -1,0 +1,479 @@
+//===- KernelsPointwise.cpp - elementwise, shape, gather, mask kernels ----===//
+//
+// Part of tfmc. Every kernel here computes output elements independently:
+// one invocation per element (grid-stride), operands read through views, so
+// broadcasting, slices and transposes are folded into the addressing.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Planner.h"
+
+#include "tfm/IR/ScalarUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::tfm;
+using namespace mlir::tfm::vk;
+
+/// Result dims of a NumPy-broadcasting op: static from the type, dynamic
+/// from the operand that has that dimension.
+static llvm::SmallVector<Sym, 4> broadcastDims(Value result,
+                                               llvm::ArrayRef<View> ins) {
+  auto t = cast<RankedTensorType>(result.getType());
+  llvm::SmallVector<Sym, 4> dims;
+  int64_t rank = t.getRank();
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!t.isDynamicDim(d)) {
+      dims.push_back(Sym::c(t.getDimSize(d)));
+      continue;
+    }
+    Sym found = Sym::c(1);
+    for (const View &v : ins) {
+      int64_t vd = d - (rank - v.rank());
+      if (vd >= 0 && !v.dims[vd].isConst(1)) {
+        found = v.dims[vd];
+        break;
+      }
+    }
+    dims.push_back(found);
+  }
+  return dims;
+}
+
+LogicalResult Planner::genElementwise(Operation *op) {
+  auto iface = cast<ScalarComputeOpInterface>(op);
+  llvm::SmallVector<View> ins;
+  for (Value v : op->getOperands()) {
+    FailureOr<View> in = view(v);
+    if (failed(in))
+      return failure();
+    ins.push_back(*in);
+  }
+  llvm::SmallVector<Sym, 4> dims = broadcastDims(op->getResult(0), ins);
+  for (View &v : ins)
+    v = broadcastTo(v, dims);
+  View out = fresh(dims);
+  // The op's per-element computation, built into a scratch block and
+  // printed as GLSL.
+  Block scratch;
+  Type f32 = Float32Type::get(op->getContext());
+  for (unsigned i = 0; i < ins.size(); ++i)
+    scratch.addArgument(f32, op->getLoc());
+  OpBuilder b(op->getContext());
+  b.setInsertionPointToEnd(&scratch);
+  llvm::SmallVector<Value> args(scratch.getArguments().begin(),
+                                scratch.getArguments().end());
+  Value r = iface.buildScalarComputation(b, op->getLoc(), args);
+  LogicalResult ok = pointwise(
+      out, ins,
+      [&](KernelWriter &w, llvm::ArrayRef<std::string> in,
+          llvm::ArrayRef<std::string>, std::string &result) -> LogicalResult {
+        ScalarPrinter p(w);
+        for (auto [i, a] : llvm::enumerate(scratch.getArguments()))
+          p.bind(a, in[i]);
+        if (isa<BlockArgument>(r)) {
+          result = in[cast<BlockArgument>(r).getArgNumber()];
+          return success();
+        }
+        return p.printUpTo(scratch, r, result, "    ");
+      },
+      op->getName().stripDialect().str());
+  while (!scratch.empty())
+    scratch.back().erase();
+  if (failed(ok))
+    return failure();
+  bind(op->getResult(0), out);
+  return success();
+}
+
+LogicalResult Planner::genReduce(Operation *op) {
+  FailureOr<View> inV = view(op->getOperand(0));
+  if (failed(inV))
+    return failure();
+  View in = *inV;
+  ArrayRef<int64_t> axes = op->getAttrOfType<DenseI64ArrayAttr>("axes");
+  bool keep = op->hasAttr("keep_dims");
+  llvm::SmallVector<Sym, 4> outDims, keptDims;
+  llvm::SmallVector<int64_t> reduced, kept;
+  for (int64_t d = 0; d < in.rank(); ++d) {
+    if (llvm::is_contained(axes, d)) {
+      reduced.push_back(d);
+      if (keep)
+        outDims.push_back(Sym::c(1));
+    } else {
+      kept.push_back(d);
+      outDims.push_back(in.dims[d]);
+    }
+  }
+  View out = fresh(outDims);
+  unsigned wg = target.pointThreads;
+  KernelWriter w(entry, op->getName().stripDialect().str(), wg);
+  std::ostream &b = w.body;
+  Sym n = numel(outDims);
+  b << "  int n = " << n.glsl() << ";\n";
+  b << "  for (int i = int(gl_GlobalInvocationID.x); i < n; i += "
+       "int(gl_NumWorkGroups.x) * "
+    << wg << ") {\n    int r = i;\n";
+  std::string base = "0";
+  for (size_t k = kept.size(); k-- > 0;) {
+    int64_t d = kept[k];
+    b << "    int k" << k << " = r % " << in.dims[d].glsl() << "; r /= "
+      << in.dims[d].glsl() << ";\n";
+    base += " + k" + std::to_string(k) + " * " + in.strides[d].glsl();
+  }
+  Sym count = Sym::c(1);
+  for (int64_t d : reduced)
+    count = S().mul(count, in.dims[d]);
+  bool isMax = isa<ReduceMaxOp>(op);
+  b << "    float acc = "
+    << (isMax ? "uintBitsToFloat(0xff800000u)" : "0.0") << ";\n";
+  b << "    for (int j = 0; j < " << count.glsl() << "; ++j) {\n"
+    << "      int q = j;\n      int at = " << base << ";\n";
+  for (size_t k = reduced.size(); k-- > 0;) {
+    int64_t d = reduced[k];
+    b << "      at += (q % " << in.dims[d].glsl() << ") * "
+      << in.strides[d].glsl() << "; q /= " << in.dims[d].glsl() << ";\n";
+  }
+  b << "      float x = " << w.at(in, "at") << ";\n";
+  if (isMax)
+    b << "      acc = (isnan(x) || isnan(acc)) ? x + acc : max(acc, x);\n";
+  else
+    b << "      acc += x;\n";
+  b << "    }\n";
+  if (isa<ReduceMeanOp>(op))
+    b << "    acc /= float(" << count.glsl() << ");\n";
+  b << "    " << w.at(out, "i") << " = acc;\n  }\n";
+  dispatch(w, groupsFor(n, wg), Sym::c(1), Sym::c(1), {in}, {out});
+  bind(op->getResult(0), out);
+  return success();
+}
+
+LogicalResult Planner::genGather(Operation *op, Value input, Value indicesV,
+                                 int64_t axis) {
+  FailureOr<View> inV = view(input), idxV = view(indicesV);
+  if (failed(inV) || failed(idxV))
+    return failure();
+  const View &in = *inV, &idx = *idxV;
+  llvm::SmallVector<Sym, 4> dims;
+  for (int64_t d = 0; d < axis; ++d)
+    dims.push_back(in.dims[d]);
+  for (const Sym &d : idx.dims)
+    dims.push_back(d);
+  for (int64_t d = axis + 1; d < in.rank(); ++d)
+    dims.push_back(in.dims[d]);
+  View out = fresh(dims, in.isInt);
+  unsigned wg = target.pointThreads;
+  KernelWriter w(entry, "gather", wg);
+  std::ostream &b = w.body;
+  Sym n = numel(dims);
+  int64_t rank = dims.size();
+  b << "  int n = " << n.glsl() << ";\n";
+  b << "  for (int i = int(gl_GlobalInvocationID.x); i < n; i += "
+       "int(gl_NumWorkGroups.x) * "
+    << wg << ") {\n    int r = i;\n";
+  for (int64_t d = rank - 1; d >= 0; --d)
+    b << "    int c" << d << " = r % " << dims[d].glsl() << "; r /= "
+      << dims[d].glsl() << ";\n";
+  std::vector<std::string> idxCoords;
+  for (int64_t d = 0; d < idx.rank(); ++d)
+    idxCoords.push_back("c" + std::to_string(axis + d));
+  b << "    int id = " << w.at(idx, KernelWriter::linear(idx, idxCoords))
+    << ";\n";
+  std::string at = "id * " + in.strides[axis].glsl();
+  for (int64_t d = 0; d < axis; ++d)
+    at += " + c" + std::to_string(d) + " * " + in.strides[d].glsl();
+  for (int64_t d = axis + 1; d < in.rank(); ++d)
+    at += " + c" + std::to_string(d - 1 + idx.rank()) + " * " +
+          in.strides[d].glsl();
+  b << "    " << w.at(out, "i") << " = " << w.at(in, at) << ";\n  }\n";
+  dispatch(w, groupsFor(n, wg), Sym::c(1), Sym::c(1), {in, idx}, {out});
+  bind(op->getResult(0), out);
+  return success();
+}
+
+LogicalResult Planner::genShapeOp(Operation *op) {
+  FailureOr<View> inV = view(op->getOperand(0));
+  if (failed(inV))
+    return failure();
+  View in = *inV;
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<ReshapeOp>([&](ReshapeOp) -> LogicalResult {
+        View c = contiguous(in);
+        // Dynamic result dims: matched in order with the input's dynamic
+        // dims, or (one of them) the element count over the static ones.
+        llvm::SmallVector<Sym, 4> inDyn;
+        for (const Sym &d : c.dims)
+          if (!d.isConst())
+            inDyn.push_back(d);
+        int64_t numDyn = resultType.getNumDynamicDims();
+        Sym staticProduct = Sym::c(1);
+        for (int64_t d : resultType.getShape())
+          if (!ShapedType::isDynamic(d))
+            staticProduct = S().mul(staticProduct, Sym::c(d));
+        View out = c;
+        out.dims.clear();
+        unsigned k = 0;
+        for (int64_t d : resultType.getShape()) {
+          if (!ShapedType::isDynamic(d))
+            out.dims.push_back(Sym::c(d));
+          else if (numDyn == static_cast<int64_t>(inDyn.size()) &&
+                   numDyn > 1)
+            out.dims.push_back(inDyn[k++]);
+          else if (numDyn == 1)
+            out.dims.push_back(S().div(numel(c.dims), staticProduct));
+          else
+            return op->emitOpError("reshape with these dynamic dimensions is "
+                                   "not supported by the Vulkan backend");
+        }
+        out.strides = contiguousStrides(out.dims);
+        bind(op->getResult(0), out);
+        return success();
+      })
+      .Case<TransposeOp>([&](TransposeOp t) {
+        View out = in;
+        for (auto [i, p] : llvm::enumerate(t.getPermutation())) {
+          out.dims[i] = in.dims[p];
+          out.strides[i] = in.strides[p];
+        }
+        bind(op->getResult(0), out);
+        return success();
+      })
+      .Case<SliceOp>([&](SliceOp s) -> LogicalResult {
+        View out = in;
+        int64_t axis = s.getAxis();
+        out.dims[axis] = Sym::c(s.getEnd() - s.getStart());
+        Sym start = Sym::c(s.getStart());
+        if (Value off = s.getOffset()) {
+          FailureOr<Sym> o = index(off);
+          if (failed(o))
+            return failure();
+          start = S().add(start, *o);
+        }
+        Sym delta = S().mul(start, in.strides[axis]);
+        if (delta.isConst())
+          out.offset += delta.value;
+        else
+          out.dynOffset = S().add(out.dynOffset, delta);
+        bind(op->getResult(0), out);
+        return success();
+      })
+      .Case<ConcatOp>([&](ConcatOp c) -> LogicalResult {
+        int64_t axis = c.getAxis();
+        llvm::SmallVector<View> parts;
+        Sym total = Sym::c(0);
+        for (Value v : c.getInputs()) {
+          FailureOr<View> p = view(v);
+          if (failed(p))
+            return failure();
+          parts.push_back(*p);
+          total = S().add(total, p->dims[axis]);
+        }
+        llvm::SmallVector<Sym, 4> dims = parts[0].dims;
+        dims[axis] = total;
+        View out = fresh(dims, parts[0].isInt);
+        Sym at = Sym::c(0);
+        for (const View &p : parts) {
+          View dst = out;
+          dst.dims[axis] = p.dims[axis];
+          Sym delta = S().mul(at, out.strides[axis]);
+          if (delta.isConst())
+            dst.offset += delta.value;
+          else
+            dst.dynOffset = delta;
+          copy(p, dst);
+          at = S().add(at, p.dims[axis]);
+        }
+        bind(op->getResult(0), out);
+        return success();
+      })
+      .Case<CacheWriteOp>([&](CacheWriteOp cw) -> LogicalResult {
+        FailureOr<View> upd = view(cw.getUpdate());
+        FailureOr<Sym> off = index(cw.getOffset());
+        if (failed(upd) || failed(off))
+          return failure();
+        // In place unless the old cache is still read afterwards.
+        View cache = in;
+        if (!cw.getCache().hasOneUse()) {
+          cache = fresh(in.dims, in.isInt);
+          copy(in, cache);
+        }
+        int64_t axis = cw.getAxis();
+        View dst = cache;
+        dst.dims[axis] = upd->dims[axis];
+        dst.dynOffset =
+            S().add(cache.dynOffset, S().mul(*off, cache.strides[axis]));
+        copy(*upd, dst);
+        bind(op->getResult(0), cache);
+        return success();
+      })
+      .Default([](Operation *o) {
+        return o->emitOpError("is not supported by the Vulkan backend");
+      });
+}
+
+LogicalResult Planner::genMisc(Operation *op) {
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  // Dynamic sizes given as operands, in order.
+  auto dimsFrom = [&](ValueRange sizes) -> FailureOr<llvm::SmallVector<Sym, 4>> {
+    llvm::SmallVector<Sym, 4> dims;
+    unsigned k = 0;
+    for (int64_t d : resultType.getShape()) {
+      if (!ShapedType::isDynamic(d)) {
+        dims.push_back(Sym::c(d));
+        continue;
+      }
+      if (k >= sizes.size())
+        return op->emitOpError("has a dynamic size without an operand");
+      FailureOr<Sym> s = index(sizes[k++]);
+      if (failed(s))
+        return failure();
+      dims.push_back(*s);
+    }
+    return dims;
+  };
+  auto optionalIndex = [&](Value v) -> FailureOr<Sym> {
+    return v ? index(v) : FailureOr<Sym>(Sym::c(0));
+  };
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<ConstantOp>([&](ConstantOp c) -> LogicalResult {
+        auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+        if (!dense || !resultType.hasStaticShape())
+          return c.emitOpError("needs a static dense value for the Vulkan "
+                               "backend");
+        bool isInt = isa<IntegerType>(resultType.getElementType());
+        View out = fresh(dimsOf(c.getResult()), isInt);
+        std::vector<std::string> values;
+        if (isInt)
+          for (APInt v : dense.getValues<APInt>())
+            values.push_back(std::to_string(v.getSExtValue()));
+        else
+          for (APFloat v : dense.getValues<APFloat>())
+            values.push_back(floatLiteral(v.convertToDouble()));
+        if (values.size() > 4096)
+          return c.emitOpError("constant of ")
+                 << values.size()
+                 << " elements is too large to inline in a Vulkan kernel";
+        LogicalResult ok = pointwise(
+            out, {},
+            [&](KernelWriter &w, llvm::ArrayRef<std::string>,
+                llvm::ArrayRef<std::string>, std::string &r) {
+              if (dense.isSplat()) {
+                r = values[0];
+                return success();
+              }
+              std::string type = isInt ? "int" : "float";
+              w.helpers += "const " + type + " C[" +
+                           std::to_string(values.size()) + "] = " + type +
+                           "[](";
+              for (size_t i = 0; i < values.size(); ++i)
+                w.helpers += (i ? ", " : "") + values[i];
+              w.helpers += ");\n";
+              r = "C[i]";
+              return success();
+            },
+            "constant");
+        if (failed(ok))
+          return failure();
+        bind(c.getResult(), out);
+        return success();
+      })
+      .Case<RangeOp>([&](RangeOp r) -> LogicalResult {
+        auto dims = dimsFrom(r.getDynamicSizes());
+        FailureOr<Sym> off = optionalIndex(r.getOffset());
+        if (failed(dims) || failed(off))
+          return failure();
+        View out = fresh(*dims, /*isInt=*/true);
+        Sym offset = *off;
+        LogicalResult ok = pointwise(
+            out, {},
+            [&](KernelWriter &, llvm::ArrayRef<std::string>,
+                llvm::ArrayRef<std::string> c, std::string &res) {
+              res = "(" + offset.glsl() + " + " + c[0] + ")";
+              return success();
+            },
+            "range");
+        if (failed(ok))
+          return failure();
+        bind(r.getResult(), out);
+        return success();
+      })
+      .Case<CausalMaskOp>([&](CausalMaskOp m) -> LogicalResult {
+        auto dims = dimsFrom(m.getDynamicSizes());
+        FailureOr<Sym> off = optionalIndex(m.getOffset());
+        if (failed(dims) || failed(off))
+          return failure();
+        View out = fresh(*dims);
+        Sym offset = *off;
+        std::string value = floatLiteral(m.getValue().convertToDouble());
+        LogicalResult ok = pointwise(
+            out, {},
+            [&](KernelWriter &, llvm::ArrayRef<std::string>,
+                llvm::ArrayRef<std::string> c, std::string &res) {
+              size_t r = c.size();
+              res = "(" + c[r - 1] + " <= " + c[r - 2] + " + " +
+                    offset.glsl() + " ? 0.0 : " + value + ")";
+              return success();
+            },
+            "causal_mask");
+        if (failed(ok))
+          return failure();
+        bind(m.getResult(), out);
+        return success();
+      })
+      .Case<PaddingMaskOp>([&](PaddingMaskOp m) -> LogicalResult {
+        FailureOr<View> inV = view(m.getInput());
+        if (failed(inV))
+          return failure();
+        // [B, K] -> [B, 1, 1, K].
+        View in = *inV;
+        llvm::SmallVector<Sym, 4> dims = {in.dims[0], Sym::c(1), Sym::c(1),
+                                          in.dims[1]};
+        View src = in;
+        src.dims = dims;
+        src.strides = {in.strides[0], Sym::c(0), Sym::c(0), in.strides[1]};
+        View out = fresh(dims);
+        std::string value = floatLiteral(m.getValue().convertToDouble());
+        bool isInt = in.isInt;
+        LogicalResult ok = pointwise(
+            out, {src},
+            [&](KernelWriter &, llvm::ArrayRef<std::string> x,
+                llvm::ArrayRef<std::string>, std::string &res) {
+              res = "(" + x[0] + (isInt ? " != 0" : " != 0.0") + " ? 0.0 : " +
+                    value + ")";
+              return success();
+            },
+            "padding_mask");
+        if (failed(ok))
+          return failure();
+        bind(m.getResult(), out);
+        return success();
+      })
+      .Case<PositionalEncodingOp>([&](PositionalEncodingOp p) -> LogicalResult {
+        auto dims = dimsFrom(p.getDynamicSizes());
+        FailureOr<Sym> off = optionalIndex(p.getOffset());
+        if (failed(dims) || failed(off))
+          return failure();
+        int64_t d = resultType.getDimSize(1);
+        // Without a model maximum (a hand-written module) the table has the
+        // rows this op can reach.
+        int64_t rows = maxPositions > 0
+                           ? maxPositions
+                           : S().upper((*dims)[0]) + S().upper(*off);
+        if (rows < S().upper((*dims)[0]))
+          return p.emitOpError("needs ")
+                 << S().upper((*dims)[0])
+                 << " positions but the model allows " << rows;
+        // A view of the generated table, starting at row `offset`.
+        View table = sinusoidTable(d, rows, p.getBase().convertToDouble());
+        table.dims[0] = (*dims)[0];
+        table.dynOffset = S().mul(*off, Sym::c(d));
+        bind(p.getResult(), table);
+        return success();
+      })
+      .Default([](Operation *o) {
+        return o->emitOpError("is not supported by the Vulkan backend");
+      });
+}
