@@ -10,6 +10,7 @@
 
 #include "Manifest.h"
 #include "Tokenizer.h"
+#include "vulkan/Vulkan.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -86,6 +87,7 @@ struct tfmc_model {
   std::vector<tfmc::rt::EntryFn> functions; // parallel to manifest.entries
   void (*setNumThreads)(int) = nullptr;
   tfmc::rt::AlignedBuffer emptyWeights; // stands in for an empty weights.bin
+  std::shared_ptr<tfmc::rt::vk::Context> vulkan; // Vulkan artifacts
   // The tokenizer, loaded on first use.
   std::mutex tokenizerMutex;
   std::unique_ptr<tfmc_tokenizer> tokenizer;
@@ -118,6 +120,9 @@ struct tfmc_session {
   tfmc::rt::AlignedBuffer workspace;
   int32_t threads = 0;
   bool ran = false;
+  // Vulkan artifacts: device buffers, command buffer, KV-cache state.
+  std::unique_ptr<tfmc::rt::vk::SessionState, tfmc::rt::vk::SessionDeleter>
+      vulkan;
 };
 
 #endif // TFMC_RUNTIME_INTERNAL_H

@@ -138,6 +138,105 @@ TensorSpec parseTensor(const Node &n,
   }
   return t;
 }
+void parseVulkanTarget(const Node &target, Manifest &m) {
+  m.vulkanProfile = target.at("profile").str();
+  m.kernelsFile = fileName(target.at("kernels_file"));
+  m.stateBytes = target.at("state_bytes").integer(0);
+  m.pushWords = target.at("push_constant_words").integer(1);
+  if (m.pushWords > 32)
+    throw FieldError(target.path + ".push_constant_words",
+                     "more than 32 push-constant words");
+  Node kernels = target.at("kernels");
+  for (size_t i = 0, e = kernels.size(); i < e; ++i) {
+    Node k = kernels.at(i);
+    VulkanKernel kernel;
+    kernel.name = k.at("name").str();
+    kernel.offset = k.at("offset").integer(0);
+    kernel.words = k.at("words").integer(1);
+    kernel.localSize = k.at("local_size").integer(1);
+    if (kernel.offset % 4)
+      throw FieldError(k.path + ".offset", "not a multiple of 4");
+    m.kernels.push_back(kernel);
+  }
+}
+
+void parseVulkanEntry(const Node &n, const Manifest &m, VulkanEntry &e) {
+  e.arenaBytes = n.at("arena_bytes").integer(0);
+  static const std::pair<const char *, VulkanScalar::Op> kOps[] = {
+      {"const", VulkanScalar::Const}, {"dim", VulkanScalar::Dim},
+      {"index", VulkanScalar::Index}, {"add", VulkanScalar::Add},
+      {"sub", VulkanScalar::Sub},     {"mul", VulkanScalar::Mul},
+      {"div", VulkanScalar::Div},     {"ceildiv", VulkanScalar::CeilDiv},
+      {"min", VulkanScalar::Min},     {"max", VulkanScalar::Max}};
+  Node scalars = n.at("scalars");
+  for (size_t i = 0, end = scalars.size(); i < end; ++i) {
+    Node s = scalars.at(i);
+    if (s.size() != 3)
+      throw FieldError(s.path, "expected [op, a, b]");
+    VulkanScalar op;
+    std::string name = s.at(size_t(0)).str();
+    bool known = false;
+    for (auto [text, code] : kOps)
+      if (name == text) {
+        op.op = code;
+        known = true;
+      }
+    if (!known)
+      throw FieldError(s.path, "unknown scalar op '" + name + "'");
+    op.a = s.at(1).integer();
+    op.b = s.at(2).integer();
+    // Operands of arithmetic are earlier slots.
+    bool arith = op.op >= VulkanScalar::Add;
+    if (arith && (op.a < 0 || op.b < 0 || op.a >= int64_t(i) ||
+                  op.b >= int64_t(i)))
+      throw FieldError(s.path, "operand slot out of range");
+    e.scalars.push_back(op);
+  }
+  auto slot = [&](const Node &v) {
+    int64_t k = v.integer(0);
+    if (k >= int64_t(e.scalars.size()))
+      throw FieldError(v.path, "no scalar slot " + std::to_string(k));
+    return k;
+  };
+  for (const char *kind : {"inputs", "outputs"}) {
+    Node list = n.at(kind);
+    auto &dst = kind[0] == 'i' ? e.inputs : e.outputs;
+    for (size_t i = 0, end = list.size(); i < end; ++i) {
+      Node b = list.at(i);
+      VulkanIo io;
+      io.buffer = b.at("buffer").str();
+      if (io.buffer == "scalar")
+        io.slot = slot(b.at("slot"));
+      else if (io.buffer == "arena" || io.buffer == "state")
+        io.offset = b.at("offset").integer(0);
+      else
+        throw FieldError(b.path + ".buffer", "unknown buffer '" + io.buffer + "'");
+      dst.push_back(io);
+    }
+  }
+  Node dispatches = n.at("dispatches");
+  for (size_t i = 0, end = dispatches.size(); i < end; ++i) {
+    Node d = dispatches.at(i);
+    VulkanDispatch dispatch;
+    dispatch.kernel = d.at("kernel").integer(0);
+    if (dispatch.kernel >= int64_t(m.kernels.size()))
+      throw FieldError(d.path + ".kernel", "no such kernel");
+    Node push = d.at("push");
+    if (int64_t(push.size()) > m.pushWords)
+      throw FieldError(push.path, "more push constants than declared");
+    for (size_t j = 0, je = push.size(); j < je; ++j)
+      dispatch.push.push_back(static_cast<int32_t>(push.at(j).integer(0)));
+    Node groups = d.at("groups");
+    if (groups.size() != 3)
+      throw FieldError(groups.path, "expected 3 slots");
+    for (size_t j = 0; j < 3; ++j)
+      dispatch.groups[j] = slot(groups.at(j));
+    if (d.has("barrier"))
+      dispatch.barrier = d.at("barrier").value.is_boolean() &&
+                         d.at("barrier").value.get<bool>();
+    e.dispatches.push_back(std::move(dispatch));
+  }
+}
 } // namespace
 
 bool parseManifest(const std::string &path, const std::string &text,
@@ -179,12 +278,17 @@ bool parseManifest(const std::string &path, const std::string &text,
     }
     Node target = root.at("target");
     m.targetKind = target.at("kind").str();
-    m.triple = target.at("triple").str();
-    m.cpu = target.at("cpu").str();
-    Node features = target.at("features");
-    for (size_t i = 0, e = features.size(); i < e; ++i)
-      m.features.push_back(features.at(i).str());
-    m.library = fileName(root.at("library"));
+    bool vulkan = m.targetKind == "vulkan";
+    if (vulkan) {
+      parseVulkanTarget(target, m);
+    } else {
+      m.triple = target.at("triple").str();
+      m.cpu = target.at("cpu").str();
+      Node features = target.at("features");
+      for (size_t i = 0, e = features.size(); i < e; ++i)
+        m.features.push_back(features.at(i).str());
+      m.library = fileName(root.at("library"));
+    }
     Node weights = root.at("weights");
     m.weightsFile = fileName(weights.at("file"));
     m.weightsBytes = static_cast<uint64_t>(weights.at("bytes").integer(0));
@@ -239,9 +343,13 @@ bool parseManifest(const std::string &path, const std::string &text,
       if (!names.insert(entry.name).second)
         throw FieldError(n.path + ".name",
                          "duplicate entry '" + entry.name + "'");
-      entry.symbol = n.at("symbol").str();
-      entry.workspaceBytes =
-          static_cast<uint64_t>(n.at("workspace_bytes").integer(0));
+      if (vulkan) {
+        parseVulkanEntry(n.at("vulkan"), m, entry.vulkan);
+      } else {
+        entry.symbol = n.at("symbol").str();
+        entry.workspaceBytes =
+            static_cast<uint64_t>(n.at("workspace_bytes").integer(0));
+      }
       if (n.has("dims")) {
         Node dims = n.at("dims");
         if (!dims.value.is_object())

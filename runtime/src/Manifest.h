@@ -46,8 +46,42 @@ struct DimBound {
   int64_t min = 1, max = 0;
 };
 
+/// Vulkan artifacts: where an entry input or output lives on the device.
+struct VulkanIo {
+  std::string buffer; ///< "arena", "state" or "scalar"
+  int64_t offset = 0; ///< bytes
+  int64_t slot = -1;  ///< scalar inputs
+};
+
+/// One step of an entry's scalar program (sizes known only at run time).
+struct VulkanScalar {
+  enum Op { Const, Dim, Index, Add, Sub, Mul, Div, CeilDiv, Min, Max } op;
+  int64_t a = 0, b = 0;
+};
+
+struct VulkanDispatch {
+  int64_t kernel = 0;
+  std::vector<int32_t> push;
+  int64_t groups[3] = {0, 0, 0}; ///< scalar slots
+  bool barrier = false;
+};
+
+/// An entry's dispatch plan (docs/vulkan-backend.md).
+struct VulkanEntry {
+  int64_t arenaBytes = 0;
+  std::vector<VulkanScalar> scalars;
+  std::vector<VulkanIo> inputs, outputs;
+  std::vector<VulkanDispatch> dispatches;
+};
+
+struct VulkanKernel {
+  std::string name;
+  int64_t offset = 0, words = 0, localSize = 1;
+};
+
 struct EntrySpec {
   std::string name;
+  VulkanEntry vulkan;
   std::string symbol;
   uint64_t workspaceBytes = 0;
   std::vector<TensorSpec> inputs, outputs;
@@ -68,6 +102,10 @@ struct Manifest {
   std::string targetKind, triple, cpu;
   std::vector<std::string> features;
   std::string library, weightsFile;
+  // Vulkan artifacts.
+  std::string vulkanProfile, kernelsFile;
+  int64_t stateBytes = 0, pushWords = 0;
+  std::vector<VulkanKernel> kernels;
   uint64_t weightsBytes = 0;
   uint64_t weightsChecksum = 0;
   std::string family;

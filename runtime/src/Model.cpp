@@ -70,6 +70,8 @@ static bool disabledByEnvironment(const std::string &feature) {
 }
 
 static tfmc_status checkTarget(const std::string &path, const Manifest &m) {
+  if (m.targetKind == "vulkan")
+    return TFMC_OK; // the device is checked when it is opened
   if (m.targetKind != "cpu")
     return fail(TFMC_ERROR_CPU, path + ": the artifact targets '" +
                                     m.targetKind +
@@ -206,10 +208,19 @@ static tfmc_status finishOpen(std::unique_ptr<tfmc_model> model,
     return fail(status, error);
   if (tfmc_status s = checkTarget(manifestPath, model->manifest))
     return s;
+  if (model->manifest.targetKind == "vulkan" && model->embedded)
+    return fail(TFMC_ERROR_FORMAT,
+                manifestPath + ": Vulkan models cannot be embedded in an "
+                               "executable; run the artifact directory");
   if (tfmc_status s = mapWeights(*model))
     return s;
-  if (tfmc_status s = loadLibrary(*model))
+  if (model->manifest.targetKind == "vulkan") {
+    if (tfmc_status s = vk::open(
+            *model, joinPath(model->directory, model->manifest.kernelsFile)))
+      return s;
+  } else if (tfmc_status s = loadLibrary(*model)) {
     return s;
+  }
   *out = model.release();
   return TFMC_OK;
 }
@@ -293,6 +304,10 @@ extern "C" void tfmc_model_close(tfmc_model *model) { delete model; }
 
 extern "C" const char *tfmc_model_family(const tfmc_model *model) {
   return model ? model->manifest.family.c_str() : "";
+}
+
+extern "C" const char *tfmc_model_device(const tfmc_model *model) {
+  return model ? vk::deviceName(*model) : "";
 }
 
 extern "C" const char *tfmc_model_target_cpu(const tfmc_model *model) {

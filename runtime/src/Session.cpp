@@ -31,7 +31,8 @@ extern "C" tfmc_status tfmc_session_create(tfmc_model *model, const char *entry,
   session->entry = e;
   size_t index = 0;
   model->entry(entry, &index);
-  session->function = model->functions[index];
+  if (!model->vulkan)
+    session->function = model->functions[index];
   session->inputSet.assign(e->inputs.size(), false);
   session->outputs.resize(e->outputs.size());
   bool ok = session->workspace.allocate(e->workspaceBytes);
@@ -50,6 +51,9 @@ extern "C" tfmc_status tfmc_session_create(tfmc_model *model, const char *entry,
                 "out of memory creating a session for entry '" + e->name +
                     "' (workspace " + std::to_string(e->workspaceBytes) +
                     " bytes)");
+  if (model->vulkan)
+    if (tfmc_status s = vk::createSession(*session))
+      return s;
   *out = session.release();
   return TFMC_OK;
 }
@@ -80,6 +84,7 @@ extern "C" tfmc_status tfmc_session_share_state(tfmc_session *dst,
                       " to share with entry '" + de.name + "'");
     dst->inputs[i] = src->inputs[j];
   }
+  vk::shareState(*dst, *src);
   return TFMC_OK;
 }
 
@@ -280,11 +285,34 @@ extern "C" tfmc_status tfmc_session_run(tfmc_session *session) {
   buffers.push_back(session->model->weights);
   buffers.push_back(session->workspace.data());
   dims.push_back(0); // never empty
+  if (session->vulkan) {
+    if (tfmc_status s = vk::run(*session))
+      return s;
+    session->ran = true;
+    return TFMC_OK;
+  }
   if (session->threads > 0 && session->model->setNumThreads)
     session->model->setNumThreads(session->threads);
   session->function(buffers.data(), dims.data());
   session->ran = true;
   return TFMC_OK;
+}
+
+extern "C" tfmc_status tfmc_session_enable_profiling(tfmc_session *session,
+                                                     int enable) {
+  if (!session)
+    return fail(TFMC_ERROR_INVALID_ARGUMENT, "null session");
+  if (!session->vulkan)
+    return TFMC_OK; // CPU artifacts record nothing
+  return vk::enableProfiling(*session, enable != 0);
+}
+
+extern "C" size_t tfmc_session_profile(const tfmc_session *session,
+                                       tfmc_profile_entry *entries,
+                                       size_t capacity) {
+  if (!session || !session->vulkan)
+    return 0;
+  return vk::profile(*session, entries, capacity);
 }
 
 extern "C" tfmc_status tfmc_session_get_output(const tfmc_session *session,

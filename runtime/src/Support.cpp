@@ -47,6 +47,8 @@ extern "C" const char *tfmc_status_name(tfmc_status status) {
     return "out of memory";
   case TFMC_ERROR_STATE:
     return "invalid state";
+  case TFMC_ERROR_DEVICE:
+    return "device error";
   }
   return "unknown status";
 }

@@ -51,7 +51,8 @@ typedef enum tfmc_status {
   TFMC_ERROR_MISSING_INPUT = 10, /* run() before every input was set */
   TFMC_ERROR_INVALID_ARGUMENT = 11, /* null pointer, bad index or count */
   TFMC_ERROR_OUT_OF_MEMORY = 12,
-  TFMC_ERROR_STATE = 13       /* an output read before a successful run */
+  TFMC_ERROR_STATE = 13,      /* an output read before a successful run */
+  TFMC_ERROR_DEVICE = 14      /* no usable Vulkan device, or it was lost */
 } tfmc_status;
 
 typedef enum tfmc_dtype {
@@ -150,6 +151,20 @@ tfmc_status tfmc_session_set_num_threads(tfmc_session *session,
 tfmc_status tfmc_session_run(tfmc_session *session);
 tfmc_status tfmc_session_get_output(const tfmc_session *session,
                                     const char *name, tfmc_tensor_view *view);
+
+/* Per-kernel GPU times of a Vulkan artifact's runs (timestamp queries).
+ * Enable before running; then tfmc_session_profile fills up to `capacity`
+ * entries (one per dispatch of the last run, in order) and returns how many
+ * the last run had. CPU artifacts record nothing (returns 0). */
+typedef struct tfmc_profile_entry {
+  const char *kernel;   /* the kernel's name, e.g. "linear_3" */
+  double microseconds;  /* GPU time of the dispatch */
+} tfmc_profile_entry;
+tfmc_status tfmc_session_enable_profiling(tfmc_session *session, int enable);
+size_t tfmc_session_profile(const tfmc_session *session,
+                            tfmc_profile_entry *entries, size_t capacity);
+/* The device a model runs on: "cpu" or the Vulkan device's name. */
+const char *tfmc_model_device(const tfmc_model *model);
 
 /*===----------------------------------------------------------------------===
  * Generation: a KV cache and the entries that extend it

@@ -40,6 +40,11 @@ Inputs:
 Running:
   --entry NAME            the entry point (default: forward)
   --threads N             worker threads (default: one per core)
+  --device NAME           Vulkan artifacts: the device (index or part of its
+                          name; default: a discrete GPU, else the first
+                          device; same as TFMC_VULKAN_DEVICE)
+  --profile               Vulkan artifacts: print each kernel's GPU time
+                          (timestamp queries) of the last run
   --bench N               time N runs after 2 warm-up runs and print the
                           min/median/max latency
 Outputs:
@@ -135,12 +140,41 @@ void printSummary(const tfmc_tensor_view &v) {
   }
 }
 
+/// Per-kernel GPU time of the last run, largest first.
+void printProfile(tfmc_session *session) {
+  size_t n = tfmc_session_profile(session, nullptr, 0);
+  if (!n) {
+    std::printf("profile: no GPU timings (a CPU artifact?)\n");
+    return;
+  }
+  std::vector<tfmc_profile_entry> entries(n);
+  tfmc_session_profile(session, entries.data(), n);
+  std::map<std::string, std::pair<double, int>> byKernel;
+  double total = 0;
+  for (const tfmc_profile_entry &e : entries) {
+    auto &k = byKernel[e.kernel];
+    k.first += e.microseconds;
+    k.second += 1;
+    total += e.microseconds;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> rows(
+      byKernel.begin(), byKernel.end());
+  std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+    return a.second.first > b.second.first;
+  });
+  std::printf("%-28s %10s %6s %8s\n", "kernel", "time (us)", "calls", "share");
+  for (const auto &[name, t] : rows)
+    std::printf("%-28s %10.1f %6d %7.1f%%\n", name.c_str(), t.first, t.second,
+                total > 0 ? 100.0 * t.first / total : 0.0);
+  std::printf("%-28s %10.1f %6zu\n", "total (GPU)", total, n);
+}
+
 struct Options {
   std::string artifact, entry = "forward", outputDir;
   std::vector<std::pair<std::string, std::string>> inputs; // name, file
   std::vector<std::pair<std::string, std::string>> tokens; // name, ids
   int threads = 0, bench = 0;
-  bool list = false;
+  bool list = false, profile = false;
   tfmc::TextOptions text;
 };
 
@@ -180,7 +214,13 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (a == "--list") {
+    if (is("--device")) {
+      if (!value(i, "--device", v) || v.empty())
+        return fail("--device needs a device index or name");
+      setenv("TFMC_VULKAN_DEVICE", v.c_str(), 1);
+    } else if (a == "--profile") {
+      o.profile = true;
+    } else if (a == "--list") {
       o.list = true;
     } else if (is("--input") || is("--tokens")) {
       bool tokens = is("--tokens");
@@ -286,10 +326,14 @@ int run(const Options &o, tfmc_model *embedded) {
   tfmc::Model model =
       embedded ? tfmc::Model(embedded) : tfmc::Model(o.artifact);
   if (o.list) {
+    const char *cpu = tfmc_model_target_cpu(model.get());
     std::printf("%s: %s model for %s\n",
                 embedded ? "(embedded)" : o.artifact.c_str(),
                 model.family().empty() ? "a" : model.family().c_str(),
-                tfmc_model_target_cpu(model.get()));
+                *cpu ? cpu
+                     : (std::string("Vulkan device ") +
+                        tfmc_model_device(model.get()))
+                           .c_str());
     for (const std::string &e : model.entries()) {
       std::printf("entry %s\n", e.c_str());
       printSpecs("in ", model.inputs(e));
@@ -305,6 +349,8 @@ int run(const Options &o, tfmc_model *embedded) {
   tfmc::Session session = model.session(o.entry);
   if (o.threads)
     session.setNumThreads(o.threads);
+  if (o.profile)
+    tfmc::check(tfmc_session_enable_profiling(session.get(), 1));
 
   std::map<std::string, bool> bound;
   for (const auto &[name, file] : o.inputs) {
@@ -397,6 +443,8 @@ int run(const Options &o, tfmc_model *embedded) {
   } else {
     session.run();
   }
+  if (o.profile)
+    printProfile(session.get());
 
   for (const tfmc_tensor_spec &s : model.outputs(o.entry)) {
     tfmc_tensor_view v = session.output(s.name);
