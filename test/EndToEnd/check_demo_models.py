@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tfmc_rt as rt  # noqa: E402
 from tfmc_ref import load_model_file  # noqa: E402
-from tfmc_run import compile_model, tool  # noqa: E402
+from tfmc_run import check_stderr, compile_model, tool  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 work = sys.argv[1]
@@ -35,6 +35,7 @@ def tfmc_run(artifact, *args, expect_fail=False):
                        text=True)
     if expect_fail != (r.returncode != 0):
         sys.exit(f"FAIL tfmc-run {' '.join(args)}: exit {r.returncode}\n{r.stdout}{r.stderr}")
+    check_stderr("tfmc-run " + artifact, r.stderr)
     return r
 
 

@@ -107,7 +107,7 @@ assert sim[10, 11] > sim[10, 14], (sim[10, 11], sim[10, 14])
 # pools and normalises.
 import json  # noqa: E402
 import subprocess  # noqa: E402
-from tfmc_run import tool  # noqa: E402
+from tfmc_run import check_stderr, tool  # noqa: E402
 
 art1 = compile_model(folder, os.path.join(work, "minilm-text"))
 tk = json.load(open(os.path.join(art1, "manifest.json")))["tokenizer"]
@@ -119,6 +119,7 @@ for i in picked:
 r = subprocess.run(cmd, capture_output=True, text=True)
 if r.returncode != 0:
     sys.exit("tfmc-run --text failed:\n" + r.stderr)
+check_stderr("tfmc-run --text", r.stderr)
 print(r.stdout.strip())
 emb1 = np.load(os.path.join(work, "text", "embeddings.npy")).astype(np.float64)
 err = np.abs(emb1 - ref[picked]).max()

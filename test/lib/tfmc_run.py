@@ -8,13 +8,30 @@ import numpy as np
 
 ATOL, RTOL = 1e-5, 1e-4
 
+# TFMC_TEST_TARGET=vulkan compiles every model for the Vulkan backend (Mesa's
+# lavapipe in CI) and runs it with the validation layers on: any validation
+# message fails the test.
+TARGET = os.environ.get("TFMC_TEST_TARGET", "cpu")
+if TARGET == "vulkan":
+    os.environ.setdefault("TFMC_VULKAN_VALIDATION", "1")
+
+
+def target_args():
+    return ["--target=vulkan"] if TARGET == "vulkan" else []
+
+
+def check_stderr(what, stderr):
+    """Fails on Vulkan validation messages in a tool's stderr."""
+    if "vulkan validation" in stderr:
+        sys.exit("%s: Vulkan validation messages:\n%s" % (what, stderr))
+
 
 def tool(name):
     return os.path.join(os.environ["TFMC_TOOLS"], name)
 
 
 def compile_model(model, out, *args):
-    r = subprocess.run([tool("tfmc"), model, "-o", out, *args],
+    r = subprocess.run([tool("tfmc"), model, "-o", out, *args, *target_args()],
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("tfmc %s failed:\n%s" % (model, r.stderr))
@@ -35,6 +52,7 @@ def run(artifact, inputs, entry="forward", threads=None):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("tfmc-run %s failed:\n%s" % (artifact, r.stderr))
+    check_stderr("tfmc-run " + artifact, r.stderr)
     outs = {}
     for f in sorted(os.listdir(work + "/out")):
         outs[f[:-4]] = np.load(os.path.join(work, "out", f))
