@@ -2,7 +2,8 @@
 # Sets everything up, builds, and runs the main job on a bundled example:
 # compiles the character-level GPT trained on the fortunes text
 # (examples/models/char-gpt) and generates text with it, greedy and sampled;
-# then the string-reversing encoder-decoder, with attention maps.
+# then the string-reversing encoder-decoder, with attention maps; then the
+# char-GPT again, compiled for Vulkan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -24,3 +25,9 @@ echo "== tfmc examples/models/reverse/model.toml: an encoder-decoder that revers
 "$BUILD/bin/tfmc-run" "$OUT/reverse" --prompt "transformer" --max-new-tokens 20 \
   --dump-attention "$OUT/reverse-attention"
 echo "(cross-attention heat maps: $OUT/reverse-attention/cross_attention_layer*_head*.png)"
+echo
+echo "== the same char-GPT compiled for Vulkan (--target=vulkan; lavapipe when there is no GPU)"
+"$BUILD/bin/tfmc" examples/models/char-gpt/model.toml --target=vulkan -o "$OUT/char-gpt-vulkan"
+"$BUILD/bin/tfmc-run" "$OUT/char-gpt-vulkan" --prompt "The meaning of life" --max-new-tokens 100
+echo
+echo "(readable kernels: $BUILD/bin/tfmc examples/models/char-gpt/model.toml --target=vulkan --emit=glsl)"
