@@ -17,7 +17,11 @@ if TARGET == "vulkan":
 
 
 def target_args():
-    return ["--target=vulkan"] if TARGET == "vulkan" else []
+    if TARGET != "vulkan":
+        return []
+    # TFMC_TEST_VULKAN_TARGET=nvidia: the GPU profile's tiles, run on lavapipe.
+    profile = os.environ.get("TFMC_TEST_VULKAN_TARGET")
+    return ["--target=vulkan"] + (["--vulkan-target=" + profile] if profile else [])
 
 
 def check_stderr(what, stderr):
