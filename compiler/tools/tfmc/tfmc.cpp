@@ -82,8 +82,9 @@ static cl::opt<Emit> emit(
                clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
                clEnumValN(Emit::Asm, "asm", "target assembly"),
                clEnumValN(Emit::Artifact, "artifact",
-                          "a directory with model.so, weights.bin and "
-                          "manifest.json (-o)"),
+                          "the artifact directory (-o): manifest.json, "
+                          "weights.bin and model.so (CPU) or kernels.spv "
+                          "(Vulkan)"),
                clEnumValN(Emit::Exe, "exe",
                           "the artifact directory plus DIR/model, a "
                           "standalone executable with the weights inside "
