@@ -138,16 +138,11 @@ FailureOr<View> Planner::view(Value tensor) {
 }
 
 View Planner::weightPanels(WeightOp op, bool kn, int64_t nr) {
-  WeightEntry e = weightEntryFor(op);
-  e.layout = WeightLayout::GemmPanels;
-  e.kn = kn;
-  e.nr = nr;
-  const WeightEntry &placed = weights.add(std::move(e));
+  const WeightEntry &placed = weights.addGemmPanels(op, kn, nr);
   View v;
   v.offset = placed.offset / 4;
-  int64_t n = kn ? placed.shape[1] : placed.shape[0];
-  int64_t k = kn ? placed.shape[0] : placed.shape[1];
-  v.dims = {Sym::c((n + nr - 1) / nr), Sym::c(k), Sym::c(nr)};
+  for (int64_t d : placed.panelShape())
+    v.dims.push_back(Sym::c(d));
   v.strides = contiguousStrides(v.dims);
   return v;
 }

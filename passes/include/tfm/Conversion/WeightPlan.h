@@ -39,6 +39,13 @@ struct WeightEntry {
   bool kn = false; ///< GemmPanels: logical weight is [K, N]
   int64_t nr = 0;  ///< GemmPanels: panel width
   int64_t offset = 0, bytes = 0;
+
+  /// GemmPanels: the stored shape [ceil(N/nr), K, nr].
+  SmallVector<int64_t, 3> panelShape() const {
+    int64_t n = kn ? shape[1] : shape[0];
+    int64_t k = kn ? shape[0] : shape[1];
+    return {(n + nr - 1) / nr, k, nr};
+  }
 };
 
 /// The layout of the weights buffer, shared by all entry functions and
@@ -47,6 +54,9 @@ class WeightPlan {
 public:
   /// Offset of `e` in the buffer (added on first request, 64-byte aligned).
   const WeightEntry &add(WeightEntry e);
+  /// Weight `op` ([N, K], or [K, N] with `kn`) packed into GEMM panels of
+  /// width `nr`.
+  const WeightEntry &addGemmPanels(WeightOp op, bool kn, int64_t nr);
   ArrayAttr toAttr(Builder &b) const;
   int64_t totalBytes() const { return size; }
 

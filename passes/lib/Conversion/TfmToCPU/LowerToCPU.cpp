@@ -77,15 +77,9 @@ Value Lowering::lookup(Value tensor) {
 }
 
 Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr) {
-  WeightEntry req = weightEntryFor(op);
-  req.layout = WeightLayout::GemmPanels;
-  req.kn = kn;
-  req.nr = nr;
-  const WeightEntry &e = plan.add(std::move(req));
-  int64_t n = kn ? e.shape[1] : e.shape[0];
-  int64_t k = kn ? e.shape[0] : e.shape[1];
-  return weightsView(e, MemRefType::get({(n + nr - 1) / nr, k, nr},
-                                        op.getType().getElementType()));
+  const WeightEntry &e = plan.addGemmPanels(op, kn, nr);
+  return weightsView(
+      e, MemRefType::get(e.panelShape(), op.getType().getElementType()));
 }
 
 Value Lowering::sinusoidTable(int64_t rows, int64_t d, double base) {

@@ -25,13 +25,12 @@ static StringRef layoutName(WeightLayout l) {
 
 /// Number of f32 elements the stored form of `e` occupies.
 static int64_t storedElements(const WeightEntry &e) {
-  if (e.layout == WeightLayout::GemmPanels) {
-    int64_t n = e.kn ? e.shape[1] : e.shape[0];
-    int64_t k = e.kn ? e.shape[0] : e.shape[1];
-    return (n + e.nr - 1) / e.nr * e.nr * k;
-  }
+  SmallVector<int64_t, 3> shape = e.layout == WeightLayout::GemmPanels
+                                      ? e.panelShape()
+                                      : SmallVector<int64_t, 3>(e.shape.begin(),
+                                                                e.shape.end());
   int64_t count = 1;
-  for (int64_t d : e.shape)
+  for (int64_t d : shape)
     count *= d;
   return count;
 }
@@ -102,4 +101,12 @@ int64_t mlir::tfm::tokenIdBound(Value arg) {
       bound = bound ? std::min(bound, rows) : rows;
   }
   return bound;
+}
+
+const WeightEntry &WeightPlan::addGemmPanels(WeightOp op, bool kn, int64_t nr) {
+  WeightEntry e = weightEntryFor(op);
+  e.layout = WeightLayout::GemmPanels;
+  e.kn = kn;
+  e.nr = nr;
+  return add(std::move(e));
 }
