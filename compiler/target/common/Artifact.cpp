@@ -107,8 +107,7 @@ llvm::Expected<uint64_t> mlir::tfm::writeWeights(ModuleOp lowered,
     int64_t bytes = e.getAs<IntegerAttr>("bytes").getInt();
     auto *dst = reinterpret_cast<float *>(buffer.data() + offset);
     if (layout == "sinusoidal") {
-      std::string name = cast<StringAttr>(e.get("name")).getValue().str();
-      double base = std::stod(name.substr(name.find("base=") + 5));
+      double base = e.getAs<FloatAttr>("base").getValueAsDouble();
       sinusoidal(dst, shape[0], shape[1], base);
       continue;
     }

@@ -116,6 +116,16 @@ FailureOr<Sym> Planner::index(Value v) {
   return failure();
 }
 
+View Planner::weightView(const WeightEntry &placed,
+                         llvm::ArrayRef<int64_t> shape) {
+  View v;
+  v.offset = placed.offset / 4;
+  for (int64_t d : shape)
+    v.dims.push_back(Sym::c(d));
+  v.strides = contiguousStrides(v.dims);
+  return v;
+}
+
 FailureOr<View> Planner::view(Value tensor) {
   auto it = views.find(tensor);
   if (it != views.end())
@@ -128,37 +138,19 @@ FailureOr<View> Planner::view(Value tensor) {
     return failure();
   }
   const WeightEntry &placed = weights.add(weightEntryFor(w));
-  View v;
-  v.offset = placed.offset / 4;
-  for (int64_t d : placed.shape)
-    v.dims.push_back(Sym::c(d));
-  v.strides = contiguousStrides(v.dims);
+  View v = weightView(placed, placed.shape);
   views[tensor] = v;
   return v;
 }
 
 View Planner::weightPanels(WeightOp op, bool kn, int64_t nr) {
   const WeightEntry &placed = weights.addGemmPanels(op, kn, nr);
-  View v;
-  v.offset = placed.offset / 4;
-  for (int64_t d : placed.panelShape())
-    v.dims.push_back(Sym::c(d));
-  v.strides = contiguousStrides(v.dims);
-  return v;
+  return weightView(placed, placed.panelShape());
 }
 
 View Planner::sinusoidTable(int64_t d, int64_t rows, double base) {
-  WeightEntry e;
-  e.name = "tfm.sinusoidal[" + std::to_string(d) +
-           ",base=" + std::to_string(base) + "]";
-  e.layout = WeightLayout::Sinusoidal;
-  e.shape = {rows, d};
-  const WeightEntry &placed = weights.add(std::move(e));
-  View v;
-  v.offset = placed.offset / 4;
-  v.dims = {Sym::c(placed.shape[0]), Sym::c(d)};
-  v.strides = contiguousStrides(v.dims);
-  return v;
+  const WeightEntry &placed = weights.addSinusoidal(rows, d, base);
+  return weightView(placed, placed.shape);
 }
 
 llvm::SmallVector<Sym, 4> Planner::dimsOf(Value result) {

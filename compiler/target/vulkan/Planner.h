@@ -62,6 +62,8 @@ public:
   Sym numel(llvm::ArrayRef<Sym> dims);
   /// Dims of a tensor type, dynamic ones from `like` (same rank).
   llvm::SmallVector<Sym, 4> dimsOf(Value result);
+  /// A contiguous view of weights-buffer entry `placed` with `shape`.
+  View weightView(const WeightEntry &placed, llvm::ArrayRef<int64_t> shape);
   /// A weight in GEMM panels of width `nr`: [ceil(N/nr), K, nr].
   View weightPanels(WeightOp op, bool kn, int64_t nr);
   /// The sinusoidal table [rows, d].
@@ -78,6 +80,15 @@ public:
   LogicalResult pointwise(const View &out, llvm::ArrayRef<View> ins,
                           const PointwiseBody &body,
                           const std::string &kind = "pointwise");
+  /// pointwise(), then `result` is `out`.
+  LogicalResult produce(Value result, const View &out,
+                        llvm::ArrayRef<View> ins, const PointwiseBody &body,
+                        const std::string &kind) {
+    if (failed(pointwise(out, ins, body, kind)))
+      return failure();
+    bind(result, out);
+    return success();
+  }
   /// out = in (element by element; shapes equal).
   void copy(const View &in, const View &out);
 

@@ -38,6 +38,7 @@ struct WeightEntry {
   WeightLayout layout = WeightLayout::RowMajor;
   bool kn = false; ///< GemmPanels: logical weight is [K, N]
   int64_t nr = 0;  ///< GemmPanels: panel width
+  double base = 0; ///< Sinusoidal: the wavelength base
   int64_t offset = 0, bytes = 0;
 
   /// GemmPanels: the stored shape [ceil(N/nr), K, nr].
@@ -57,6 +58,8 @@ public:
   /// Weight `op` ([N, K], or [K, N] with `kn`) packed into GEMM panels of
   /// width `nr`.
   const WeightEntry &addGemmPanels(WeightOp op, bool kn, int64_t nr);
+  /// The generated [rows, d] sinusoidal positional table.
+  const WeightEntry &addSinusoidal(int64_t rows, int64_t d, double base);
   ArrayAttr toAttr(Builder &b) const;
   int64_t totalBytes() const { return size; }
 

@@ -83,12 +83,7 @@ Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr) {
 }
 
 Value Lowering::sinusoidTable(int64_t rows, int64_t d, double base) {
-  WeightEntry req;
-  req.name = "tfm.sinusoidal[" + std::to_string(d) +
-             ",base=" + std::to_string(base) + "]";
-  req.layout = WeightLayout::Sinusoidal;
-  req.shape = {rows, d};
-  const WeightEntry &e = plan.add(std::move(req));
+  const WeightEntry &e = plan.addSinusoidal(rows, d, base);
   return weightsView(e, MemRefType::get({e.shape[0], d}, b.getF32Type()));
 }
 

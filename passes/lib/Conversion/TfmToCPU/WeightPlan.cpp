@@ -66,6 +66,8 @@ ArrayAttr WeightPlan::toAttr(Builder &b) const {
       fields.push_back(
           b.getNamedAttr("concat_axis", b.getI64IntegerAttr(e.concatAxis)));
     }
+    if (e.layout == WeightLayout::Sinusoidal)
+      fields.push_back(b.getNamedAttr("base", b.getF64FloatAttr(e.base)));
     if (e.layout == WeightLayout::GemmPanels) {
       fields.push_back(b.getNamedAttr("kn", b.getBoolAttr(e.kn)));
       fields.push_back(b.getNamedAttr("nr", b.getI64IntegerAttr(e.nr)));
@@ -108,5 +110,17 @@ const WeightEntry &WeightPlan::addGemmPanels(WeightOp op, bool kn, int64_t nr) {
   e.layout = WeightLayout::GemmPanels;
   e.kn = kn;
   e.nr = nr;
+  return add(std::move(e));
+}
+
+const WeightEntry &WeightPlan::addSinusoidal(int64_t rows, int64_t d,
+                                             double base) {
+  WeightEntry e;
+  // The name only identifies the table (two sizes are two tables).
+  e.name = "tfm.sinusoidal[" + std::to_string(rows) + "x" + std::to_string(d) +
+           ",base=" + std::to_string(base) + "]";
+  e.layout = WeightLayout::Sinusoidal;
+  e.shape = {rows, d};
+  e.base = base;
   return add(std::move(e));
 }
