@@ -356,8 +356,7 @@ LogicalResult Planner::genMisc(Operation *op) {
           return c.emitOpError("constant of ")
                  << values.size()
                  << " elements is too large to inline in a Vulkan kernel";
-        LogicalResult ok = pointwise(
-            out, {},
+        return produce(c.getResult(), out, {},
             [&](KernelWriter &w, llvm::ArrayRef<std::string>,
                 llvm::ArrayRef<std::string>, std::string &r) {
               if (dense.isSplat()) {
@@ -375,10 +374,6 @@ LogicalResult Planner::genMisc(Operation *op) {
               return success();
             },
             "constant");
-        if (failed(ok))
-          return failure();
-        bind(c.getResult(), out);
-        return success();
       })
       .Case<RangeOp>([&](RangeOp r) -> LogicalResult {
         auto dims = dimsFrom(r.getDynamicSizes());
@@ -387,7 +382,7 @@ LogicalResult Planner::genMisc(Operation *op) {
           return failure();
         View out = fresh(*dims, /*isInt=*/true);
         Sym offset = *off;
-        LogicalResult ok = pointwise(
+        return produce(r.getResult(),
             out, {},
             [&](KernelWriter &, llvm::ArrayRef<std::string>,
                 llvm::ArrayRef<std::string> c, std::string &res) {
@@ -395,10 +390,6 @@ LogicalResult Planner::genMisc(Operation *op) {
               return success();
             },
             "range");
-        if (failed(ok))
-          return failure();
-        bind(r.getResult(), out);
-        return success();
       })
       .Case<CausalMaskOp>([&](CausalMaskOp m) -> LogicalResult {
         auto dims = dimsFrom(m.getDynamicSizes());
@@ -408,7 +399,7 @@ LogicalResult Planner::genMisc(Operation *op) {
         View out = fresh(*dims);
         Sym offset = *off;
         std::string value = floatLiteral(m.getValue().convertToDouble());
-        LogicalResult ok = pointwise(
+        return produce(m.getResult(),
             out, {},
             [&](KernelWriter &, llvm::ArrayRef<std::string>,
                 llvm::ArrayRef<std::string> c, std::string &res) {
@@ -418,10 +409,6 @@ LogicalResult Planner::genMisc(Operation *op) {
               return success();
             },
             "causal_mask");
-        if (failed(ok))
-          return failure();
-        bind(m.getResult(), out);
-        return success();
       })
       .Case<PaddingMaskOp>([&](PaddingMaskOp m) -> LogicalResult {
         FailureOr<View> inV = view(m.getInput());
@@ -437,7 +424,7 @@ LogicalResult Planner::genMisc(Operation *op) {
         View out = fresh(dims);
         std::string value = floatLiteral(m.getValue().convertToDouble());
         bool isInt = in.isInt;
-        LogicalResult ok = pointwise(
+        return produce(m.getResult(),
             out, {src},
             [&](KernelWriter &, llvm::ArrayRef<std::string> x,
                 llvm::ArrayRef<std::string>, std::string &res) {
@@ -446,10 +433,6 @@ LogicalResult Planner::genMisc(Operation *op) {
               return success();
             },
             "padding_mask");
-        if (failed(ok))
-          return failure();
-        bind(m.getResult(), out);
-        return success();
       })
       .Case<PositionalEncodingOp>([&](PositionalEncodingOp p) -> LogicalResult {
         auto dims = dimsFrom(p.getDynamicSizes());
