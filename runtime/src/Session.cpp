@@ -38,7 +38,9 @@ extern "C" tfmc_status tfmc_session_create(tfmc_model *model, const char *entry,
   bool ok = session->workspace.allocate(e->workspaceBytes);
   for (const TensorSpec &t : e->inputs) {
     auto buffer = std::make_shared<AlignedBuffer>();
-    ok = ok && buffer->allocate(t.maxBytes());
+    // A Vulkan model keeps its state (KV caches) on the device only.
+    bool deviceState = t.state && model->vulkan;
+    ok = ok && buffer->allocate(deviceState ? 0 : t.maxBytes());
     session->inputs.push_back(std::move(buffer));
     session->inputShapes.push_back(t.shape);
   }

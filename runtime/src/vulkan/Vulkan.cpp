@@ -671,10 +671,11 @@ static tfmc_status newStateBlock(const std::shared_ptr<Context> &ctx,
           false, block->buffer))
     return s;
   VkBuffer b = block->buffer.buffer;
-  if (tfmc_status s = ctx->oneShot([&](VkCommandBuffer cb) {
-        ctx->vkCmdFillBuffer(cb, b, 0, VK_WHOLE_SIZE, 0);
-      }))
-    return s;
+  if (bytes > 0)
+    if (tfmc_status s = ctx->oneShot([&](VkCommandBuffer cb) {
+          ctx->vkCmdFillBuffer(cb, b, 0, VK_WHOLE_SIZE, 0);
+        }))
+      return s;
   out = std::move(block);
   return TFMC_OK;
 }
@@ -711,8 +712,13 @@ tfmc_status vk::createSession(tfmc_session &session) {
   if (!s)
     s = c.createBuffer(down, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true,
                        st->readback);
+  // Entries without state (forward, encode) bind a placeholder.
+  bool hasState = false;
+  for (const VulkanIo &io : plan.inputs)
+    hasState |= io.buffer == "state";
   if (!s)
-    s = newStateBlock(st->ctx, model.manifest.stateBytes, st->state);
+    s = newStateBlock(st->ctx, hasState ? model.manifest.stateBytes : 0,
+                      st->state);
   if (s)
     return s;
   VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 4};
