@@ -374,16 +374,16 @@ func::FuncOp ModelIRBuilder::beginFunc(StringRef name, ArrayRef<IO> args,
   bool dynamic = false;
   auto attrs = [&](const IO &io) {
     SmallVector<NamedAttribute> out = {
-        b.getNamedAttr(kIONameAttr, b.getStringAttr(io.name))};
+        b.getNamedAttr(attr::kName, b.getStringAttr(io.name))};
     if (llvm::any_of(io.dims,
                      [](const std::string &d) { return !d.empty(); })) {
       dynamic = true;
       SmallVector<StringRef> dims(io.dims.begin(), io.dims.end());
-      out.push_back(b.getNamedAttr("tfm.dim_names", b.getStrArrayAttr(dims)));
+      out.push_back(b.getNamedAttr(attr::kDimNames, b.getStrArrayAttr(dims)));
     }
     if (io.tiedTo >= 0)
       out.push_back(
-          b.getNamedAttr("tfm.tied_to", b.getI64IntegerAttr(io.tiedTo)));
+          b.getNamedAttr(attr::kTiedTo, b.getI64IntegerAttr(io.tiedTo)));
     return b.getDictionaryAttr(out);
   };
   for (auto [i, a] : llvm::enumerate(args))
@@ -401,7 +401,7 @@ func::FuncOp ModelIRBuilder::beginFunc(StringRef name, ArrayRef<IO> args,
     for (auto &n : names)
       bounds.push_back(
           b.getNamedAttr(n.getKey(), b.getI64IntegerAttr(spec.maxSeqLen)));
-    fn->setAttr("tfm.dim_bounds", b.getDictionaryAttr(bounds));
+    fn->setAttr(attr::kDimBounds, b.getDictionaryAttr(bounds));
   }
   b.setInsertionPointToStart(fn.addEntryBlock());
   weightValues.clear();
@@ -497,7 +497,7 @@ void ModelIRBuilder::buildGenerationEntry(StringRef name, int64_t seq) {
 /// per layer, named `prefix`.{layer}.
 void ModelIRBuilder::addProbResults(SmallVectorImpl<IO> &results,
                                     StringRef prefix, int64_t layers, Type type,
-                           ArrayRef<std::string> dims) {
+                                    ArrayRef<std::string> dims) {
   for (int64_t l = 0; l < layers; ++l)
     results.push_back({(prefix + "." + Twine(l)).str(), type,
                        SmallVector<std::string>(dims)});
@@ -514,8 +514,7 @@ void ModelIRBuilder::buildForward(bool probs) {
   if (spec.paddingMask)
     args.push_back({"attention_mask", i64({bsz, seq}), seqDims(seq, "seq", 2)});
   if (spec.typeVocabSize > 0)
-    args.push_back(
-        {"token_type_ids", i64({bsz, seq}), seqDims(seq, "seq", 2)});
+    args.push_back({"token_type_ids", i64({bsz, seq}), seqDims(seq, "seq", 2)});
   SmallVector<IO> results = {
       enc ? IO{"last_hidden_state", f32({bsz, seq, d}), seqDims(seq, "seq", 3)}
           : IO{"logits", f32({bsz, seq, spec.vocabSize}),
@@ -556,8 +555,8 @@ void ModelIRBuilder::buildDecode(bool probs) {
   if (spec.paddingMask)
     args.push_back(
         {"attention_mask", i64({bsz, src}), seqDims(src, "src_seq", 2)});
-  SmallVector<IO> results = {{"logits", f32({bsz, tgt, spec.vocabSize}),
-                              seqDims(tgt, "tgt_seq", 3)}};
+  SmallVector<IO> results = {
+      {"logits", f32({bsz, tgt, spec.vocabSize}), seqDims(tgt, "tgt_seq", 3)}};
   if (probs) {
     std::string t = ShapedType::isDynamic(tgt) ? "tgt_seq" : "";
     std::string sr = ShapedType::isDynamic(src) ? "src_seq" : "";
@@ -590,15 +589,14 @@ FailureOr<OwningOpRef<ModuleOp>> ModelIRBuilder::build() {
   OwningOpRef<ModuleOp> owned = ModuleOp::create(spec.modelLoc);
   module = *owned;
   int64_t bsz = spec.batch, d = spec.dModel;
-  module->setAttr("tfm.family", b.getStringAttr(stringify(spec.family)));
-  module->setAttr("tfm.vocab_size", b.getI64IntegerAttr(spec.vocabSize));
-  module->setAttr("tfm.max_seq_len", b.getI64IntegerAttr(spec.maxSeqLen));
-  for (auto [name, id] :
-       {std::pair<StringRef, int64_t>{"tfm.bos_id", spec.bosId},
-        {"tfm.eos_id", spec.eosId},
-        {"tfm.pad_id", spec.padId}})
-    if (id >= 0)
-      module->setAttr(name, b.getI64IntegerAttr(id));
+  ModelFamily family = spec.family == Family::Encoder ? ModelFamily::encoder
+                       : spec.family == Family::Decoder
+                           ? ModelFamily::decoder
+                           : ModelFamily::encoder_decoder;
+  module->setAttr(attr::kModel,
+                  ModelAttr::get(b.getContext(), family, spec.vocabSize,
+                                 spec.maxSeqLen, spec.bosId, spec.eosId,
+                                 spec.padId, TokenizerAttr()));
 
   if (spec.family != Family::EncoderDecoder) {
     buildForward(/*probs=*/false);

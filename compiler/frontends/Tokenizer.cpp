@@ -10,6 +10,8 @@
 
 #include "Tokenizer.h" // the runtime's (runtime/src)
 
+#include "tfm/IR/TfmAttrs.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 
@@ -46,12 +48,18 @@ LogicalResult mlir::tfm::attachTokenizer(ModuleOp module,
     return emitError(loc) << "the tokenizer has " << tok->vocabSize()
                           << " tokens but the model's vocab_size is "
                           << spec.vocabSize;
-  Builder b(module.getContext());
-  module->setAttr("tfm.tokenizer",
-                  b.getDictionaryAttr({
-                      b.getNamedAttr("kind", b.getStringAttr(t.kind)),
-                      b.getNamedAttr("lowercase", b.getBoolAttr(t.lowercase)),
-                      b.getNamedAttr("directory", b.getStringAttr(t.directory)),
-                  }));
+  MLIRContext *ctx = module.getContext();
+  ModelAttr model = getModelAttr(module);
+  std::optional<TokenizerKind> kind = symbolizeTokenizerKind(t.kind);
+  if (!model || !kind)
+    return emitError(loc) << "internal error: no model to attach tokenizer '"
+                          << t.kind << "' to";
+  module->setAttr(
+      attr::kModel,
+      ModelAttr::get(
+          ctx, model.getFamily(), model.getVocabSize(), model.getMaxSeqLen(),
+          model.getBosId(), model.getEosId(), model.getPadId(),
+          TokenizerAttr::get(ctx, *kind, StringAttr::get(ctx, t.directory),
+                             t.lowercase)));
   return success();
 }

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Internal.h"
+#include "tfmc/abi.h"
 
 #include <algorithm>
 #include <cmath>
@@ -51,7 +52,7 @@ extern "C" tfmc_status tfmc_generator_create(tfmc_model *model,
   *out = nullptr;
   auto g = std::make_unique<tfmc_generator>();
   g->model = model;
-  g->encoderDecoder = model->manifest.family == "encoder-decoder";
+  g->encoderDecoder = model->manifest.family == TFMC_FAMILY_ENCODER_DECODER;
   if (g->encoderDecoder) {
     if (tfmc_status s = makeSession(model, "encode", &g->encode))
       return s;

@@ -70,6 +70,11 @@ private:
 tfmc_status findEntry(const tfmc_model *model, const char *entry,
                       const EntrySpec *&spec);
 void fillSpec(const TensorSpec &t, tfmc_tensor_spec *spec);
+/// Checks that the manifest describes entry `e` as its code was compiled
+/// (`code`: the signature the code carries; tfmc/abi.h); `where` names the
+/// manifest in the message.
+tfmc_status checkSignature(const std::string &where, const Manifest &m,
+                           const EntrySpec &e, uint64_t code);
 
 /// `void tfmc_<entry>(void **buffers, const int64_t *dims)`.
 using EntryFn = void (*)(void **, const int64_t *);

@@ -7,9 +7,12 @@
 
 #include "Manifest.h"
 
+#include "tfmc/abi.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <iterator>
 #include <set>
 #include <stdexcept>
 
@@ -18,14 +21,10 @@ using nlohmann::json;
 namespace tfmc::rt {
 
 bool parseDtype(const std::string &name, tfmc_dtype &out) {
-  static const std::pair<const char *, tfmc_dtype> kNames[] = {
-      {"float32", TFMC_DTYPE_FLOAT32},
-      {"int64", TFMC_DTYPE_INT64},
-      {"int32", TFMC_DTYPE_INT32},
-      {"float16", TFMC_DTYPE_FLOAT16}};
-  for (auto [n, d] : kNames)
-    if (name == n) {
-      out = d;
+  static const char *const kNames[] = TFMC_DTYPE_NAMES;
+  for (size_t i = 0; i < std::size(kNames); ++i)
+    if (name == kNames[i]) {
+      out = static_cast<tfmc_dtype>(i);
       return true;
     }
   return false;
@@ -143,6 +142,16 @@ void parseVulkanTarget(const Node &target, Manifest &m) {
   m.kernelsFile = fileName(target.at("kernels_file"));
   m.stateBytes = target.at("state_bytes").integer(0);
   m.pushWords = target.at("push_constant_words").integer(1);
+  if (target.has("features")) {
+    Node features = target.at("features");
+    for (size_t i = 0, e = features.size(); i < e; ++i) {
+      std::string f = features.at(i).str();
+      if (f != "storage16" && f != "storage8")
+        throw FieldError(features.at(i).path,
+                         "unknown device feature '" + f + "'");
+      m.deviceFeatures.push_back(f);
+    }
+  }
   if (m.pushWords > 32)
     throw FieldError(target.path + ".push_constant_words",
                      "more than 32 push-constant words");
@@ -187,8 +196,8 @@ void parseVulkanEntry(const Node &n, const Manifest &m, VulkanEntry &e) {
     op.b = s.at(2).integer();
     // Operands of arithmetic are earlier slots.
     bool arith = op.op >= VulkanScalar::Add;
-    if (arith && (op.a < 0 || op.b < 0 || op.a >= int64_t(i) ||
-                  op.b >= int64_t(i)))
+    if (arith &&
+        (op.a < 0 || op.b < 0 || op.a >= int64_t(i) || op.b >= int64_t(i)))
       throw FieldError(s.path, "operand slot out of range");
     e.scalars.push_back(op);
   }
@@ -210,7 +219,8 @@ void parseVulkanEntry(const Node &n, const Manifest &m, VulkanEntry &e) {
       else if (io.buffer == "arena" || io.buffer == "state")
         io.offset = b.at("offset").integer(0);
       else
-        throw FieldError(b.path + ".buffer", "unknown buffer '" + io.buffer + "'");
+        throw FieldError(b.path + ".buffer",
+                         "unknown buffer '" + io.buffer + "'");
       dst.push_back(io);
     }
   }
@@ -299,6 +309,44 @@ bool parseManifest(const std::string &path, const std::string &text,
         (m.weightsChecksum = std::strtoull(hex.c_str() + 2, &end, 16),
          *end != '\0'))
       throw FieldError(checksum.path, "expected 0x and 16 hex digits");
+    if (weights.has("tensors")) {
+      Node tensors = weights.at("tensors");
+      for (size_t i = 0, e = tensors.size(); i < e; ++i) {
+        Node t = tensors.at(i);
+        WeightTensor w;
+        w.name = t.at("name").str();
+        w.dtype = t.at("dtype").str();
+        tfmc_dtype d;
+        if (!parseDtype(w.dtype, d) ||
+            (d != TFMC_DTYPE_FLOAT32 && d != TFMC_DTYPE_FLOAT16 &&
+             d != TFMC_DTYPE_BFLOAT16))
+          throw FieldError(t.path + ".dtype",
+                           "weights are float32, float16 or bfloat16, not '" +
+                               w.dtype + "'");
+        w.layout = t.at("layout").str();
+        if (w.layout != "row_major" && w.layout != "gemm_panels" &&
+            w.layout != "sinusoidal")
+          throw FieldError(t.path + ".layout",
+                           "unknown layout '" + w.layout + "'");
+        Node shape = t.at("shape");
+        for (size_t j = 0, je = shape.size(); j < je; ++j)
+          w.shape.push_back(shape.at(j).integer(1));
+        if (w.layout == "gemm_panels") {
+          w.panelWidth = t.at("panel_width").integer(1);
+          Node kn = t.at("kn");
+          if (!kn.value.is_boolean())
+            throw FieldError(kn.path, "expected a boolean");
+          w.kn = kn.value.get<bool>();
+        }
+        w.offset = t.at("offset").integer(0);
+        w.bytes = t.at("bytes").integer(0);
+        if (static_cast<uint64_t>(w.offset) > m.weightsBytes ||
+            static_cast<uint64_t>(w.bytes) > m.weightsBytes - w.offset)
+          throw FieldError(t.path,
+                           "tensor '" + w.name + "' lies outside weights.bin");
+        m.weightTensors.push_back(std::move(w));
+      }
+    }
     if (root.has("model")) {
       Node model = root.at("model");
       if (model.has("family"))
@@ -340,6 +388,15 @@ bool parseManifest(const std::string &path, const std::string &text,
       Node n = entries.at(i);
       EntrySpec entry;
       entry.name = n.at("name").str();
+      {
+        Node sig = n.at("signature");
+        std::string hex = sig.str();
+        char *end = nullptr;
+        if (hex.size() != 18 || hex.compare(0, 2, "0x") != 0 ||
+            (entry.signature = std::strtoull(hex.c_str() + 2, &end, 16),
+             *end != '\0'))
+          throw FieldError(sig.path, "expected 0x and 16 hex digits");
+      }
       if (!names.insert(entry.name).second)
         throw FieldError(n.path + ".name",
                          "duplicate entry '" + entry.name + "'");
@@ -385,6 +442,24 @@ bool parseManifest(const std::string &path, const std::string &text,
     return false;
   }
   return true;
+}
+
+uint64_t entrySignature(const EntrySpec &e, const Manifest &m) {
+  uint64_t h = TFMC_SIGNATURE_SEED;
+  for (const TensorSpec &t : e.inputs)
+    h = tfmc_signature_add(h, t.state ? "state" : "in", t.name.c_str(),
+                           tfmc_dtype_name(t.dtype), t.shape.data(),
+                           t.shape.size());
+  for (const TensorSpec &t : e.outputs)
+    h = tfmc_signature_add(h, "out", t.name.c_str(), tfmc_dtype_name(t.dtype),
+                           t.shape.data(), t.shape.size());
+  for (const WeightTensor &w : m.weightTensors) {
+    std::vector<int64_t> dims = {w.offset, w.bytes, w.panelWidth, w.kn};
+    dims.insert(dims.end(), w.shape.begin(), w.shape.end());
+    h = tfmc_signature_add(h, w.layout.c_str(), w.name.c_str(), w.dtype.c_str(),
+                           dims.data(), dims.size());
+  }
+  return h;
 }
 
 } // namespace tfmc::rt

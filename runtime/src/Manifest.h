@@ -81,6 +81,7 @@ struct VulkanKernel {
 
 struct EntrySpec {
   std::string name;
+  uint64_t signature = 0; ///< of the code compiled for it (tfmc/abi.h)
   VulkanEntry vulkan;
   std::string symbol;
   uint64_t workspaceBytes = 0;
@@ -97,6 +98,15 @@ struct TokenizerSpec {
   std::map<std::string, std::string> inlineFiles;
 };
 
+/// One tensor of weights.bin: what the code reads where.
+struct WeightTensor {
+  std::string name, dtype, layout;
+  std::vector<int64_t> shape;
+  int64_t panelWidth = 0;
+  bool kn = false;
+  int64_t offset = 0, bytes = 0;
+};
+
 struct Manifest {
   int64_t version = 0;
   std::string targetKind, triple, cpu;
@@ -108,6 +118,9 @@ struct Manifest {
   std::vector<VulkanKernel> kernels;
   uint64_t weightsBytes = 0;
   uint64_t weightsChecksum = 0;
+  std::vector<WeightTensor> weightTensors;
+  /// Vulkan device features the kernels use ("storage16", "storage8").
+  std::vector<std::string> deviceFeatures;
   std::string family;
   int64_t bosId = -1, eosId = -1, padId = -1, maxSeqLen = -1;
   std::vector<EntrySpec> entries;
@@ -118,6 +131,10 @@ struct Manifest {
 /// On failure returns false with `status` and `error` set.
 bool parseManifest(const std::string &path, const std::string &text,
                    Manifest &out, tfmc_status &status, std::string &error);
+
+/// The signature code compiled for entry `e` of `m` has (tfmc/abi.h): the
+/// runtime compares it with the one the code carries.
+uint64_t entrySignature(const EntrySpec &e, const Manifest &m);
 
 /// Parses a dtype name ("float32", ...); false if unknown.
 bool parseDtype(const std::string &name, tfmc_dtype &out);

@@ -101,6 +101,20 @@ static tfmc_status checkTarget(const std::string &path, const Manifest &m) {
   return TFMC_OK;
 }
 
+tfmc_status tfmc::rt::checkSignature(const std::string &where,
+                                     const Manifest &m, const EntrySpec &e,
+                                     uint64_t code) {
+  uint64_t described = entrySignature(e, m);
+  if (described != e.signature || described != code)
+    return fail(TFMC_ERROR_FORMAT,
+                where + ": entry '" + e.name +
+                    "' does not match the code compiled for it: an input's or "
+                    "output's dtype or shape, or a weight's dtype, layout or "
+                    "offset differs from what the code reads (recompile the "
+                    "model)");
+  return TFMC_OK;
+}
+
 static tfmc_status mapWeights(tfmc_model &model) {
   const Manifest &m = model.manifest;
   std::string path = model.embedded ? model.directory
@@ -190,6 +204,19 @@ static tfmc_status loadLibrary(tfmc_model &model) {
       return fail(TFMC_ERROR_FORMAT, path + ": has no entry symbol '" +
                                          e.symbol + "' (for entry '" + e.name +
                                          "')");
+    // The code's own record of what it was compiled for: the manifest's
+    // tensors (dtypes, shapes) and weight layout must agree with it.
+    std::string sigName = e.symbol + "_signature";
+    auto *sig =
+        static_cast<const uint64_t *>(dlsym(model.library, sigName.c_str()));
+    if (!sig)
+      return fail(TFMC_ERROR_FORMAT,
+                  path + ": has no signature symbol '" + sigName + "'");
+    if (tfmc_status s = checkSignature(
+            model.embedded ? model.directory
+                           : joinPath(model.directory, "manifest.json"),
+            m, e, *sig))
+      return s;
     model.functions.push_back(reinterpret_cast<EntryFn>(sym));
   }
   // The generated code parallelises with OpenMP; libomp comes with it.
@@ -277,9 +304,10 @@ extern "C" tfmc_status tfmc_model_open_embedded(tfmc_model **out) {
     std::memcpy(&v, trailer + 8 * i, 8);
     return v;
   };
+  // [executable][manifest][padding][weights, page aligned][trailer]
   uint64_t weightsAt = field(1), manifestAt = field(2), manifestSize = field(3);
-  if (weightsAt % 4096 || manifestAt < weightsAt ||
-      manifestAt + manifestSize + kTrailerBytes != size)
+  if (weightsAt % 4096 || manifestAt > weightsAt ||
+      manifestSize > weightsAt - manifestAt || weightsAt > size - kTrailerBytes)
     return fail(TFMC_ERROR_FORMAT,
                 std::string(self) +
                     ": the embedded model's trailer is corrupt");

@@ -6,6 +6,10 @@
 
 #include "Internal.h"
 
+#include "tfmc/abi.h"
+
+#include <iterator>
+
 using namespace tfmc::rt;
 
 static thread_local std::string lastError;
@@ -54,29 +58,25 @@ extern "C" const char *tfmc_status_name(tfmc_status status) {
 }
 
 extern "C" const char *tfmc_dtype_name(tfmc_dtype dtype) {
-  switch (dtype) {
-  case TFMC_DTYPE_FLOAT32:
-    return "float32";
-  case TFMC_DTYPE_INT64:
-    return "int64";
-  case TFMC_DTYPE_INT32:
-    return "int32";
-  case TFMC_DTYPE_FLOAT16:
-    return "float16";
-  }
-  return "unknown";
+  static const char *const names[] = TFMC_DTYPE_NAMES;
+  if (dtype < 0 || dtype >= static_cast<int>(std::size(names)))
+    return "unknown";
+  return names[dtype];
 }
 
 extern "C" size_t tfmc_dtype_size(tfmc_dtype dtype) {
   switch (dtype) {
   case TFMC_DTYPE_FLOAT32:
+  case TFMC_DTYPE_INT32:
     return 4;
   case TFMC_DTYPE_INT64:
     return 8;
-  case TFMC_DTYPE_INT32:
-    return 4;
   case TFMC_DTYPE_FLOAT16:
+  case TFMC_DTYPE_BFLOAT16:
     return 2;
+  case TFMC_DTYPE_INT8:
+  case TFMC_DTYPE_BOOL:
+    return 1;
   }
   return 0;
 }

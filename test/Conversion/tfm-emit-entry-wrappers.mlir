@@ -3,7 +3,9 @@
 // An entry gets `void tfmc_<name>(void **buffers, const int64_t *dims)`: one
 // data pointer per argument, static sizes as constants, dynamic sizes of
 // tensors from `dims` in order, and the byte buffers (weights, workspace)
-// with a size that is never read. The entry itself becomes private.
+// with a size that is never read. The entry itself becomes private, and
+// `tfmc_<name>_signature` records the ABI and weight plan it was compiled
+// for.
 // CHECK-LABEL: func.func private @f(
 // CHECK-LABEL: func.func @tfmc_f(
 // CHECK-SAME: %[[BUF:.*]]: !llvm.ptr, %[[DIMS:.*]]: !llvm.ptr)
@@ -14,9 +16,12 @@
 // CHECK: llvm.load %[[D0]] : !llvm.ptr -> i64
 // CHECK: llvm.getelementptr %[[BUF]][1]
 // CHECK: llvm.getelementptr %[[BUF]][2]
+// CHECK: llvm.getelementptr %[[BUF]][3]
 // CHECK-NOT: llvm.getelementptr %[[DIMS]]
-// CHECK: call @f(%{{.*}}, %{{.*}}, %{{.*}}) : (memref<2x?xi64>, memref<2x5xf32>, memref<?xi8>) -> ()
-func.func @f(%ids: memref<2x?xi64>, %out: memref<2x5xf32>, %w: memref<?xi8>) attributes {tfm.entry = {inputs = 1 : i64, outputs = 1 : i64}} {
+// CHECK: call @f(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (memref<2x?xi64>, memref<2x5xf32>, memref<?xi8>, memref<?xi8>) -> ()
+// CHECK: llvm.mlir.global external constant @tfmc_f_signature({{-?[0-9]+}} : i64) {addr_space = 0 : i32} : i64
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 0>} {
+func.func @f(%ids: memref<2x?xi64>, %out: memref<2x5xf32>, %w: memref<?xi8>, %ws: memref<?xi8>) attributes {tfm.entry = #tfm.entry<inputs = [<name = "ids", type = tensor<2x?xi64>, role = input, dims = ["", "seq"], arg = 0>], outputs = [<name = "out", type = tensor<2x5xf32>, role = output, arg = 0>], bounds = {seq = 4 : i64}>} {
   return
 }
 
@@ -24,4 +29,5 @@ func.func @f(%ids: memref<2x?xi64>, %out: memref<2x5xf32>, %w: memref<?xi8>) att
 // CHECK-NOT: @tfmc_helper
 func.func @helper() {
   return
+}
 }

@@ -1,17 +1,21 @@
-// RUN: tfmc-opt %s --tfm-lower-to-cpu="vector-width=8 attention-block-q=16 attention-block-k=64" --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: tfmc-opt %s --tfm-cpu-plan-pipeline="vector-width=8" --tfm-lower-to-cpu="vector-width=8 attention-block-q=16 attention-block-k=64" --split-input-file --verify-diagnostics | FileCheck %s
+// The lowering only reads a planned module:
+// RUN: not tfmc-opt %s --tfm-lower-to-cpu --split-input-file 2>&1 | FileCheck %s --check-prefix=UNPLANNED
+// UNPLANNED: error: the module has no weight plan (run the plan pipeline before tfm-lower-to-cpu)
 
-// The signature: inputs, outputs written in place, the weights buffer. Token
-// ids get their bound; weights become views at planned offsets, and a weight
-// read only by a GEMM is stored once, as NR-column panels. The entry keeps
-// the views and buffers and calls one private kernel function per op.
+// The signature, from #tfm.entry: inputs, outputs written in place, the
+// weights buffer and the workspace. Weights are views at the offsets of
+// the weight plan (a weight read only by a GEMM stored once, as NR-column
+// panels), every result a view of the workspace at its planned offset. The
+// entry keeps the views and calls one private kernel function per op.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: tfm.weight_bytes = 7424
-// CHECK-SAME: {bytes = 6400 : i64, layout = "row_major", name = "emb", offset = 0 : i64, shape = array<i64: 100, 16>}
-// CHECK-SAME: {bytes = 1024 : i64, kn = false, layout = "gemm_panels", name = "w", nr = 16 : i64, offset = 6400 : i64, shape = array<i64: 7, 16>}
-// CHECK: func.func @main(%[[IDS:.*]]: memref<1x5xi64> {tfm.id_bound = 100 : i64, tfm.name = "input_ids"}, %[[OUT:.*]]: memref<1x5x7xf32> {tfm.name = "logits"}, %[[W:.*]]: memref<?xi8> {tfm.name = "tfm.weights"})
-// CHECK-SAME: attributes {tfm.entry = {inputs = 1 : i64, outputs = 1 : i64}}
+// CHECK-SAME: tfm.weights = #tfm.weight_plan<bytes = 7424, entries = [<name = "emb", type = tensor<100x16xf32>, layout = row_major, offset = 0, bytes = 6400>, <name = "w", type = tensor<7x16xf32>, layout = gemm_panels, panel_width = 16, offset = 6400, bytes = 1024>]>
+// CHECK: func.func @main(%[[IDS:.*]]: memref<1x5xi64> {tfm.id_bound = 100 : i64, tfm.name = "input_ids"}, %[[OUT:.*]]: memref<1x5x7xf32> {tfm.name = "logits"}, %[[W:.*]]: memref<?xi8> {tfm.name = "tfm.weights"}, %[[WS:.*]]: memref<?xi8> {tfm.name = "tfm.workspace"})
+// CHECK-SAME: tfm.entry = #tfm.entry<inputs = [<name = "input_ids"
+// CHECK-SAME: tfm.workspace_bytes = 320
 // CHECK: %[[TABLE:.*]] = memref.view %[[W]][%{{.*}}][] : memref<?xi8> to memref<100x16xf32>
-// CHECK: %[[E:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x5x16xf32>
+// CHECK-NOT: memref.alloc
+// CHECK: %[[E:.*]] = memref.view %[[WS]][%{{.*}}][] : memref<?xi8> to memref<1x5x16xf32>
 // CHECK: call @embedding_kernel_0(%[[TABLE]], %[[IDS]], %[[E]])
 // The GEMM writes straight into the output argument.
 // CHECK: %[[A:.*]] = memref.collapse_shape %[[E]]
@@ -53,10 +57,10 @@ func.func @attn(%q: tensor<1x37x64xf32>, %k: tensor<1x37x64xf32>, %v: tensor<1x3
 // -----
 
 // A returned value computed by a row kernel is written into the output;
-// an intermediate is a fresh aligned buffer.
+// an intermediate is a view of the workspace.
 // CHECK-LABEL: func.func @norm
-// CHECK-SAME: (%[[X:.*]]: memref<2x5x24xf32>, %[[OUT:.*]]: memref<2x5x24xf32>, %{{.*}}: memref<?xi8>
-// CHECK: %[[T:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x5x24xf32>
+// CHECK-SAME: (%[[X:.*]]: memref<2x5x24xf32> {tfm.name = "arg0"}, %[[OUT:.*]]: memref<2x5x24xf32> {tfm.name = "result0"}, %{{.*}}: memref<?xi8> {tfm.name = "tfm.weights"}, %[[WS:.*]]: memref<?xi8>
+// CHECK: %[[T:.*]] = memref.view %[[WS]][%{{.*}}][] : memref<?xi8> to memref<2x5x24xf32>
 // CHECK: call @softmax_kernel_0
 // CHECK: %[[O:.*]] = memref.collapse_shape %[[OUT]]
 // CHECK: call @rms_norm_kernel_1(%{{.*}}, %{{.*}}, %[[O]])
@@ -73,7 +77,7 @@ func.func @norm(%x: tensor<2x5x24xf32>) -> tensor<2x5x24xf32> {
 
 // -----
 
-// expected-error @below {{entry arguments must be ranked tensors or indices, got 'f32'}}
+// expected-error @below {{entry tensor 'arg0' must be a ranked tensor or an index, got 'f32'}}
 func.func @scalar_arg(%x: f32) -> tensor<4xf32> {
   %c = tfm.constant dense<1.0> : tensor<4xf32>
   return %c : tensor<4xf32>
@@ -83,7 +87,7 @@ func.func @scalar_arg(%x: f32) -> tensor<4xf32> {
 
 func.func @pe_offset(%off: tensor<1xf32>) -> tensor<4x8xf32> {
   %i = arith.constant 3 : index
-  // expected-error @below {{positions with a run-time offset or length need the max-positions option}}
+  // expected-error @below {{reads positions at a run-time offset or of a run-time length; the plan needs max-positions}}
   %pe = tfm.positional_encoding offset %i : tensor<4x8xf32>
   return %pe : tensor<4x8xf32>
 }
@@ -93,7 +97,7 @@ func.func @pe_offset(%off: tensor<1xf32>) -> tensor<4x8xf32> {
 // A token table tied to the LM head is stored once, as the head's panels;
 // the lookup reads row v at [v / NR, :, v % NR].
 // CHECK-LABEL: module attributes
-// CHECK-SAME: tfm.weight_plan = [{bytes = 7168 : i64, kn = false, layout = "gemm_panels", name = "wte", nr = 16 : i64, offset = 0 : i64, shape = array<i64: 100, 16>}]
+// CHECK-SAME: tfm.weights = #tfm.weight_plan<bytes = 7168, entries = [<name = "wte", type = tensor<100x16xf32>, layout = gemm_panels, panel_width = 16, offset = 0, bytes = 7168>]>
 // CHECK: func.func @tied
 // CHECK: %[[P:.*]] = memref.view {{.*}} to memref<7x16x16xf32>
 // CHECK: call @embedding_kernel_0(%[[P]],
@@ -113,19 +117,41 @@ func.func @tied(%ids: tensor<1x5xi64>) -> tensor<1x5x100xf32> {
 
 // -----
 
+// Weights stored in bf16 are read as they are stored and widened in
+// registers: the panels are bf16, the micro-kernel extends each vector.
+// CHECK-LABEL: func.func @half
+// CHECK: %[[P:.*]] = memref.view {{.*}} to memref<1x16x16xbf16>
+// CHECK: call @linear_kernel_0(%[[P]],
+// CHECK: func.func private @linear_kernel_0(%[[KB:.*]]: memref<1x16x16xbf16>
+// CHECK: %[[V:.*]] = vector.load %[[KB]]{{.*}} : memref<1x16x16xbf16>, vector<8xbf16>
+// CHECK: arith.extf %[[V]] : vector<8xbf16> to vector<8xf32>
+// CHECK: vector.fma
+func.func @half(%x: tensor<5x16xf32>) -> tensor<5x7xf32> {
+  %w = tfm.weight "w" : tensor<7x16xbf16>
+  %w32 = tfm.convert %w : tensor<7x16xbf16> -> tensor<7x16xf32>
+  %y = tfm.linear %x, %w32 : (tensor<5x16xf32>, tensor<7x16xf32>) -> tensor<5x7xf32>
+  return %y : tensor<5x7xf32>
+}
+
+// -----
+
 // Generation: an index argument becomes a rank-0 i64 buffer; a result tied
 // to an argument is not an output, the argument is state and the cache
-// write goes into its buffer in place (clamped to stay inside it).
+// write goes into its buffer in place (clamped to stay inside it). A
+// sequence of run-time length is a view of the workspace with dynamic
+// sizes (sized for its bound), not a heap allocation.
 // CHECK-LABEL: func.func @step
-// CHECK-SAME: (%[[IDS:[a-z0-9]+]]: memref<1x?xi64> {tfm.dim_names = ["", "seq"], tfm.id_bound = 100 : i64, tfm.name = "input_ids"},
+// CHECK-SAME: (%[[IDS:[a-z0-9]+]]: memref<1x?xi64> {tfm.id_bound = 100 : i64, tfm.name = "input_ids"},
 // CHECK-SAME: %[[PAST:[a-z0-9]+]]: memref<i64> {tfm.name = "past_length"},
-// CHECK-SAME: %[[CACHE:[a-z0-9]+]]: memref<1x8x16xf32> {tfm.name = "cache", tfm.state},
+// CHECK-SAME: %[[CACHE:[a-z0-9]+]]: memref<1x8x16xf32> {tfm.name = "cache"},
 // CHECK-SAME: %[[OUT:[a-z0-9]+]]: memref<1x1x16xf32> {tfm.name = "last"},
-// CHECK-SAME: %{{.*}}: memref<?xi8> {tfm.name = "tfm.weights"})
-// CHECK-SAME: tfm.dim_bounds = {seq = 8 : i64}
-// CHECK-SAME: tfm.entry = {inputs = 3 : i64, outputs = 1 : i64}
+// CHECK-SAME: %{{.*}}: memref<?xi8> {tfm.name = "tfm.weights"}, %[[WS:.*]]: memref<?xi8> {tfm.name = "tfm.workspace"})
+// CHECK-SAME: role = state
+// CHECK-SAME: bounds = {seq = 8 : i64}
 // CHECK: %[[P64:.*]] = memref.load %[[PAST]][] : memref<i64>
 // CHECK: %[[P:.*]] = arith.index_cast %[[P64]] : i64 to index
+// CHECK-NOT: memref.alloc
+// CHECK: memref.view %[[WS]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xi64>
 // The position ids past, past + 1, ... (the offset is a kernel argument).
 // CHECK: call @range_kernel_0(%[[P]],
 // The rows are written into the state buffer itself.
@@ -133,7 +159,7 @@ func.func @tied(%ids: tensor<1x5xi64>) -> tensor<1x5x100xf32> {
 // CHECK: %[[AT:.*]] = arith.minui %[[P]], %[[ROOM]] : index
 // CHECK: %[[ROWS:.*]] = memref.subview %[[CACHE]][0, %[[AT]], 0]
 // CHECK: call @cache_write_kernel_{{[0-9]+}}(%{{.*}}, %[[ROWS]])
-// The last row: a subview at seq - 1.
+// The last row, a subview at seq - 1, is copied into the output.
 // CHECK: memref.subview %{{.*}}[0, %{{.*}}, 0] [1, 1, 16] [1, 1, 1]
 // CHECK: return
 // CHECK: func.func private @range_kernel_0(%[[OFF:.*]]: index,
@@ -144,7 +170,7 @@ func.func @tied(%ids: tensor<1x5xi64>) -> tensor<1x5x100xf32> {
 func.func @step(%ids: tensor<1x?xi64> {tfm.name = "input_ids", tfm.dim_names = ["", "seq"]},
                 %past: index {tfm.name = "past_length"},
                 %cache: tensor<1x8x16xf32> {tfm.name = "cache"})
-    -> (tensor<1x1x16xf32> {tfm.name = "last"}, tensor<1x8x16xf32> {tfm.name = "cache", tfm.tied_to = 2 : i64})
+    -> (tensor<1x1x16xf32> {tfm.name = "last"}, tensor<1x8x16xf32> {tfm.tied_to = 2 : i64})
     attributes {tfm.dim_bounds = {seq = 8 : i64}} {
   %c1 = arith.constant 1 : index
   %n = tensor.dim %ids, %c1 : tensor<1x?xi64>
@@ -161,16 +187,12 @@ func.func @step(%ids: tensor<1x?xi64> {tfm.name = "input_ids", tfm.dim_names = [
 
 // -----
 
-// expected-error @below {{result 0 is tied to argument 0, which does not exist or has another type}}
-func.func @tied_type(%a: tensor<4xf32>) -> (tensor<8xf32> {tfm.tied_to = 0 : i64}) {
-  %c = tfm.constant dense<1.0> : tensor<8xf32>
-  return %c : tensor<8xf32>
-}
-
-// -----
-
+// The old cache is read after the write: the write goes into a copy (the
+// plan inserted it) and the state is written from the copy.
+// CHECK-LABEL: func.func @reread
+// CHECK: call @copy_kernel_0(%arg0, %[[COPY:[a-z0-9_]+]])
+// CHECK: memref.subview %[[COPY]]
 func.func @reread(%cache: tensor<1x8x16xf32>, %u: tensor<1x1x16xf32>, %p: index) -> (tensor<1x8x16xf32> {tfm.tied_to = 0 : i64}, tensor<1x8x16xf32>) {
-  // expected-error @below {{updates its cache in place, but the old cache is read elsewhere}}
   %c2 = tfm.cache_write %cache, %u offset %p axis 1 : (tensor<1x8x16xf32>, tensor<1x1x16xf32>) -> tensor<1x8x16xf32>
   %old = tfm.add %cache, %cache : tensor<1x8x16xf32>, tensor<1x8x16xf32>
   return %c2, %old : tensor<1x8x16xf32>, tensor<1x8x16xf32>
@@ -200,3 +222,4 @@ func.func @layers(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   }
   return %c : tensor<4x16xf32>
 }
+

@@ -11,6 +11,7 @@
 
 #include "tfm/Conversion/Passes.h"
 #include "tfm/IR/TfmOps.h"
+#include "tfm/Support/Abi.h"
 #include "tfmc/checksum.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -23,6 +24,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::tfm;
@@ -37,35 +39,34 @@ static llvm::Error error(const llvm::Twine &msg) {
 
 namespace {
 /// Reads a logical tensor: stored, or the concatenation of stored parts.
-llvm::Error readLogical(WeightStore &store, DictionaryAttr entry,
-                        ArrayRef<int64_t> shape, std::vector<float> &out) {
+llvm::Error readLogical(const WeightSource &store, WeightEntryAttr entry,
+                        std::vector<float> &out) {
+  ArrayRef<int64_t> shape = entry.getType().getShape();
   int64_t count = 1;
   for (int64_t d : shape)
     count *= d;
   out.assign(count, 0.0f);
-  std::string name = cast<StringAttr>(entry.get("name")).getValue().str();
-  auto parts = entry.getAs<ArrayAttr>("parts");
-  if (!parts)
+  StringRef name = entry.getName().getValue();
+  ArrayRef<StringAttr> parts = entry.getParts();
+  if (parts.empty())
     return store.read(name, out.data());
-  int64_t axis = entry.getAs<IntegerAttr>("concat_axis").getInt();
+  int64_t axis = entry.getConcatAxis();
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < axis; ++i)
     outer *= shape[i];
   for (size_t i = axis + 1; i < shape.size(); ++i)
     inner *= shape[i];
   int64_t at = 0; // position along the axis
-  for (Attribute p : parts) {
-    std::string part = cast<StringAttr>(p).getValue().str();
-    std::optional<std::vector<int64_t>> ps = store.shape(part);
+  for (StringAttr p : parts) {
+    std::optional<std::vector<int64_t>> ps = store.shape(p.getValue());
     if (!ps)
-      return error("derived weight '" + name + "' needs '" + part +
+      return error("derived weight '" + name + "' needs '" + p.getValue() +
                    "', which the weights source does not have");
-    std::vector<float> data(1);
     int64_t n = 1;
     for (int64_t d : *ps)
       n *= d;
-    data.resize(n);
-    if (llvm::Error e = store.read(part, data.data()))
+    std::vector<float> data(n);
+    if (llvm::Error e = store.read(p.getValue(), data.data()))
       return e;
     int64_t len = (*ps)[axis];
     for (int64_t o = 0; o < outer; ++o)
@@ -79,7 +80,8 @@ llvm::Error readLogical(WeightStore &store, DictionaryAttr entry,
 
 /// PE(pos, 2i) = sin(pos / base^(2i/d)), PE(pos, 2i+1) = cos(...), computed
 /// in double precision.
-void sinusoidal(float *out, int64_t rows, int64_t d, double base) {
+void sinusoidal(std::vector<float> &out, int64_t rows, int64_t d, double base) {
+  out.resize(rows * d);
   for (int64_t pos = 0; pos < rows; ++pos)
     for (int64_t i = 0; i < d; ++i) {
       double angle = pos / std::pow(base, static_cast<double>(i - i % 2) / d);
@@ -87,52 +89,69 @@ void sinusoidal(float *out, int64_t rows, int64_t d, double base) {
           static_cast<float>(i % 2 ? std::cos(angle) : std::sin(angle));
     }
 }
+
+/// Stores `n` f32 values from `src` as `type` (round to nearest even).
+void storeAs(Type type, const float *src, int64_t n, char *dst) {
+  if (type.isF32()) {
+    std::memcpy(dst, src, n * 4);
+  } else if (type.isF16()) {
+    auto *d = reinterpret_cast<_Float16 *>(dst);
+    for (int64_t i = 0; i < n; ++i)
+      d[i] = static_cast<_Float16>(src[i]);
+  } else if (type.isBF16()) {
+    // The upper half of the f32, rounded to nearest even (NaN stays NaN).
+    auto *d = reinterpret_cast<uint16_t *>(dst);
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t b;
+      std::memcpy(&b, &src[i], 4);
+      d[i] = std::isnan(src[i])
+                 ? static_cast<uint16_t>((b >> 16) | 0x40)
+                 : static_cast<uint16_t>((b + 0x7fff + ((b >> 16) & 1)) >> 16);
+    }
+  } else {
+    llvm_unreachable("weights are f32, f16 or bf16 (WeightEntryAttr::verify)");
+  }
+}
 } // namespace
 
-llvm::Expected<uint64_t> mlir::tfm::writeWeights(ModuleOp lowered,
-                                                 WeightStore &store,
+llvm::Expected<uint64_t> mlir::tfm::writeWeights(WeightPlanAttr plan,
+                                                 const WeightSource &store,
                                                  llvm::StringRef path) {
-  auto plan = lowered->getAttrOfType<ArrayAttr>(kWeightPlanAttr);
-  auto total = lowered->getAttrOfType<IntegerAttr>(kWeightBytesAttr);
-  if (!plan || !total)
-    return error("the module has no weight plan (was it lowered?)");
-  std::vector<char> buffer(total.getInt(), 0);
-  std::vector<float> logical;
-  for (Attribute a : plan) {
-    auto e = cast<DictionaryAttr>(a);
-    StringRef layout = cast<StringAttr>(e.get("layout")).getValue();
-    ArrayRef<int64_t> shape =
-        cast<DenseI64ArrayAttr>(e.get("shape")).asArrayRef();
-    int64_t offset = e.getAs<IntegerAttr>("offset").getInt();
-    int64_t bytes = e.getAs<IntegerAttr>("bytes").getInt();
-    auto *dst = reinterpret_cast<float *>(buffer.data() + offset);
-    if (layout == "sinusoidal") {
-      double base = e.getAs<FloatAttr>("base").getValueAsDouble();
-      sinusoidal(dst, shape[0], shape[1], base);
+  if (!plan)
+    return error("the module has no weight plan (was it planned?)");
+  std::vector<char> buffer(plan.getBytes(), 0);
+  std::vector<float> logical, stored;
+  for (WeightEntryAttr e : plan.getEntries()) {
+    RankedTensorType type = e.getType();
+    Type elt = type.getElementType();
+    char *dst = buffer.data() + e.getOffset();
+    ArrayRef<int64_t> shape = type.getShape();
+    if (e.getLayout() == WeightLayout::sinusoidal) {
+      sinusoidal(logical, shape[0], shape[1], e.getBase().getValueAsDouble());
+      storeAs(elt, logical.data(), logical.size(), dst);
       continue;
     }
-    if (llvm::Error err = readLogical(store, e, shape, logical))
+    if (llvm::Error err = readLogical(store, e, logical))
       return std::move(err);
-    if (layout == "row_major") {
-      std::copy(logical.begin(), logical.end(), dst);
+    if (e.getLayout() == WeightLayout::row_major) {
+      storeAs(elt, logical.data(), logical.size(), dst);
       continue;
     }
     // GEMM panels: P[p][k][c] = W(n = p*NR + c, k), zero past N.
-    bool kn = e.getAs<BoolAttr>("kn").getValue();
-    int64_t nr = e.getAs<IntegerAttr>("nr").getInt();
+    bool kn = e.getKn();
+    int64_t nr = e.getPanelWidth();
     int64_t n = kn ? shape[1] : shape[0], k = kn ? shape[0] : shape[1];
     int64_t panels = (n + nr - 1) / nr;
-    if (panels * k * nr * 4 != bytes)
-      return error("inconsistent packed size in the weight plan");
+    stored.assign(panels * k * nr, 0.0f);
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t kk = 0; kk < k; ++kk)
         for (int64_t c = 0; c < nr; ++c) {
           int64_t col = p * nr + c;
-          float v = 0.0f;
           if (col < n)
-            v = kn ? logical[kk * n + col] : logical[col * k + kk];
-          dst[(p * k + kk) * nr + c] = v;
+            stored[(p * k + kk) * nr + c] =
+                kn ? logical[kk * n + col] : logical[col * k + kk];
         }
+    storeAs(elt, stored.data(), stored.size(), dst);
   }
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
@@ -146,6 +165,53 @@ llvm::Expected<uint64_t> mlir::tfm::writeWeights(ModuleOp lowered,
 }
 
 //===----------------------------------------------------------------------===//
+// Entry specs
+//===----------------------------------------------------------------------===//
+
+EntrySpec mlir::tfm::entrySpecFor(StringRef name, EntryAttr entry,
+                                  WeightPlanAttr plan) {
+  EntrySpec e;
+  e.name = name.str();
+  e.signature = entry.getSignature(plan);
+  e.workspaceBytes = entry.getArena();
+  for (NamedAttribute b : entry.getBounds())
+    e.dimBounds.push_back(
+        {b.getName().str(), cast<IntegerAttr>(b.getValue()).getInt()});
+  auto spec = [](IoAttr io) {
+    TensorSpec s;
+    s.name = io.getName().str();
+    Type t = io.getType();
+    if (auto rt = dyn_cast<RankedTensorType>(t)) {
+      s.dtype = dtypeName(rt.getElementType()).str();
+      for (int64_t d : rt.getShape())
+        s.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+    } else {
+      s.dtype = dtypeName(t).str();
+    }
+    for (StringAttr d : io.getDims())
+      s.dimNames.push_back(d.str());
+    s.idBound = io.getIdBound();
+    s.state = io.getRole() == IoRole::state;
+    return s;
+  };
+  for (IoAttr io : entry.getInputs())
+    e.inputs.push_back(spec(io));
+  for (IoAttr io : entry.getOutputs())
+    e.outputs.push_back(spec(io));
+  return e;
+}
+
+ArtifactInfo mlir::tfm::artifactInfoFor(ModuleOp planned) {
+  ArtifactInfo info;
+  info.model = getModelAttr(planned);
+  info.weights = getWeightPlan(planned);
+  for (auto fn : planned.getOps<func::FuncOp>())
+    if (EntryAttr entry = getEntryAttr(fn))
+      info.entries.push_back(entrySpecFor(fn.getName(), entry, info.weights));
+  return info;
+}
+
+//===----------------------------------------------------------------------===//
 // manifest.json
 //===----------------------------------------------------------------------===//
 
@@ -154,9 +220,13 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
                                      bool inlineTokenizer) {
   // Inline tokenizer files are read before anything is written.
   std::vector<std::pair<std::string, std::string>> inlined;
+  TokenizerAttr tokenizer =
+      info.model ? info.model.getTokenizer() : TokenizerAttr();
+  StringRef tokKind =
+      tokenizer ? stringifyTokenizerKind(tokenizer.getKind()) : StringRef();
   if (inlineTokenizer)
-    for (StringRef f : tokenizerFiles(info.tokenizer.kind)) {
-      llvm::SmallString<256> p(info.tokenizer.directory);
+    for (StringRef f : tokenizerFiles(tokKind)) {
+      llvm::SmallString<256> p(tokenizer.getDirectory().getValue());
       llvm::sys::path::append(p, f);
       auto buf = llvm::MemoryBuffer::getFile(p, /*IsText=*/false,
                                              /*RequiresNullTerminator=*/false);
@@ -204,27 +274,55 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
       j.attribute("library", info.library);
     j.attributeObject("weights", [&] {
       j.attribute("file", "weights.bin");
-      j.attribute("bytes", static_cast<int64_t>(info.weightsBytes));
+      j.attribute("bytes", info.weights ? info.weights.getBytes() : 0);
       j.attribute("checksum",
                   llvm::formatv("{0:x16}", info.weightsChecksum).str());
+      // Every tensor with its element type and layout: the runtime checks
+      // them against the code's signature.
+      j.attributeArray("tensors", [&] {
+        if (info.weights)
+          for (WeightEntryAttr e : info.weights.getEntries())
+            j.object([&] {
+              j.attribute("name", e.getName().getValue());
+              j.attribute("dtype", dtypeName(e.getType().getElementType()));
+              j.attribute("layout", stringifyWeightLayout(e.getLayout()));
+              j.attributeArray("shape", [&] {
+                for (int64_t d : e.getType().getShape())
+                  j.value(d);
+              });
+              if (e.getLayout() == WeightLayout::gemm_panels) {
+                j.attribute("panel_width", e.getPanelWidth());
+                j.attribute("kn", e.getKn());
+              }
+              j.attribute("offset", e.getOffset());
+              j.attribute("bytes", e.getBytes());
+            });
+      });
     });
     j.attributeObject("model", [&] {
-      j.attribute("family", info.family);
-      if (info.bosId >= 0)
-        j.attribute("bos_id", info.bosId);
-      if (info.eosId >= 0)
-        j.attribute("eos_id", info.eosId);
-      if (info.padId >= 0)
-        j.attribute("pad_id", info.padId);
-      if (info.maxSeqLen > 0)
-        j.attribute("max_seq_len", info.maxSeqLen);
+      if (!info.model)
+        return;
+      ModelAttr m = info.model;
+      j.attribute("family", m.getFamily() == ModelFamily::encoder
+                                ? TFMC_FAMILY_ENCODER
+                            : m.getFamily() == ModelFamily::decoder
+                                ? TFMC_FAMILY_DECODER
+                                : TFMC_FAMILY_ENCODER_DECODER);
+      j.attribute("vocab_size", m.getVocabSize());
+      if (m.getBosId() >= 0)
+        j.attribute("bos_id", m.getBosId());
+      if (m.getEosId() >= 0)
+        j.attribute("eos_id", m.getEosId());
+      if (m.getPadId() >= 0)
+        j.attribute("pad_id", m.getPadId());
+      j.attribute("max_seq_len", m.getMaxSeqLen());
     });
-    if (!info.tokenizer.kind.empty())
+    if (tokenizer)
       j.attributeObject("tokenizer", [&] {
-        j.attribute("kind", info.tokenizer.kind);
-        j.attribute("lowercase", info.tokenizer.lowercase);
+        j.attribute("kind", tokKind);
+        j.attribute("lowercase", tokenizer.getLowercase());
         j.attributeArray("files", [&] {
-          for (StringRef f : tokenizerFiles(info.tokenizer.kind))
+          for (StringRef f : tokenizerFiles(tokKind))
             j.value(f);
         });
         if (inlineTokenizer)
@@ -239,6 +337,7 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
           const EntrySpec &e = info.entries[index];
           j.attribute("name", e.name);
           j.attribute("symbol", "tfmc_" + e.name);
+          j.attribute("signature", llvm::formatv("{0:x16}", e.signature).str());
           j.attribute("workspace_bytes", e.workspaceBytes);
           if (!e.dimBounds.empty())
             j.attributeObject("dims", [&] {
@@ -263,34 +362,15 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
   return llvm::Error::success();
 }
 
-void mlir::tfm::fillModelInfo(ModuleOp module, ArtifactInfo &info) {
-  if (auto f = module->getAttrOfType<StringAttr>("tfm.family"))
-    info.family = f.getValue().str();
-  auto intAttr = [&](StringRef name, int64_t &field) {
-    if (auto a = module->getAttrOfType<IntegerAttr>(name))
-      field = a.getInt();
-  };
-  intAttr("tfm.bos_id", info.bosId);
-  intAttr("tfm.eos_id", info.eosId);
-  intAttr("tfm.pad_id", info.padId);
-  intAttr("tfm.max_seq_len", info.maxSeqLen);
-  if (auto tok = module->getAttrOfType<DictionaryAttr>("tfm.tokenizer")) {
-    info.tokenizer.kind = tok.getAs<StringAttr>("kind").getValue().str();
-    info.tokenizer.lowercase = tok.getAs<BoolAttr>("lowercase").getValue();
-    info.tokenizer.directory =
-        tok.getAs<StringAttr>("directory").getValue().str();
-  }
-}
-
 //===----------------------------------------------------------------------===//
 // The directory
 //===----------------------------------------------------------------------===//
 
 /// The files an artifact directory may contain.
 static constexpr const char *kArtifactFiles[] = {
-    "manifest.json", "model.so",   "model.o",    "weights.bin",
+    "manifest.json", "model.so",    "model.o",           "weights.bin",
     "model",         "kernels.spv", "manifest.exe.json", "chars.json",
-    "vocab.json",    "merges.txt", "vocab.txt"};
+    "vocab.json",    "merges.txt",  "vocab.txt"};
 
 /// Removes an artifact directory: only the files tfmc writes, then the
 /// directory itself (which fails, harmlessly, if anything else is in it).
@@ -348,8 +428,13 @@ llvm::Error mlir::tfm::writeArtifactDir(
 llvm::Error mlir::tfm::copyTokenizerFiles(
     const ArtifactInfo &info,
     llvm::function_ref<std::string(llvm::StringRef)> at) {
-  for (StringRef f : tokenizerFiles(info.tokenizer.kind)) {
-    llvm::SmallString<256> from(info.tokenizer.directory);
+  TokenizerAttr tokenizer =
+      info.model ? info.model.getTokenizer() : TokenizerAttr();
+  if (!tokenizer)
+    return llvm::Error::success();
+  for (StringRef f :
+       tokenizerFiles(stringifyTokenizerKind(tokenizer.getKind()))) {
+    llvm::SmallString<256> from(tokenizer.getDirectory().getValue());
     llvm::sys::path::append(from, f);
     if (std::error_code ec = llvm::sys::fs::copy_file(from, at(f)))
       return error("cannot copy " + from + ": " + ec.message());

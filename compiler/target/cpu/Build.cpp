@@ -6,8 +6,6 @@
 
 #include "tfm/Target/Cpu.h"
 
-#include "tfm/Frontends/ModelSpec.h"
-
 #include "tfm/Conversion/Passes.h"
 #include "tfm/Pipelines/Pipelines.h"
 
@@ -23,52 +21,6 @@ using namespace mlir::tfm;
 
 static llvm::Error error(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
-
-/// Entry specs of the buffer-level module: names and shapes from the entry
-/// functions' arguments, the workspace from the planning pass.
-static std::vector<EntrySpec> collectLoweredEntries(ModuleOp module) {
-  std::vector<EntrySpec> entries;
-  for (auto fn : module.getOps<func::FuncOp>()) {
-    auto entry = fn->getAttrOfType<DictionaryAttr>(kEntryAttr);
-    if (!entry)
-      continue;
-    int64_t numIn = entry.getAs<IntegerAttr>("inputs").getInt();
-    int64_t numOut = entry.getAs<IntegerAttr>("outputs").getInt();
-    EntrySpec e;
-    e.name = fn.getName().str();
-    if (auto ws = fn->getAttrOfType<IntegerAttr>(kWorkspaceBytesAttr))
-      e.workspaceBytes = ws.getInt();
-    if (auto bounds = fn->getAttrOfType<DictionaryAttr>(kDimBoundsAttr))
-      for (NamedAttribute b : bounds)
-        e.dimBounds.push_back(
-            {b.getName().str(), cast<IntegerAttr>(b.getValue()).getInt()});
-    for (int64_t i = 0; i < numIn + numOut; ++i) {
-      auto mt = cast<MemRefType>(fn.getArgumentTypes()[i]);
-      TensorSpec s;
-      auto name = fn.getArgAttrOfType<StringAttr>(i, "tfm.name");
-      s.name = name        ? name.getValue().str()
-               : i < numIn ? "arg" + std::to_string(i)
-                           : "result" + std::to_string(i - numIn);
-      Type t = mt.getElementType();
-      s.dtype = t.isF32()         ? "float32"
-                : t.isInteger(64) ? "int64"
-                : t.isInteger(32) ? "int32"
-                : t.isF16()       ? "float16"
-                                  : "unsupported";
-      for (int64_t d : mt.getShape())
-        s.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
-      if (auto b = fn.getArgAttrOfType<IntegerAttr>(i, "tfm.id_bound"))
-        s.idBound = b.getInt();
-      s.state = fn.getArgAttr(i, kStateAttr) != nullptr;
-      if (auto names = fn.getArgAttrOfType<ArrayAttr>(i, kDimNamesAttr))
-        for (Attribute n : names)
-          s.dimNames.push_back(cast<StringAttr>(n).getValue().str());
-      (i < numIn ? e.inputs : e.outputs).push_back(std::move(s));
-    }
-    entries.push_back(std::move(e));
-  }
-  return entries;
 }
 
 /// Runs the LLVM-dialect pipeline on a copy-free module and translates it.
@@ -117,8 +69,8 @@ static llvm::Expected<std::string> exeSupportArchive() {
   return std::string(path);
 }
 
-/// Appends the weights (page aligned, so the runtime can map them) and the
-/// manifest to the executable, then the trailer that locates them.
+/// Appends the manifest and the weights (page aligned, so the runtime can
+/// map them) to the executable, then the trailer that locates them.
 static llvm::Error appendPayload(llvm::StringRef exe, llvm::StringRef weights,
                                  llvm::StringRef manifest) {
   auto w = llvm::MemoryBuffer::getFile(weights, /*IsText=*/false,
@@ -133,11 +85,12 @@ static llvm::Error appendPayload(llvm::StringRef exe, llvm::StringRef weights,
   llvm::raw_fd_ostream os(exe, ec, llvm::sys::fs::OF_Append);
   if (ec)
     return error("cannot write " + exe + ": " + ec.message());
-  uint64_t weightsAt = (size + 4095) / 4096 * 4096;
-  os.write_zeros(weightsAt - size);
-  os << (*w)->getBuffer();
-  uint64_t manifestAt = weightsAt + (*w)->getBufferSize();
+  uint64_t manifestAt = size;
   os << (*m)->getBuffer();
+  uint64_t end = manifestAt + (*m)->getBufferSize();
+  uint64_t weightsAt = (end + 4095) / 4096 * 4096;
+  os.write_zeros(weightsAt - end);
+  os << (*w)->getBuffer();
   uint64_t fields[3] = {weightsAt, manifestAt, (*m)->getBufferSize()};
   os.write("TFMCEXE1", 8);
   os.write(reinterpret_cast<const char *>(fields), sizeof(fields));
@@ -147,16 +100,14 @@ static llvm::Error appendPayload(llvm::StringRef exe, llvm::StringRef weights,
   return llvm::Error::success();
 }
 
-llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
+llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops,
+                                        const WeightSource &weights,
                                         CpuTarget &target,
                                         llvm::StringRef outDir,
                                         const ConfigurePassManager &configure,
                                         bool executable) {
-  ArtifactInfo info;
-  info.entries = collectLoweredEntries(loops);
-  fillModelInfo(loops, info);
-  if (auto bytes = loops->getAttrOfType<IntegerAttr>(kWeightBytesAttr))
-    info.weightsBytes = bytes.getInt();
+  // The lowered entries keep their #tfm.entry; the module its plan.
+  ArtifactInfo info = artifactInfoFor(loops);
   info.library = "model.so";
   info.writeTarget = [&](llvm::json::OStream &j) {
     j.attribute("kind", "cpu");
@@ -171,7 +122,7 @@ llvm::Error mlir::tfm::writeCpuArtifact(ModuleOp loops, WeightStore &weights,
 
   return writeArtifactDir(outDir, [&](auto at) -> llvm::Error {
     // Weights first: a missing or malformed source fails before any codegen.
-    auto checksum = writeWeights(loops, weights, at("weights.bin"));
+    auto checksum = writeWeights(info.weights, weights, at("weights.bin"));
     if (!checksum)
       return checksum.takeError();
     info.weightsChecksum = *checksum;

@@ -6,6 +6,8 @@
 
 #include "Glsl.h"
 
+#include "tfmc/abi.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -40,21 +42,26 @@ Sym Scalars::emit(ScalarOp op, int64_t l, int64_t h) {
   return Sym{0, slot};
 }
 
+const char *mlir::tfm::vk::scalarCodeName(ScalarCode code) {
+  static const char *const names[] = TFMC_VK_SCALAR_OPS;
+  return names[static_cast<int>(code)];
+}
+
 Sym Scalars::inputDim(int64_t input, int64_t axis, int64_t max) {
-  return emit({"dim", input, axis}, 0, max);
+  return emit({ScalarCode::Dim, input, axis}, 0, max);
 }
 
 Sym Scalars::inputIndex(int64_t input, int64_t max) {
-  return emit({"index", input, 0}, 0, max);
+  return emit({ScalarCode::Index, input, 0}, 0, max);
 }
 
 int Scalars::slotOf(Sym s) {
   if (!s.isConst())
     return s.slot;
-  return emit({"const", s.value, 0}, s.value, s.value).slot;
+  return emit({ScalarCode::Const, s.value, 0}, s.value, s.value).slot;
 }
 
-Sym Scalars::binary(const char *op, Sym a, Sym b, int64_t l, int64_t h) {
+Sym Scalars::binary(ScalarCode op, Sym a, Sym b, int64_t l, int64_t h) {
   return emit({op, slotOf(a), slotOf(b)}, l, h);
 }
 
@@ -65,7 +72,8 @@ Sym Scalars::add(Sym a, Sym b) {
     return b;
   if (b.isConst(0))
     return a;
-  return binary("add", a, b, lower(a) + lower(b), upper(a) + upper(b));
+  return binary(ScalarCode::Add, a, b, lower(a) + lower(b),
+                upper(a) + upper(b));
 }
 
 Sym Scalars::sub(Sym a, Sym b) {
@@ -73,7 +81,8 @@ Sym Scalars::sub(Sym a, Sym b) {
     return Sym::c(a.value - b.value);
   if (b.isConst(0))
     return a;
-  return binary("sub", a, b, lower(a) - upper(b), upper(a) - lower(b));
+  return binary(ScalarCode::Sub, a, b, lower(a) - upper(b),
+                upper(a) - lower(b));
 }
 
 Sym Scalars::mul(Sym a, Sym b) {
@@ -85,7 +94,8 @@ Sym Scalars::mul(Sym a, Sym b) {
     return a;
   if (a.isConst(0) || b.isConst(0))
     return Sym::c(0);
-  return binary("mul", a, b, lower(a) * lower(b), upper(a) * upper(b));
+  return binary(ScalarCode::Mul, a, b, lower(a) * lower(b),
+                upper(a) * upper(b));
 }
 
 Sym Scalars::div(Sym a, Sym b) {
@@ -94,8 +104,8 @@ Sym Scalars::div(Sym a, Sym b) {
   if (b.isConst(1))
     return a;
   int64_t bl = std::max<int64_t>(lower(b), 1);
-  return binary("div", a, b, lower(a) / std::max<int64_t>(upper(b), 1),
-                upper(a) / bl);
+  return binary(ScalarCode::Div, a, b,
+                lower(a) / std::max<int64_t>(upper(b), 1), upper(a) / bl);
 }
 
 Sym Scalars::ceilDiv(Sym a, Sym b) {
@@ -104,7 +114,8 @@ Sym Scalars::ceilDiv(Sym a, Sym b) {
     return Sym::c(cd(a.value, b.value));
   if (b.isConst(1))
     return a;
-  return binary("ceildiv", a, b, cd(lower(a), std::max<int64_t>(upper(b), 1)),
+  return binary(ScalarCode::CeilDiv, a, b,
+                cd(lower(a), std::max<int64_t>(upper(b), 1)),
                 cd(upper(a), std::max<int64_t>(lower(b), 1)));
 }
 
@@ -113,7 +124,7 @@ Sym Scalars::min(Sym a, Sym b) {
     return Sym::c(std::min(a.value, b.value));
   if (a == b)
     return a;
-  return binary("min", a, b, std::min(lower(a), lower(b)),
+  return binary(ScalarCode::Min, a, b, std::min(lower(a), lower(b)),
                 std::min(upper(a), upper(b)));
 }
 
@@ -122,7 +133,7 @@ Sym Scalars::max(Sym a, Sym b) {
     return Sym::c(std::max(a.value, b.value));
   if (a == b)
     return a;
-  return binary("max", a, b, std::max(lower(a), lower(b)),
+  return binary(ScalarCode::Max, a, b, std::max(lower(a), lower(b)),
                 std::max(upper(a), upper(b)));
 }
 
@@ -130,14 +141,91 @@ Sym Scalars::max(Sym a, Sym b) {
 // KernelWriter
 //===----------------------------------------------------------------------===//
 
+Elem mlir::tfm::vk::elemOf(Type t) {
+  if (t.isF16())
+    return Elem::F16;
+  if (t.isBF16())
+    return Elem::BF16;
+  if (t.isInteger(1))
+    return Elem::Bool;
+  if (t.isInteger(8))
+    return Elem::I8;
+  if (isa<IntegerType>(t) || t.isIndex())
+    return Elem::I32;
+  return Elem::F32;
+}
+
+int64_t mlir::tfm::vk::elemBytes(Elem e) {
+  switch (e) {
+  case Elem::F32:
+  case Elem::I32:
+    return 4;
+  case Elem::F16:
+  case Elem::BF16:
+    return 2;
+  case Elem::I8:
+  case Elem::Bool:
+    return 1;
+  }
+  return 4;
+}
+
 std::string KernelWriter::array(const View &v) {
   Buf b = v.storage >= 0 ? entry.storages[v.storage].buf : Buf::Weights;
-  std::string name = b == Buf::Weights ? "W"
-                     : b == Buf::State ? "ST"
-                     : v.isInt         ? "AI"
-                                       : "A";
+  bool half = v.elt == Elem::F16 || v.elt == Elem::BF16;
+  bool byte = v.elt == Elem::I8 || v.elt == Elem::Bool;
+  std::string name;
+  if (b == Buf::Weights)
+    name = half ? "WU" : "W";
+  else if (b == Buf::State)
+    name = "ST";
+  else
+    name = half ? "AH" : byte ? "AB" : isIntElem(v.elt) ? "AI" : "A";
   arrays.insert(name);
   return name;
+}
+
+std::string KernelWriter::loadAt(const View &v, const std::string &absolute) {
+  std::string i = absolute;
+  std::string a = array(v);
+  switch (v.elt) {
+  case Elem::F32:
+  case Elem::I32:
+    return a + "[" + i + "]";
+  case Elem::F16:
+  case Elem::BF16:
+    if (a == "WU") {
+      std::string fn = v.elt == Elem::F16 ? "tfm_w_f16" : "tfm_w_bf16";
+      needs.insert(fn);
+      return fn + "(" + i + ")";
+    }
+    return v.elt == Elem::F16 ? "unpackHalf2x16(uint(AH[" + i + "])).x"
+                              : "uintBitsToFloat(uint(AH[" + i + "]) << 16)";
+  case Elem::I8:
+  case Elem::Bool:
+    return "int(AB[" + i + "])";
+  }
+  return a + "[" + i + "]";
+}
+
+std::string KernelWriter::store(const View &v, const std::string &index,
+                                const std::string &value) {
+  std::string at = array(v) + "[" + base(v) + " + " + index + "]";
+  switch (v.elt) {
+  case Elem::F32:
+  case Elem::I32:
+    return at + " = " + value + ";";
+  case Elem::F16:
+    return at + " = uint16_t(packHalf2x16(vec2(" + value + ", 0.0)));";
+  case Elem::BF16:
+    needs.insert("tfm_to_bf16");
+    return at + " = uint16_t(tfm_to_bf16(" + value + "));";
+  case Elem::I8:
+    return at + " = int8_t(" + value + ");";
+  case Elem::Bool:
+    return at + " = int8_t((" + value + ") != 0 ? 1 : 0);";
+  }
+  return at + " = " + value + ";";
 }
 
 std::string KernelWriter::base(const View &v) {
@@ -176,18 +264,34 @@ std::string KernelWriter::linear(const View &v,
 std::string KernelWriter::finish() const {
   std::ostringstream os;
   os << "#version 450\n";
+  if (arrays.count("AH"))
+    os << "#extension GL_EXT_shader_16bit_storage : require\n"
+          "#extension GL_EXT_shader_explicit_arithmetic_types_int16 : "
+          "require\n";
+  if (arrays.count("AB"))
+    os << "#extension GL_EXT_shader_8bit_storage : require\n"
+          "#extension GL_EXT_shader_explicit_arithmetic_types_int8 : "
+          "require\n";
   os << "layout(local_size_x = " << localSize << ") in;\n";
   os << "layout(std430, set = 0, binding = 0) readonly buffer Scalars { int "
         "S[]; };\n";
-  if (arrays.count("A"))
-    os << "layout(std430, set = 0, binding = 1) buffer ArenaF { float A[]; "
-          "};\n";
-  if (arrays.count("AI"))
-    os << "layout(std430, set = 0, binding = 1) buffer ArenaI { int AI[]; "
-          "};\n";
+  // One arena, seen through an array per element kind.
+  static const std::pair<const char *, const char *> kArena[] = {
+      {"A", "ArenaF { float A[]; }"},
+      {"AI", "ArenaI { int AI[]; }"},
+      {"AH", "ArenaH { uint16_t AH[]; }"},
+      {"AB", "ArenaB { int8_t AB[]; }"}};
+  for (auto [name, decl] : kArena)
+    if (arrays.count(name))
+      os << "layout(std430, set = 0, binding = 1) buffer " << decl << ";\n";
   if (arrays.count("W"))
     os << "layout(std430, set = 0, binding = 2) readonly buffer Weights { "
           "float W[]; };\n";
+  // 16-bit weights are read as the halves of 32-bit words, which needs no
+  // device feature.
+  if (arrays.count("WU"))
+    os << "layout(std430, set = 0, binding = 2) readonly buffer WeightsU { "
+          "uint WU[]; };\n";
   if (arrays.count("ST"))
     os << "layout(std430, set = 0, binding = 3) buffer State { float ST[]; "
           "};\n";
@@ -211,6 +315,24 @@ std::string KernelWriter::finish() const {
           "  float e = exp(-2.0 * abs(x));\n"
           "  float t = (1.0 - e) / (1.0 + e);\n"
           "  return x < 0.0 ? -t : t;\n"
+          "}\n";
+  if (needs.count("tfm_w_f16"))
+    os << "float tfm_w_f16(int i) {\n"
+          "  vec2 h = unpackHalf2x16(WU[i >> 1]);\n"
+          "  return (i & 1) == 0 ? h.x : h.y;\n"
+          "}\n";
+  if (needs.count("tfm_w_bf16"))
+    os << "float tfm_w_bf16(int i) {\n"
+          "  uint w = WU[i >> 1];\n"
+          "  return uintBitsToFloat((i & 1) == 0 ? w << 16 : w & "
+          "0xffff0000u);\n"
+          "}\n";
+  if (needs.count("tfm_to_bf16"))
+    // Round to nearest even, as the compiler and PyTorch round.
+    os << "uint tfm_to_bf16(float x) {\n"
+          "  uint b = floatBitsToUint(x);\n"
+          "  if (isnan(x)) return (b >> 16) | 0x40u;\n"
+          "  return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;\n"
           "}\n";
   os << helpers;
   os << "void main() {\n" << body.str() << "}\n";
@@ -307,10 +429,19 @@ LogicalResult ScalarPrinter::printOp(Operation &op, const std::string &indent) {
               return "";
             }
           })
+          // Element type conversions: arithmetic is f32 (or int); the
+          // narrow storage types round when stored (KernelWriter::store).
+          .Case<arith::ExtFOp, arith::TruncFOp>(
+              [&](auto) { return "(" + a(0) + ")"; })
+          .Case<arith::SIToFPOp, arith::UIToFPOp>(
+              [&](auto) { return "float(" + a(0) + ")"; })
+          .Case<arith::FPToSIOp, arith::ExtSIOp, arith::ExtUIOp,
+                arith::TruncIOp>([&](auto) { return "int(" + a(0) + ")"; })
           .Case<math::ExpOp>([&](auto) { return call("exp"); })
           .Case<math::LogOp>([&](auto) { return call("log"); })
           .Case<math::SqrtOp>([&](auto) { return call("sqrt"); })
-          .Case<math::RsqrtOp>([&](auto) { return "(1.0 / sqrt(" + a(0) + "))"; })
+          .Case<math::RsqrtOp>(
+              [&](auto) { return "(1.0 / sqrt(" + a(0) + "))"; })
           .Case<math::AbsFOp>([&](auto) { return call("abs"); })
           .Case<math::PowFOp>([&](auto) { return call("pow"); })
           .Case<math::TanhOp>([&](auto) {
@@ -325,7 +456,9 @@ LogicalResult ScalarPrinter::printOp(Operation &op, const std::string &indent) {
   if (expr.empty())
     return op.emitOpError("cannot be printed as GLSL by the Vulkan backend");
   Type t = op.getResult(0).getType();
-  std::string type = t.isInteger(1) ? "bool" : t.isF32() ? "float" : "int";
+  std::string type = t.isInteger(1)      ? "bool"
+                     : isa<FloatType>(t) ? "float"
+                                         : "int";
   std::string var = prefix + std::to_string(counter++);
   w.body << indent << type << " " << var << " = " << expr << ";\n";
   names[op.getResult(0)] = var;

@@ -27,19 +27,33 @@ public:
 
   /// The GLSL expression of element offset 0 of `v` in its array.
   std::string base(const View &v);
-  /// The array `v` lives in ("A", "AI", "W" or "ST").
+  /// The array `v` lives in: the arena as float (A), int (AI), 16-bit
+  /// (AH) or 8-bit (AB) elements, the weights as float (W) or 32-bit words
+  /// of 16-bit pairs (WU), the state (ST).
   std::string array(const View &v);
-  /// `array[base + index]`.
+  /// `array[base + index]`, an lvalue of a 32-bit view.
   std::string at(const View &v, const std::string &index) {
     return array(v) + "[" + base(v) + " + " + index + "]";
   }
+  /// Element `index` of `v` as a GLSL float (or int for integer kinds),
+  /// widened from the view's storage type.
+  std::string load(const View &v, const std::string &index) {
+    return loadAt(v, base(v) + " + " + index);
+  }
+  /// The same at an index that already includes the view's base.
+  std::string loadAt(const View &v, const std::string &absolute);
+  /// The statement storing `value` at element `index` of `v`, narrowed
+  /// (rounding to nearest even) to its storage type.
+  std::string store(const View &v, const std::string &index,
+                    const std::string &value);
   /// sum(c_d * stride_d) for coordinate names `coords` (right-aligned).
-  static std::string linear(const View &v,
-                            llvm::ArrayRef<std::string> coords);
+  static std::string linear(const View &v, llvm::ArrayRef<std::string> coords);
 
-  std::ostringstream body; ///< main()'s body and helper functions
-  std::string helpers;     ///< functions before main()
-  std::set<std::string> needs; ///< "erf", "tanh"
+  std::ostringstream body;     ///< main()'s body and helper functions
+  std::string helpers;         ///< functions before main()
+  std::set<std::string> needs; ///< helper functions ("erf", "tanh", ...)
+  /// Arrays the kernel binds (A, AI, AH, AB, W, WU, ST).
+  const std::set<std::string> &boundArrays() const { return arrays; }
 
   /// Final GLSL (without a provenance comment) and the push values.
   std::string finish() const;

@@ -69,7 +69,7 @@ LogicalResult Planner::genAttention(AttentionOp op) {
   llvm::SmallVector<Sym, 4> outDims =
       explicitHeads ? llvm::SmallVector<Sym, 4>{B, Sym::c(H), Sq, Sym::c(Dv)}
                     : llvm::SmallVector<Sym, 4>{B, Sq, Sym::c(H * Dv)};
-  View outView = fresh(outDims);
+  View outView = result(op.getResult(), outDims);
   Heads out = headsOf(*this, outView, explicitHeads, Dv);
   bool hasMask = false;
   Heads mask; // (b, h, q, k) with k as the "d" coordinate
@@ -84,9 +84,6 @@ LogicalResult Planner::genAttention(AttentionOp op) {
   bool causal = op.getCausal();
   std::string scale = floatLiteral(op.getScale().convertToDouble());
   std::string negInf = "uintBitsToFloat(0xff800000u)";
-  llvm::SmallVector<View> reads = {q.view, k.view, v.view};
-  if (hasMask)
-    reads.push_back(mask.view);
   // Keys a query may see: all of them, or up to its position (causal).
   Sym kEndAll = causal ? S().min(Sk, S().add(Sq, offset)) : Sk;
 
@@ -95,20 +92,21 @@ LogicalResult Planner::genAttention(AttentionOp op) {
     unsigned CH = target.decodeChunk, T = target.decodeThreads;
     int64_t maxChunks = (S().upper(Sk) + CH - 1) / CH;
     Sym chunks = S().ceilDiv(kEndAll, Sym::c(CH));
-    View part = fresh({B, Sym::c(H), Sym::c(maxChunks), Sym::c(Dv + 2)});
+    View part = scratch({B, Sym::c(H), Sym::c(maxChunks), Sym::c(Dv + 2)});
     {
       KernelWriter w(entry, "attention_decode", T);
       std::ostream &b = w.body;
-      w.helpers += "shared float qs[" + std::to_string(D) + "];\nshared float ps[" +
-                   std::to_string(CH) + "];\nshared float red[" +
-                   std::to_string(T) + "];\n";
+      w.helpers += "shared float qs[" + std::to_string(D) +
+                   "];\nshared float ps[" + std::to_string(CH) +
+                   "];\nshared float red[" + std::to_string(T) + "];\n";
       b << "  int c = int(gl_WorkGroupID.x), h = int(gl_WorkGroupID.y), bb = "
            "int(gl_WorkGroupID.z);\n"
         << "  int t = int(gl_LocalInvocationID.x);\n"
         << "  int kEnd = " << kEndAll.glsl() << ";\n"
         << "  int j0 = c * " << CH << ", jn = min(" << CH << ", kEnd - j0);\n"
-        << "  for (int d = t; d < " << D << "; d += " << T << ") qs[d] = "
-        << q.at(w, "bb", "h", "0", "d") << " * " << scale << ";\n"
+        << "  for (int d = t; d < " << D << "; d += " << T
+        << ") qs[d] = " << q.at(w, "bb", "h", "0", "d") << " * " << scale
+        << ";\n"
         << "  barrier();\n"
         << "  float mloc = " << negInf << ";\n"
         << "  for (int jj = t; jj < jn; jj += " << T << ") {\n"
@@ -131,8 +129,8 @@ LogicalResult Planner::genAttention(AttentionOp op) {
         << "  for (int st = " << T / 2 << "; st > 0; st >>= 1) {\n"
         << "    if (t < st) red[t] += red[t + st];\n"
         << "    barrier();\n  }\n"
-        << "  int pbase = ((bb * " << H << " + h) * " << maxChunks
-        << " + c) * " << Dv + 2 << ";\n"
+        << "  int pbase = ((bb * " << H << " + h) * " << maxChunks << " + c) * "
+        << Dv + 2 << ";\n"
         << "  for (int d = t; d < " << Dv << "; d += " << T << ") {\n"
         << "    float acc = 0.0;\n"
         << "    for (int jj = 0; jj < jn; ++jj) acc = fma(ps[jj], "
@@ -141,7 +139,7 @@ LogicalResult Planner::genAttention(AttentionOp op) {
         << "  if (t == 0) {\n"
         << "    " << w.at(part, "pbase") << " = mc;\n"
         << "    " << w.at(part, "pbase + 1") << " = red[0];\n  }\n";
-      dispatch(w, chunks, Sym::c(H), B, reads, {part});
+      dispatch(w, chunks, Sym::c(H), B);
     }
     {
       KernelWriter w(entry, "attention_combine", T);
@@ -157,8 +155,7 @@ LogicalResult Planner::genAttention(AttentionOp op) {
         << "  float l = 0.0;\n"
         << "  for (int c = 0; c < nc; ++c) l += exp("
         << w.at(part, "base + c * " + std::to_string(Dv + 2)) << " - m) * "
-        << w.at(part, "base + c * " + std::to_string(Dv + 2) + " + 1")
-        << ";\n"
+        << w.at(part, "base + c * " + std::to_string(Dv + 2) + " + 1") << ";\n"
         << "  for (int d = t; d < " << Dv << "; d += " << T << ") {\n"
         << "    float acc = 0.0;\n"
         << "    for (int c = 0; c < nc; ++c) acc += exp("
@@ -166,7 +163,7 @@ LogicalResult Planner::genAttention(AttentionOp op) {
         << w.at(part, "base + c * " + std::to_string(Dv + 2) + " + 2 + d")
         << ";\n"
         << "    " << out.at(w, "bb", "h", "0", "d") << " = acc / l;\n  }\n";
-      dispatch(w, Sym::c(1), Sym::c(H), B, {part}, {outView});
+      dispatch(w, Sym::c(1), Sym::c(H), B);
     }
     bind(op.getResult(), outView);
     return success();
@@ -179,8 +176,8 @@ LogicalResult Planner::genAttention(AttentionOp op) {
   KernelWriter w(entry, "attention", BQ);
   std::ostream &b = w.body;
   w.helpers += "shared float Ks[" + std::to_string(BK) + "][" +
-               std::to_string(D) + "];\nshared float Vs[" +
-               std::to_string(BK) + "][" + std::to_string(Dv) + "];\n";
+               std::to_string(D) + "];\nshared float Vs[" + std::to_string(BK) +
+               "][" + std::to_string(Dv) + "];\n";
   b << "  int h = int(gl_WorkGroupID.y), bb = int(gl_WorkGroupID.z);\n"
     << "  int t = int(gl_LocalInvocationID.x);\n"
     << "  int Sq = " << Sq.glsl() << ", Sk = " << Sk.glsl()
@@ -213,7 +210,8 @@ LogicalResult Planner::genAttention(AttentionOp op) {
     << "        s[kk] = " << negInf << ";\n"
     << "        if (j < Sk" << (causal ? " && j <= qi + off" : "") << ") {\n"
     << "          float x = 0.0;\n"
-    << "          for (int d = 0; d < " << D << "; ++d) x = fma(qr[d], Ks[kk][d], x);\n";
+    << "          for (int d = 0; d < " << D
+    << "; ++d) x = fma(qr[d], Ks[kk][d], x);\n";
   if (hasMask)
     b << "          x += " << mask.at(w, "bb", "h", "qi", "j") << ";\n";
   b << "          s[kk] = x;\n"
@@ -228,7 +226,8 @@ LogicalResult Planner::genAttention(AttentionOp op) {
     << "          if (s[kk] == " << negInf << ") continue;\n"
     << "          float p = exp(s[kk] - mb);\n"
     << "          l += p;\n"
-    << "          for (int d = 0; d < " << Dv << "; ++d) o[d] = fma(p, Vs[kk][d], o[d]);\n"
+    << "          for (int d = 0; d < " << Dv
+    << "; ++d) o[d] = fma(p, Vs[kk][d], o[d]);\n"
     << "        }\n"
     << "        m = mb;\n"
     << "      }\n"
@@ -238,7 +237,7 @@ LogicalResult Planner::genAttention(AttentionOp op) {
     << "  if (live)\n"
     << "    for (int d = 0; d < " << Dv << "; ++d) "
     << out.at(w, "bb", "h", "qi", "d") << " = o[d] / l;\n";
-  dispatch(w, S().ceilDiv(Sq, Sym::c(BQ)), Sym::c(H), B, reads, {outView});
+  dispatch(w, S().ceilDiv(Sq, Sym::c(BQ)), Sym::c(H), B);
   bind(op.getResult(), outView);
   return success();
 }

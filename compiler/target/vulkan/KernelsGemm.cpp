@@ -38,7 +38,8 @@ static std::optional<Sym> mergedStride(Planner &p, const View &v, int64_t from,
       continue;
     }
     Sym want = p.S().mul(*inner, innerSize);
-    if (!(v.strides[d] == want) && !(inner->isConst(0) && v.strides[d].isConst(0)))
+    if (!(v.strides[d] == want) &&
+        !(inner->isConst(0) && v.strides[d].isConst(0)))
       return std::nullopt;
     if (!inner->isConst(0))
       innerSize = p.S().mul(innerSize, v.dims[d]);
@@ -99,8 +100,11 @@ LogicalResult Planner::genGemm(Operation *op) {
     M = numel(outDims);
     outDims.push_back(N);
     a = flatten(*this, lhs, 0, /*rowsMerged=*/true);
-    if (auto wop = linear.getWeight().getDefiningOp<WeightOp>()) {
-      bflat.view = weightPanels(wop, kn, BN);
+    if (WeightOp wop = storedWeight(linear.getWeight())) {
+      FailureOr<View> pv = weightPanels(wop, kn, BN);
+      if (failed(pv))
+        return failure();
+      bflat.view = *pv;
       panels = true;
     } else {
       FailureOr<View> wv = view(linear.getWeight());
@@ -165,19 +169,15 @@ LogicalResult Planner::genGemm(Operation *op) {
     outDims = bdims;
     outDims.append({M, N});
   }
-  View out = fresh(outDims);
-  llvm::SmallVector<View> reads = {a.view, bflat.view};
-  if (hasBias)
-    reads.push_back(bias);
-  for (const Flat &f : extras)
-    reads.push_back(f.view);
+  View out = result(op->getResult(0), outDims);
 
   // The bias, the epilogue and the store of element (gm, gn) of batch bz,
   // whose accumulated value is in `v`.
-  auto store = [&](KernelWriter &w, const std::string &indent) -> LogicalResult {
+  auto store = [&](KernelWriter &w,
+                   const std::string &indent) -> LogicalResult {
     std::ostream &b = w.body;
     if (hasBias)
-      b << indent << "v += " << w.at(bias, "gn * " + bias.strides[0].glsl())
+      b << indent << "v += " << w.load(bias, "gn * " + bias.strides[0].glsl())
         << ";\n";
     std::string result = "v";
     if (linear && linear.hasEpilogue()) {
@@ -186,9 +186,9 @@ LogicalResult Planner::genGemm(Operation *op) {
       p.bind(region.getArgument(0), "v");
       for (auto [k, f] : llvm::enumerate(extras)) {
         std::string name = "x" + std::to_string(k);
-        b << indent << "float " << name << " = " << w.array(f.view) << "["
-          << w.base(f.view) << " + gm * " << f.sr.glsl() << " + gn * "
-          << f.sc.glsl() << "];\n";
+        b << indent << "float " << name << " = "
+          << w.load(f.view, "gm * " + f.sr.glsl() + " + gn * " + f.sc.glsl())
+          << ";\n";
         p.bind(region.getArgument(k + 1), name);
       }
       llvm::SmallVector<std::string, 1> outs;
@@ -228,16 +228,16 @@ LogicalResult Planner::genGemm(Operation *op) {
       << "  float acc[" << rows << "];\n"
       << "  for (int gm = 0; gm < M; ++gm) acc[gm] = 0.0;\n"
       << "  for (int gk = 0; gk < K; ++gk) {\n"
-      << "    float bv = " << w.array(bflat.view) << "[" << bAt(w) << "];\n"
-      << "    for (int gm = 0; gm < M; ++gm) acc[gm] = fma("
-      << w.array(a.view) << "[" << w.base(a.view) << aAt << "], bv, acc[gm]);\n"
+      << "    float bv = " << w.loadAt(bflat.view, bAt(w)) << ";\n"
+      << "    for (int gm = 0; gm < M; ++gm) acc[gm] = fma(" << w.array(a.view)
+      << "[" << w.base(a.view) << aAt << "], bv, acc[gm]);\n"
       << "  }\n"
       << "  for (int gm = 0; gm < M; ++gm) {\n"
       << "    float v = acc[gm];\n";
     if (failed(store(w, "    ")))
       return failure();
     b << "  }\n";
-    dispatch(w, S().ceilDiv(N, Sym::c(T)), Sym::c(1), batch, reads, {out});
+    dispatch(w, S().ceilDiv(N, Sym::c(T)), Sym::c(1), batch);
     bind(op->getResult(0), out);
     return success();
   }
@@ -250,8 +250,8 @@ LogicalResult Planner::genGemm(Operation *op) {
   w.helpers += "shared float As[" + std::to_string(BK) + "][" +
                std::to_string(BM) + "];\nshared float Bs[" +
                std::to_string(BK) + "][" + std::to_string(BN) + "];\n";
-  b << "  int M = " << M.glsl() << ", N = " << N.glsl()
-    << ", K = " << K.glsl() << ";\n";
+  b << "  int M = " << M.glsl() << ", N = " << N.glsl() << ", K = " << K.glsl()
+    << ";\n";
   b << "  int bz = int(gl_WorkGroupID.z);\n"
     << "  int m0 = int(gl_WorkGroupID.y) * " << BM
     << ", n0 = int(gl_WorkGroupID.x) * " << BN << ";\n"
@@ -270,8 +270,8 @@ LogicalResult Planner::genGemm(Operation *op) {
     << "    for (int i = tid; i < " << BK * BN << "; i += " << NT << ") {\n"
     << "      int kk = i / " << BN << ", nn = i % " << BN << ";\n"
     << "      int gn = n0 + nn, gk = k0 + kk;\n"
-    << "      Bs[kk][nn] = (gn < N && gk < K) ? " << w.array(bflat.view) << "["
-    << bAt(w) << "] : 0.0;\n"
+    << "      Bs[kk][nn] = (gn < N && gk < K) ? "
+    << w.loadAt(bflat.view, bAt(w)) << " : 0.0;\n"
     << "    }\n"
     << "    barrier();\n"
     << "    for (int kk = 0; kk < " << BK << "; ++kk) {\n"
@@ -296,8 +296,7 @@ LogicalResult Planner::genGemm(Operation *op) {
   if (failed(store(w, "      ")))
     return failure();
   b << "    }\n";
-  dispatch(w, S().ceilDiv(N, Sym::c(BN)), S().ceilDiv(M, Sym::c(BM)), batch,
-           reads, {out});
+  dispatch(w, S().ceilDiv(N, Sym::c(BN)), S().ceilDiv(M, Sym::c(BM)), batch);
   bind(op->getResult(0), out);
   return success();
 }

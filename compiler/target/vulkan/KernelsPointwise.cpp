@@ -54,13 +54,14 @@ LogicalResult Planner::genElementwise(Operation *op) {
   llvm::SmallVector<Sym, 4> dims = broadcastDims(op->getResult(0), ins);
   for (View &v : ins)
     v = broadcastTo(v, dims);
-  View out = fresh(dims);
-  // The op's per-element computation, built into a scratch block and
+  View out = result(op->getResult(0), dims);
+  // The op's per-element computation, built into a block of its own (one
+  // argument per operand element, in the operand's element type) and
   // printed as GLSL.
   Block scratch;
-  Type f32 = Float32Type::get(op->getContext());
-  for (unsigned i = 0; i < ins.size(); ++i)
-    scratch.addArgument(f32, op->getLoc());
+  for (Value v : op->getOperands())
+    scratch.addArgument(cast<RankedTensorType>(v.getType()).getElementType(),
+                        op->getLoc());
   OpBuilder b(op->getContext());
   b.setInsertionPointToEnd(&scratch);
   llvm::SmallVector<Value> args(scratch.getArguments().begin(),
@@ -107,7 +108,7 @@ LogicalResult Planner::genReduce(Operation *op) {
       outDims.push_back(in.dims[d]);
     }
   }
-  View out = fresh(outDims);
+  View out = result(op->getResult(0), outDims);
   unsigned wg = target.pointThreads;
   KernelWriter w(entry, op->getName().stripDialect().str(), wg);
   std::ostream &b = w.body;
@@ -119,16 +120,16 @@ LogicalResult Planner::genReduce(Operation *op) {
   std::string base = "0";
   for (size_t k = kept.size(); k-- > 0;) {
     int64_t d = kept[k];
-    b << "    int k" << k << " = r % " << in.dims[d].glsl() << "; r /= "
-      << in.dims[d].glsl() << ";\n";
+    b << "    int k" << k << " = r % " << in.dims[d].glsl()
+      << "; r /= " << in.dims[d].glsl() << ";\n";
     base += " + k" + std::to_string(k) + " * " + in.strides[d].glsl();
   }
   Sym count = Sym::c(1);
   for (int64_t d : reduced)
     count = S().mul(count, in.dims[d]);
   bool isMax = isa<ReduceMaxOp>(op);
-  b << "    float acc = "
-    << (isMax ? "uintBitsToFloat(0xff800000u)" : "0.0") << ";\n";
+  b << "    float acc = " << (isMax ? "uintBitsToFloat(0xff800000u)" : "0.0")
+    << ";\n";
   b << "    for (int j = 0; j < " << count.glsl() << "; ++j) {\n"
     << "      int q = j;\n      int at = " << base << ";\n";
   for (size_t k = reduced.size(); k-- > 0;) {
@@ -136,7 +137,7 @@ LogicalResult Planner::genReduce(Operation *op) {
     b << "      at += (q % " << in.dims[d].glsl() << ") * "
       << in.strides[d].glsl() << "; q /= " << in.dims[d].glsl() << ";\n";
   }
-  b << "      float x = " << w.at(in, "at") << ";\n";
+  b << "      float x = " << w.load(in, "at") << ";\n";
   if (isMax)
     b << "      acc = (isnan(x) || isnan(acc)) ? x + acc : max(acc, x);\n";
   else
@@ -144,8 +145,8 @@ LogicalResult Planner::genReduce(Operation *op) {
   b << "    }\n";
   if (isa<ReduceMeanOp>(op))
     b << "    acc /= float(" << count.glsl() << ");\n";
-  b << "    " << w.at(out, "i") << " = acc;\n  }\n";
-  dispatch(w, groupsFor(n, wg), Sym::c(1), Sym::c(1), {in}, {out});
+  b << "    " << w.store(out, "i", "acc") << "\n  }\n";
+  dispatch(w, groupsFor(n, wg), Sym::c(1), Sym::c(1));
   bind(op->getResult(0), out);
   return success();
 }
@@ -163,7 +164,7 @@ LogicalResult Planner::genGather(Operation *op, Value input, Value indicesV,
     dims.push_back(d);
   for (int64_t d = axis + 1; d < in.rank(); ++d)
     dims.push_back(in.dims[d]);
-  View out = fresh(dims, in.isInt);
+  View out = result(op->getResult(0), dims);
   unsigned wg = target.pointThreads;
   KernelWriter w(entry, "gather", wg);
   std::ostream &b = w.body;
@@ -174,12 +175,12 @@ LogicalResult Planner::genGather(Operation *op, Value input, Value indicesV,
        "int(gl_NumWorkGroups.x) * "
     << wg << ") {\n    int r = i;\n";
   for (int64_t d = rank - 1; d >= 0; --d)
-    b << "    int c" << d << " = r % " << dims[d].glsl() << "; r /= "
-      << dims[d].glsl() << ";\n";
+    b << "    int c" << d << " = r % " << dims[d].glsl()
+      << "; r /= " << dims[d].glsl() << ";\n";
   std::vector<std::string> idxCoords;
   for (int64_t d = 0; d < idx.rank(); ++d)
     idxCoords.push_back("c" + std::to_string(axis + d));
-  b << "    int id = " << w.at(idx, KernelWriter::linear(idx, idxCoords))
+  b << "    int id = " << w.load(idx, KernelWriter::linear(idx, idxCoords))
     << ";\n";
   std::string at = "id * " + in.strides[axis].glsl();
   for (int64_t d = 0; d < axis; ++d)
@@ -187,8 +188,8 @@ LogicalResult Planner::genGather(Operation *op, Value input, Value indicesV,
   for (int64_t d = axis + 1; d < in.rank(); ++d)
     at += " + c" + std::to_string(d - 1 + idx.rank()) + " * " +
           in.strides[d].glsl();
-  b << "    " << w.at(out, "i") << " = " << w.at(in, at) << ";\n  }\n";
-  dispatch(w, groupsFor(n, wg), Sym::c(1), Sym::c(1), {in, idx}, {out});
+  b << "    " << w.store(out, "i", w.load(in, at)) << "\n  }\n";
+  dispatch(w, groupsFor(n, wg), Sym::c(1), Sym::c(1));
   bind(op->getResult(0), out);
   return success();
 }
@@ -219,8 +220,7 @@ LogicalResult Planner::genShapeOp(Operation *op) {
         for (int64_t d : resultType.getShape()) {
           if (!ShapedType::isDynamic(d))
             out.dims.push_back(Sym::c(d));
-          else if (numDyn == static_cast<int64_t>(inDyn.size()) &&
-                   numDyn > 1)
+          else if (numDyn == static_cast<int64_t>(inDyn.size()) && numDyn > 1)
             out.dims.push_back(inDyn[k++]);
           else if (numDyn == 1)
             out.dims.push_back(S().div(numel(c.dims), staticProduct));
@@ -273,7 +273,7 @@ LogicalResult Planner::genShapeOp(Operation *op) {
         }
         llvm::SmallVector<Sym, 4> dims = parts[0].dims;
         dims[axis] = total;
-        View out = fresh(dims, parts[0].isInt);
+        View out = result(op->getResult(0), dims);
         Sym at = Sym::c(0);
         for (const View &p : parts) {
           View dst = out;
@@ -289,17 +289,19 @@ LogicalResult Planner::genShapeOp(Operation *op) {
         bind(op->getResult(0), out);
         return success();
       })
+      .Case<CopyOp>([&](CopyOp c) -> LogicalResult {
+        View out = result(c.getResult(), in.dims);
+        copy(in, out);
+        bind(c.getResult(), out);
+        return success();
+      })
       .Case<CacheWriteOp>([&](CacheWriteOp cw) -> LogicalResult {
         FailureOr<View> upd = view(cw.getUpdate());
         FailureOr<Sym> off = index(cw.getOffset());
         if (failed(upd) || failed(off))
           return failure();
-        // In place unless the old cache is still read afterwards.
+        // In place (tfm-plan-views copied a cache that is read again).
         View cache = in;
-        if (!cw.getCache().hasOneUse()) {
-          cache = fresh(in.dims, in.isInt);
-          copy(in, cache);
-        }
         int64_t axis = cw.getAxis();
         View dst = cache;
         dst.dims[axis] = upd->dims[axis];
@@ -317,7 +319,8 @@ LogicalResult Planner::genShapeOp(Operation *op) {
 LogicalResult Planner::genMisc(Operation *op) {
   auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
   // Dynamic sizes given as operands, in order.
-  auto dimsFrom = [&](ValueRange sizes) -> FailureOr<llvm::SmallVector<Sym, 4>> {
+  auto dimsFrom =
+      [&](ValueRange sizes) -> FailureOr<llvm::SmallVector<Sym, 4>> {
     llvm::SmallVector<Sym, 4> dims;
     unsigned k = 0;
     for (int64_t d : resultType.getShape()) {
@@ -344,7 +347,7 @@ LogicalResult Planner::genMisc(Operation *op) {
           return c.emitOpError("needs a static dense value for the Vulkan "
                                "backend");
         bool isInt = isa<IntegerType>(resultType.getElementType());
-        View out = fresh(dimsOf(c.getResult()), isInt);
+        View out = result(c.getResult(), dimsOf(c.getResult()));
         std::vector<std::string> values;
         if (isInt)
           for (APInt v : dense.getValues<APInt>())
@@ -356,7 +359,8 @@ LogicalResult Planner::genMisc(Operation *op) {
           return c.emitOpError("constant of ")
                  << values.size()
                  << " elements is too large to inline in a Vulkan kernel";
-        return produce(c.getResult(), out, {},
+        return produce(
+            c.getResult(), out, {},
             [&](KernelWriter &w, llvm::ArrayRef<std::string>,
                 llvm::ArrayRef<std::string>, std::string &r) {
               if (dense.isSplat()) {
@@ -380,10 +384,10 @@ LogicalResult Planner::genMisc(Operation *op) {
         FailureOr<Sym> off = optionalIndex(r.getOffset());
         if (failed(dims) || failed(off))
           return failure();
-        View out = fresh(*dims, /*isInt=*/true);
+        View out = result(r.getResult(), *dims);
         Sym offset = *off;
-        return produce(r.getResult(),
-            out, {},
+        return produce(
+            r.getResult(), out, {},
             [&](KernelWriter &, llvm::ArrayRef<std::string>,
                 llvm::ArrayRef<std::string> c, std::string &res) {
               res = "(" + offset.glsl() + " + " + c[0] + ")";
@@ -396,16 +400,16 @@ LogicalResult Planner::genMisc(Operation *op) {
         FailureOr<Sym> off = optionalIndex(m.getOffset());
         if (failed(dims) || failed(off))
           return failure();
-        View out = fresh(*dims);
+        View out = result(m.getResult(), *dims);
         Sym offset = *off;
         std::string value = floatLiteral(m.getValue().convertToDouble());
-        return produce(m.getResult(),
-            out, {},
+        return produce(
+            m.getResult(), out, {},
             [&](KernelWriter &, llvm::ArrayRef<std::string>,
                 llvm::ArrayRef<std::string> c, std::string &res) {
               size_t r = c.size();
-              res = "(" + c[r - 1] + " <= " + c[r - 2] + " + " +
-                    offset.glsl() + " ? 0.0 : " + value + ")";
+              res = "(" + c[r - 1] + " <= " + c[r - 2] + " + " + offset.glsl() +
+                    " ? 0.0 : " + value + ")";
               return success();
             },
             "causal_mask");
@@ -421,15 +425,15 @@ LogicalResult Planner::genMisc(Operation *op) {
         View src = in;
         src.dims = dims;
         src.strides = {in.strides[0], Sym::c(0), Sym::c(0), in.strides[1]};
-        View out = fresh(dims);
+        View out = result(m.getResult(), dims);
         std::string value = floatLiteral(m.getValue().convertToDouble());
-        bool isInt = in.isInt;
-        return produce(m.getResult(),
-            out, {src},
+        bool isInt = isIntElem(in.elt);
+        return produce(
+            m.getResult(), out, {src},
             [&](KernelWriter &, llvm::ArrayRef<std::string> x,
                 llvm::ArrayRef<std::string>, std::string &res) {
-              res = "(" + x[0] + (isInt ? " != 0" : " != 0.0") + " ? 0.0 : " +
-                    value + ")";
+              res = "(" + x[0] + (isInt ? " != 0" : " != 0.0") +
+                    " ? 0.0 : " + value + ")";
               return success();
             },
             "padding_mask");
@@ -440,17 +444,19 @@ LogicalResult Planner::genMisc(Operation *op) {
         if (failed(dims) || failed(off))
           return failure();
         int64_t d = resultType.getDimSize(1);
-        // Without a model maximum (a hand-written module) the table has the
-        // rows this op can reach.
-        int64_t rows = maxPositions > 0
-                           ? maxPositions
-                           : S().upper((*dims)[0]) + S().upper(*off);
-        if (rows < S().upper((*dims)[0]))
+        // A view of the planned table, starting at row `offset`.
+        FailureOr<View> planned =
+            sinusoidTable(d, p.getBase().convertToDouble());
+        if (failed(planned))
+          return failure();
+        View table = *planned;
+        int64_t rows = table.dims[0].value;
+        // (The runtime checks offset + length against the KV cache's
+        // capacity, which is the table's length.)
+        if (S().upper((*dims)[0]) > rows)
           return p.emitOpError("needs ")
                  << S().upper((*dims)[0])
-                 << " positions but the model allows " << rows;
-        // A view of the generated table, starting at row `offset`.
-        View table = sinusoidTable(d, rows, p.getBase().convertToDouble());
+                 << " positions but the planned table has " << rows;
         table.dims[0] = (*dims)[0];
         table.dynOffset = S().mul(*off, Sym::c(d));
         bind(p.getResult(), table);

@@ -20,8 +20,8 @@ static std::string reduce(const std::string &var, const std::string &op,
                           unsigned threads) {
   std::string combine = op == "max" ? "red[t] = max(red[t], red[t + st]);"
                                     : "red[t] += red[t + st];";
-  return "    red[t] = " + var + ";\n    barrier();\n    for (int st = " +
-         std::to_string(threads / 2) +
+  return "    red[t] = " + var +
+         ";\n    barrier();\n    for (int st = " + std::to_string(threads / 2) +
          "; st > 0; st >>= 1) {\n      if (t < st) " + combine +
          "\n      barrier();\n    }\n    " + var +
          " = red[0];\n    barrier();\n";
@@ -47,23 +47,20 @@ LogicalResult Planner::genRows(Operation *op) {
   bool isAdd = isa<AddLayerNormOp, AddRMSNormOp>(op);
   bool isLayer = isa<LayerNormOp, AddLayerNormOp>(op);
   bool isSoftmax = isa<SoftmaxOp>(op);
-  View res, out = fresh(in.dims), sum;
-  llvm::SmallVector<View> reads = {in};
+  View res, out = result(op->getResult(0), in.dims), sum;
   if (isAdd) {
     FailureOr<View> rv = view(op->getOperand(1));
     if (failed(rv))
       return failure();
     res = contiguous(broadcastTo(*rv, in.dims));
-    reads.push_back(res);
-    sum = fresh(in.dims);
+    sum = result(op->getResult(1), in.dims);
   }
   // Optional scale and bias over the normalised dims, flattened.
   auto optionalOperand = [&](StringRef name) -> FailureOr<std::optional<View>> {
     Value v;
     llvm::TypeSwitch<Operation *>(op)
-        .Case<LayerNormOp, AddLayerNormOp>([&](auto o) {
-          v = name == "scale" ? o.getScale() : o.getBias();
-        })
+        .Case<LayerNormOp, AddLayerNormOp>(
+            [&](auto o) { v = name == "scale" ? o.getScale() : o.getBias(); })
         .Case<RMSNormOp, AddRMSNormOp>([&](auto o) {
           if (name == "scale")
             v = o.getScale();
@@ -73,17 +70,15 @@ LogicalResult Planner::genRows(Operation *op) {
     FailureOr<View> w = view(v);
     if (failed(w))
       return failure();
-    View c = contiguous(*w);
-    reads.push_back(c);
-    return std::optional<View>(c);
+    return std::optional<View>(contiguous(*w));
   };
   FailureOr<std::optional<View>> scale = optionalOperand("scale"),
                                  bias = optionalOperand("bias");
   if (failed(scale) || failed(bias))
     return failure();
-  double eps = isSoftmax ? 0.0
-                         : op->getAttrOfType<FloatAttr>("epsilon")
-                               .getValueAsDouble();
+  double eps = isSoftmax
+                   ? 0.0
+                   : op->getAttrOfType<FloatAttr>("epsilon").getValueAsDouble();
 
   unsigned T = target.rowThreads;
   KernelWriter w(entry, op->getName().stripDialect().str(), T);
@@ -108,9 +103,9 @@ LogicalResult Planner::genRows(Operation *op) {
   auto affine = [&](const std::string &y) {
     std::string r = y;
     if (*scale)
-      r = "(" + r + " * " + w.at(**scale, "i") + ")";
+      r = "(" + r + " * " + w.load(**scale, "i") + ")";
     if (*bias)
-      r = "(" + r + " + " + w.at(**bias, "i") + ")";
+      r = "(" + r + " + " + w.load(**bias, "i") + ")";
     return r;
   };
   std::string y = w.at(out, el);
@@ -118,13 +113,11 @@ LogicalResult Planner::genRows(Operation *op) {
     b << "    float mx = uintBitsToFloat(0xff800000u);\n"
       << "    for (int i = t; i < n; i += " << T << ") mx = max(mx, " << x
       << ");\n"
-      << reduce("mx", "max", T)
-      << "    float s = 0.0;\n"
+      << reduce("mx", "max", T) << "    float s = 0.0;\n"
       << "    for (int i = t; i < n; i += " << T << ") s += exp(" << x
       << " - mx);\n"
-      << reduce("s", "sum", T)
-      << "    for (int i = t; i < n; i += " << T << ") " << y << " = exp(" << x
-      << " - mx) / s;\n";
+      << reduce("s", "sum", T) << "    for (int i = t; i < n; i += " << T
+      << ") " << y << " = exp(" << x << " - mx) / s;\n";
   } else if (isLayer) {
     b << "    float mean = 0.0;\n"
       << "    for (int i = t; i < n; i += " << T << ") mean += " << x << ";\n"
@@ -141,18 +134,14 @@ LogicalResult Planner::genRows(Operation *op) {
     b << "    float ss = 0.0;\n"
       << "    for (int i = t; i < n; i += " << T << ") { float v = " << x
       << "; ss = fma(v, v, ss); }\n"
-      << reduce("ss", "sum", T)
-      << "    float rr = 1.0 / sqrt(ss / float(n) + " << floatLiteral(eps)
-      << ");\n"
+      << reduce("ss", "sum", T) << "    float rr = 1.0 / sqrt(ss / float(n) + "
+      << floatLiteral(eps) << ");\n"
       << "    for (int i = t; i < n; i += " << T << ") " << y << " = "
       << affine("(" + x + " * rr)") << ";\n";
   }
   b << "  }\n";
-  llvm::SmallVector<View> writes = {out};
-  if (isAdd)
-    writes.push_back(sum);
   dispatch(w, S().min(rows, Sym::c(target.maxGroupCount)), Sym::c(1),
-           Sym::c(1), reads, writes);
+           Sym::c(1));
   bind(op->getResult(0), out);
   if (isAdd)
     bind(op->getResult(1), sum);

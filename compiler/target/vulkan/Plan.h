@@ -23,11 +23,13 @@
 #include "tfm/Target/Vulkan.h"
 
 #include "mlir/IR/Location.h"
+#include "mlir/IR/Types.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,9 +49,26 @@ struct Sym {
   std::string glsl() const;
 };
 
-/// One instruction of the scalar program (see kScalarOps for the codes).
+/// Opcodes of the scalar program, in the order of TFMC_VK_SCALAR_OPS
+/// (tfmc/abi.h), which names them in the manifest.
+enum class ScalarCode {
+  Const,
+  Dim,
+  Index,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  CeilDiv,
+  Min,
+  Max
+};
+/// The manifest's name of `code`.
+const char *scalarCodeName(ScalarCode code);
+
+/// One instruction of the scalar program.
 struct ScalarOp {
-  std::string op;
+  ScalarCode op;
   int64_t a = 0, b = 0;
 };
 
@@ -78,29 +97,42 @@ public:
 
 private:
   Sym emit(ScalarOp op, int64_t lo, int64_t hi);
-  Sym binary(const char *op, Sym a, Sym b, int64_t lo, int64_t hi);
+  Sym binary(ScalarCode op, Sym a, Sym b, int64_t lo, int64_t hi);
   std::vector<ScalarOp> ops;
   std::vector<int64_t> lo, hi;
-  std::map<std::tuple<std::string, int64_t, int64_t>, int> cse;
+  std::map<std::tuple<ScalarCode, int64_t, int64_t>, int> cse;
 };
 
 enum class Buf { Arena, Weights, State };
 
-/// Storage: a region of the arena (offset assigned after the walk) or of the
-/// state buffer or the weights.
+/// Storage: a region of the arena or of the state buffer, at the offset
+/// the plan (tfm-plan-buffers) gave it.
 struct Storage {
   Buf buf = Buf::Arena;
   int64_t bytes = 0;  ///< upper bound
-  int64_t offset = 0; ///< bytes; arena: assigned by planArena
-  int firstUse = -1, lastUse = -1; ///< dispatch indices
-  bool pinned = false; ///< an entry input or output: live for the whole run
+  int64_t offset = 0; ///< bytes
 };
+
+/// How the elements of a view are stored: 32-bit floats or ints (token ids
+/// are 32-bit on the device), 16-bit floats (f16, bf16: weights are read
+/// as pairs from 32-bit words, activations through 16-bit storage), 8-bit
+/// ints and bools.
+enum class Elem { F32, I32, F16, BF16, I8, Bool };
+
+/// The element kind a tensor of element type `t` has on the device.
+Elem elemOf(mlir::Type t);
+/// Bytes of one element on the device.
+int64_t elemBytes(Elem e);
+/// True for the kinds loaded as GLSL int.
+inline bool isIntElem(Elem e) {
+  return e == Elem::I32 || e == Elem::I8 || e == Elem::Bool;
+}
 
 /// A storage seen as an N-D tensor: element (i...) is at element offset
 /// `offset + dynOffset + sum(i_d * strides_d)` of the storage.
 struct View {
   int storage = -1;
-  bool isInt = false; ///< i32 elements (token ids), else f32
+  Elem elt = Elem::F32;
   int64_t offset = 0;
   Sym dynOffset;
   llvm::SmallVector<Sym, 4> dims, strides;
@@ -109,8 +141,8 @@ struct View {
 
 /// A generated kernel and where it came from.
 struct Kernel {
-  std::string name;   ///< e.g. "gemm_3"
-  std::string source; ///< GLSL without the provenance comment
+  std::string name;                 ///< e.g. "gemm_3"
+  std::string source;               ///< GLSL without the provenance comment
   std::vector<std::string> origins; ///< "tfm.linear at model.toml:12:3"
   unsigned localSize = 64;
   std::vector<uint32_t> spirv;
@@ -118,7 +150,7 @@ struct Kernel {
 
 /// One operand reference in a dispatch's push constants.
 struct PushValue {
-  int storage = -1; ///< -1: `offset` is absolute
+  int storage = -1;   ///< -1: `offset` is absolute
   int64_t offset = 0; ///< elements, relative to the storage
 };
 
@@ -126,9 +158,7 @@ struct Dispatch {
   int kernel = -1;
   std::vector<PushValue> push;
   int groups[3] = {-1, -1, -1}; ///< scalar slots
-  /// Storages read and written (for live ranges).
-  std::vector<int> reads, writes;
-  bool barrier = false; ///< a memory barrier before this dispatch
+  bool barrier = false;         ///< a memory barrier before this dispatch
 };
 
 /// Where an entry's input or output lives.
@@ -151,9 +181,9 @@ struct ModulePlan {
   std::vector<Kernel> kernels;
   llvm::StringMap<int> kernelIndex; ///< by source
   std::vector<EntryPlan> entries;
-  /// State tensors by name: byte offset in the state buffer.
-  llvm::StringMap<int64_t> stateOffsets;
-  int64_t stateBytes = 0;
+  int64_t stateBytes = 0; ///< the session's state buffer (all entries)
+  /// Device features the kernels use ("storage16", "storage8").
+  std::set<std::string> features;
 };
 
 } // namespace mlir::tfm::vk

@@ -6,8 +6,6 @@
 
 #include "Planner.h"
 
-#include "tfm/Conversion/Passes.h"
-
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -43,9 +41,10 @@ std::string mlir::tfm::vk::locationString(Location loc) {
 // Views
 //===----------------------------------------------------------------------===//
 
-int Planner::newStorage(Buf buf, int64_t bytes) {
+int Planner::newStorage(Buf buf, int64_t offset, int64_t bytes) {
   Storage s;
   s.buf = buf;
+  s.offset = offset;
   s.bytes = std::max<int64_t>(bytes, 4);
   entry.storages.push_back(s);
   return entry.storages.size() - 1;
@@ -68,12 +67,55 @@ Sym Planner::numel(llvm::ArrayRef<Sym> dims) {
   return n;
 }
 
-View Planner::fresh(llvm::ArrayRef<Sym> dims, bool isInt) {
+View Planner::result(Value r, llvm::ArrayRef<Sym> dims) {
   View v;
-  v.isInt = isInt;
+  v.elt = elemOf(cast<RankedTensorType>(r.getType()).getElementType());
   v.dims.assign(dims.begin(), dims.end());
   v.strides = contiguousStrides(dims);
-  v.storage = newStorage(Buf::Arena, S().upper(numel(dims)) * 4);
+  auto res = cast<OpResult>(r);
+  BufferAttr b = getResultBuffer(res.getOwner(), res.getResultNumber());
+  auto fail = [&](const Twine &why) {
+    res.getOwner()->emitOpError(why);
+    hadError = true;
+    v.storage = newStorage(Buf::Arena, 0, 4);
+    return v;
+  };
+  if (!b)
+    return fail("has no planned buffer (run the plan pipeline first)");
+  switch (b.getKind()) {
+  case BufferKind::arena:
+    v.storage = newStorage(Buf::Arena, b.getOffset(), b.getBytes());
+    return v;
+  case BufferKind::output:
+    v.storage = outputStorage[b.getIndex()];
+    return v;
+  case BufferKind::state:
+    v.storage = stateStorage.lookup(b.getIndex());
+    return v;
+  case BufferKind::input:
+  case BufferKind::view:
+    break;
+  }
+  return fail("result is planned as a view, not a buffer");
+}
+
+View Planner::scratch(llvm::ArrayRef<Sym> dims, Elem elt) {
+  View v;
+  v.elt = elt;
+  v.dims.assign(dims.begin(), dims.end());
+  v.strides = contiguousStrides(dims);
+  int64_t bytes = S().upper(numel(dims)) * elemBytes(elt);
+  auto range = current ? current->getAttrOfType<BufferAttr>(attr::kScratch)
+                       : BufferAttr();
+  if (!range || scratchUsed + bytes > range.getBytes()) {
+    if (current)
+      current->emitOpError("needs scratch memory the plan did not reserve");
+    hadError = true;
+    v.storage = newStorage(Buf::Arena, 0, 4);
+    return v;
+  }
+  v.storage = newStorage(Buf::Arena, range.getOffset() + scratchUsed, bytes);
+  scratchUsed += (bytes + 255) / 256 * 256;
   return v;
 }
 
@@ -86,11 +128,13 @@ bool Planner::isContiguous(const View &v) {
 }
 
 View Planner::contiguous(const View &v) {
-  if (isContiguous(v))
-    return v;
-  View out = fresh(v.dims, v.isInt);
-  copy(v, out);
-  return out;
+  if (!isContiguous(v)) {
+    if (current)
+      current->emitOpError("internal error: an operand is not dense, but "
+                           "the plan promised it");
+    hadError = true;
+  }
+  return v;
 }
 
 View Planner::broadcastTo(const View &v, llvm::ArrayRef<Sym> dims) {
@@ -116,10 +160,11 @@ FailureOr<Sym> Planner::index(Value v) {
   return failure();
 }
 
-View Planner::weightView(const WeightEntry &placed,
+View Planner::weightView(WeightEntryAttr placed,
                          llvm::ArrayRef<int64_t> shape) {
   View v;
-  v.offset = placed.offset / 4;
+  v.elt = elemOf(placed.getType().getElementType());
+  v.offset = placed.getOffset() / elemBytes(v.elt);
   for (int64_t d : shape)
     v.dims.push_back(Sym::c(d));
   v.strides = contiguousStrides(v.dims);
@@ -130,6 +175,10 @@ FailureOr<View> Planner::view(Value tensor) {
   auto it = views.find(tensor);
   if (it != views.end())
     return it->second;
+  // A weight widened by a convert fused into its readers' loads is read as
+  // stored (views carry their element type).
+  if (isLoadFusedConvert(tensor.getDefiningOp()))
+    return view(tensor.getDefiningOp()->getOperand(0));
   auto w = tensor.getDefiningOp<WeightOp>();
   if (!w) {
     if (Operation *op = tensor.getDefiningOp())
@@ -137,20 +186,37 @@ FailureOr<View> Planner::view(Value tensor) {
                              "it");
     return failure();
   }
-  const WeightEntry &placed = weights.add(weightEntryFor(w));
-  View v = weightView(placed, placed.shape);
+  WeightEntryAttr placed = weights.lookup(w.getName(), WeightLayout::row_major);
+  if (!placed)
+    return w.emitOpError("has no row-major entry in the weight plan");
+  View v = weightView(placed, placed.getType().getShape());
   views[tensor] = v;
   return v;
 }
 
-View Planner::weightPanels(WeightOp op, bool kn, int64_t nr) {
-  const WeightEntry &placed = weights.addGemmPanels(op, kn, nr);
-  return weightView(placed, placed.panelShape());
+FailureOr<View> Planner::weightPanels(WeightOp op, bool kn, int64_t nr) {
+  for (WeightEntryAttr e : weights.getEntries())
+    if (e.getLayout() == WeightLayout::gemm_panels &&
+        e.getName() == op.getNameAttr() && e.getKn() == kn &&
+        e.getPanelWidth() == nr)
+      return weightView(e, e.getStoredShape());
+  return op.emitOpError("has no ")
+         << nr << "-wide GEMM panels in the weight plan";
 }
 
-View Planner::sinusoidTable(int64_t d, int64_t rows, double base) {
-  const WeightEntry &placed = weights.addSinusoidal(rows, d, base);
-  return weightView(placed, placed.shape);
+FailureOr<View> Planner::sinusoidTable(int64_t d, double base) {
+  // The longest table of that width serves every length.
+  WeightEntryAttr best;
+  for (WeightEntryAttr e : weights.getEntries())
+    if (e.getLayout() == WeightLayout::sinusoidal &&
+        e.getType().getDimSize(1) == d && e.getBase() &&
+        e.getBase().getValueAsDouble() == base &&
+        (!best || e.getType().getDimSize(0) > best.getType().getDimSize(0)))
+      best = e;
+  if (!best)
+    return emitError(function.getLoc())
+           << "the weight plan has no sinusoidal table of " << d << " features";
+  return weightView(best, best.getType().getShape());
 }
 
 llvm::SmallVector<Sym, 4> Planner::dimsOf(Value result) {
@@ -170,9 +236,7 @@ Sym Planner::groupsFor(Sym n, int64_t perGroup) {
                  Sym::c(target.maxGroupCount));
 }
 
-void Planner::dispatch(KernelWriter &w, Sym gx, Sym gy, Sym gz,
-                       llvm::ArrayRef<View> reads,
-                       llvm::ArrayRef<View> writes) {
+void Planner::dispatch(KernelWriter &w, Sym gx, Sym gy, Sym gz) {
   std::string source = w.finish();
   auto [it, inserted] =
       module.kernelIndex.try_emplace(source, module.kernels.size());
@@ -183,6 +247,10 @@ void Planner::dispatch(KernelWriter &w, Sym gx, Sym gy, Sym gz,
     k.localSize = w.workgroupSize();
     module.kernels.push_back(std::move(k));
   }
+  if (w.boundArrays().count("AH"))
+    module.features.insert("storage16");
+  if (w.boundArrays().count("AB"))
+    module.features.insert("storage8");
   Kernel &k = module.kernels[it->second];
   if (!origin.empty() && k.origins.size() < 8 &&
       llvm::find(k.origins, origin) == k.origins.end())
@@ -193,12 +261,6 @@ void Planner::dispatch(KernelWriter &w, Sym gx, Sym gy, Sym gz,
   d.groups[0] = S().slotOf(gx);
   d.groups[1] = S().slotOf(gy);
   d.groups[2] = S().slotOf(gz);
-  for (const View &v : reads)
-    if (v.storage >= 0)
-      d.reads.push_back(v.storage);
-  for (const View &v : writes)
-    if (v.storage >= 0)
-      d.writes.push_back(v.storage);
   entry.dispatches.push_back(std::move(d));
 }
 
@@ -224,25 +286,25 @@ LogicalResult Planner::pointwise(const View &out, llvm::ArrayRef<View> ins,
         b << "    int c0 = r;\n";
         break;
       }
-      b << "    int c" << d << " = r % " << out.dims[d].glsl() << "; r /= "
-        << out.dims[d].glsl() << ";\n";
+      b << "    int c" << d << " = r % " << out.dims[d].glsl()
+        << "; r /= " << out.dims[d].glsl() << ";\n";
     }
   }
   llvm::SmallVector<std::string, 4> vals;
   for (auto [k, in] : llvm::enumerate(ins)) {
     std::string name = "x" + std::to_string(k);
-    b << "    " << (in.isInt ? "int " : "float ") << name << " = "
-      << w.at(in, KernelWriter::linear(in, coords)) << ";\n";
+    b << "    " << (isIntElem(in.elt) ? "int " : "float ") << name << " = "
+      << w.load(in, KernelWriter::linear(in, coords)) << ";\n";
     vals.push_back(name);
   }
   std::string result;
   // The body's statements are indented by the caller's convention.
   if (failed(body(w, vals, coords, result)))
     return failure();
-  b << "    " << w.at(out, KernelWriter::linear(out, coords)) << " = "
-    << result << ";\n";
+  b << "    " << w.store(out, KernelWriter::linear(out, coords), result)
+    << "\n";
   b << "  }\n";
-  dispatch(w, groupsFor(n, wg), Sym::c(1), Sym::c(1), ins, {out});
+  dispatch(w, groupsFor(n, wg), Sym::c(1), Sym::c(1));
   return success();
 }
 
@@ -262,19 +324,26 @@ void Planner::copy(const View &in, const View &out) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult Planner::planOp(Operation &op) {
+  current = &op;
+  scratchUsed = 0;
   origin = op.getName().getStringRef().str();
   std::string where = locationString(op.getLoc());
   if (!where.empty())
     origin += " at " + where;
   return llvm::TypeSwitch<Operation *, LogicalResult>(&op)
       .Case<WeightOp>([](auto) { return success(); }) // viewed on first use
+      .Case<ConvertOp>([&](ConvertOp c) -> LogicalResult {
+        if (isLoadFusedConvert(c))
+          return success(); // read through (Planner::view)
+        return genElementwise(c);
+      })
       .Case<LinearOp, MatmulOp>([&](Operation *o) { return genGemm(o); })
       .Case<AttentionOp>([&](AttentionOp a) { return genAttention(a); })
       .Case<SoftmaxOp, LayerNormOp, RMSNormOp, AddLayerNormOp, AddRMSNormOp>(
           [&](Operation *o) { return genRows(o); })
       .Case<ReduceMaxOp, ReduceSumOp, ReduceMeanOp>(
           [&](Operation *o) { return genReduce(o); })
-      .Case<ReshapeOp, TransposeOp, SliceOp, ConcatOp, CacheWriteOp>(
+      .Case<ReshapeOp, TransposeOp, SliceOp, ConcatOp, CacheWriteOp, CopyOp>(
           [&](Operation *o) { return genShapeOp(o); })
       .Case<EmbeddingOp>([&](EmbeddingOp e) {
         return genGather(e, e.getTable(), e.getIds(), 0);
@@ -298,15 +367,17 @@ LogicalResult Planner::planOp(Operation &op) {
         return success();
       })
       .Case<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::DivSIOp,
-            arith::DivUIOp, arith::CeilDivSIOp, arith::MinSIOp,
-            arith::MaxSIOp>([&](Operation *o) -> LogicalResult {
-        if (!o->getResult(0).getType().isIndex())
-          return o->emitOpError("on non-index values is not supported by "
-                                "the Vulkan backend");
-        FailureOr<Sym> a = index(o->getOperand(0)), b = index(o->getOperand(1));
-        if (failed(a) || failed(b))
-          return failure();
-        Sym r = llvm::TypeSwitch<Operation *, Sym>(o)
+            arith::DivUIOp, arith::CeilDivSIOp, arith::MinSIOp, arith::MaxSIOp>(
+          [&](Operation *o) -> LogicalResult {
+            if (!o->getResult(0).getType().isIndex())
+              return o->emitOpError("on non-index values is not supported by "
+                                    "the Vulkan backend");
+            FailureOr<Sym> a = index(o->getOperand(0)),
+                           b = index(o->getOperand(1));
+            if (failed(a) || failed(b))
+              return failure();
+            Sym r =
+                llvm::TypeSwitch<Operation *, Sym>(o)
                     .Case<arith::AddIOp>([&](auto) { return S().add(*a, *b); })
                     .Case<arith::SubIOp>([&](auto) { return S().sub(*a, *b); })
                     .Case<arith::MulIOp>([&](auto) { return S().mul(*a, *b); })
@@ -315,9 +386,9 @@ LogicalResult Planner::planOp(Operation &op) {
                     .Case<arith::MinSIOp>([&](auto) { return S().min(*a, *b); })
                     .Case<arith::MaxSIOp>([&](auto) { return S().max(*a, *b); })
                     .Default([&](auto) { return S().div(*a, *b); });
-        indices[o->getResult(0)] = r;
-        return success();
-      })
+            indices[o->getResult(0)] = r;
+            return success();
+          })
       .Default([&](Operation *o) -> LogicalResult {
         if (isa<ScalarComputeOpInterface>(o))
           return genElementwise(o);
@@ -328,164 +399,85 @@ LogicalResult Planner::planOp(Operation &op) {
 LogicalResult Planner::run(func::FuncOp fn) {
   function = fn;
   entry.name = fn.getName().str();
+  EntryAttr abi = getEntryAttr(fn);
+  if (!abi)
+    return fn.emitError("has no #tfm.entry (run the plan pipeline first)");
   if (!fn.getBody().hasOneBlock())
     return fn.emitError("the Vulkan backend needs single-block functions");
   Block &body = fn.getBody().front();
-  FunctionType type = fn.getFunctionType();
-  // Named dimension bounds.
-  llvm::StringMap<int64_t> bounds;
-  if (auto b = fn->getAttrOfType<DictionaryAttr>(kDimBoundsAttr))
-    for (NamedAttribute a : b)
-      bounds[a.getName()] = cast<IntegerAttr>(a.getValue()).getInt();
-  // State: arguments a result is tied to.
-  llvm::DenseMap<unsigned, unsigned> tiedArgs; // arg -> result
-  for (unsigned r = 0; r < type.getNumResults(); ++r)
-    if (auto t = fn.getResultAttrOfType<IntegerAttr>(r, kTiedToAttr))
-      tiedArgs[t.getInt()] = r;
-
-  for (unsigned i = 0; i < type.getNumInputs(); ++i) {
-    Value arg = body.getArgument(i);
-    if (arg.getType().isIndex()) {
-      indices[arg] = S().inputIndex(i, std::max<int64_t>(maxPositions, 1));
+  entry.arenaBytes = std::max<int64_t>(abi.getArena(), 256);
+  // Inputs: arena ranges the runtime uploads to, state ranges, or scalar
+  // slots (index inputs), all where the plan put them.
+  for (IoAttr io : abi.getInputs()) {
+    Value arg = body.getArgument(io.getArg());
+    if (io.getType().isIndex()) {
+      indices[arg] =
+          S().inputIndex(io.getArg(), std::max<int64_t>(indexBound, 1));
       entry.inputs.push_back({"scalar", 0, S().slotOf(indices[arg])});
       continue;
     }
-    auto t = dyn_cast<RankedTensorType>(arg.getType());
-    if (!t)
-      return fn.emitError("entry arguments must be ranked tensors or indices");
-    auto names = fn.getArgAttrOfType<ArrayAttr>(i, kDimNamesAttr);
+    auto t = cast<RankedTensorType>(io.getType());
     View v;
-    v.isInt = isa<IntegerType>(t.getElementType());
+    v.elt = elemOf(t.getElementType());
     for (int64_t d = 0; d < t.getRank(); ++d) {
       if (!t.isDynamicDim(d)) {
         v.dims.push_back(Sym::c(t.getDimSize(d)));
         continue;
       }
-      int64_t max = maxPositions;
-      if (names && d < static_cast<int64_t>(names.size())) {
-        auto it = bounds.find(cast<StringAttr>(names[d]).getValue());
-        if (it != bounds.end())
-          max = it->second;
-      }
-      if (max <= 0)
-        return fn.emitError("dynamic dimension ")
-               << d << " of argument " << i << " has no bound";
-      v.dims.push_back(S().inputDim(i, d, max));
+      v.dims.push_back(
+          S().inputDim(io.getArg(), d, abi.getBound(io.getDimName(d))));
     }
     v.strides = contiguousStrides(v.dims);
-    int64_t bytes = S().upper(numel(v.dims)) * 4;
-    if (tiedArgs.count(i)) {
-      auto name = fn.getArgAttrOfType<StringAttr>(i, kNameAttr);
-      std::string key = name ? name.getValue().str() : "state" + std::to_string(i);
-      auto [it, fresh] = module.stateOffsets.try_emplace(key, module.stateBytes);
-      if (fresh)
-        module.stateBytes += (bytes + 255) / 256 * 256;
-      v.storage = newStorage(Buf::State, bytes);
-      entry.storages[v.storage].offset = it->second;
-      entry.inputs.push_back({"state", it->second, -1});
+    if (io.getRole() == IoRole::state) {
+      v.storage = newStorage(Buf::State, io.getOffset(), io.getBytes());
+      stateStorage[io.getArg()] = v.storage;
+      entry.inputs.push_back({"state", io.getOffset(), -1});
     } else {
-      v.storage = newStorage(Buf::Arena, bytes);
-      entry.storages[v.storage].pinned = true;
-      entry.inputs.push_back({"arena", 0, v.storage});
+      v.storage = newStorage(Buf::Arena, io.getOffset(), io.getBytes());
+      entry.inputs.push_back({"arena", io.getOffset(), -1});
     }
     views[arg] = v;
   }
+  for (IoAttr io : abi.getOutputs()) {
+    outputStorage.push_back(
+        newStorage(Buf::Arena, io.getOffset(), io.getBytes()));
+    entry.outputs.push_back({"arena", io.getOffset(), -1});
+  }
   for (Operation &op : body.without_terminator())
-    if (failed(planOp(op)))
+    if (failed(planOp(op)) || hadError)
       return failure();
   return finishEntry(fn);
 }
 
 LogicalResult Planner::finishEntry(func::FuncOp fn) {
+  // tfm-plan-views and tfm-plan-buffers put every result where it belongs;
+  // check that the kernels wrote them there.
   Block &body = fn.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
-  origin = "func.return";
-  llvm::DenseSet<int> used;
+  EntryAttr abi = getEntryAttr(fn);
   for (auto [r, v] : llvm::enumerate(ret.getOperands())) {
     FailureOr<View> produced = view(v);
     if (failed(produced))
       return failure();
-    if (auto t = fn.getResultAttrOfType<IntegerAttr>(r, kTiedToAttr)) {
-      const View &state = views[body.getArgument(t.getInt())];
-      bool same = produced->storage == state.storage &&
-                  produced->offset == 0 && produced->dynOffset.isConst(0) &&
-                  isContiguous(*produced);
-      if (!same)
-        copy(*produced, state);
-      continue;
-    }
-    bool reuse = produced->storage >= 0 &&
-                 entry.storages[produced->storage].buf == Buf::Arena &&
-                 !entry.storages[produced->storage].pinned &&
-                 produced->offset == 0 && produced->dynOffset.isConst(0) &&
-                 isContiguous(*produced) && !used.count(produced->storage);
-    View out = *produced;
-    if (!reuse) {
-      out = fresh(produced->dims, produced->isInt);
-      copy(*produced, out);
-    }
-    used.insert(out.storage);
-    entry.storages[out.storage].pinned = true;
-    entry.outputs.push_back({"arena", 0, out.storage});
+    int want = -1;
+    if (auto t = fn.getResultAttrOfType<IntegerAttr>(r, attr::kTiedTo))
+      want = stateStorage.lookup(t.getInt());
+    else
+      for (auto [k, io] : llvm::enumerate(abi.getOutputs()))
+        if (io.getArg() == static_cast<int64_t>(r))
+          want = outputStorage[k];
+    if (produced->storage != want || produced->offset != 0 ||
+        !produced->dynOffset.isConst(0) || !isContiguous(*produced))
+      return fn.emitError("result ")
+             << r << " is not written to its buffer (run tfm-plan-views)";
   }
-  planArena();
   placeBarriers();
   return success();
 }
 
 //===----------------------------------------------------------------------===//
-// Memory and barriers
+// Barriers
 //===----------------------------------------------------------------------===//
-
-void Planner::planArena() {
-  auto &st = entry.storages;
-  for (auto [i, d] : llvm::enumerate(entry.dispatches)) {
-    for (int s : llvm::concat<int>(d.reads, d.writes)) {
-      if (st[s].firstUse < 0)
-        st[s].firstUse = i;
-      st[s].lastUse = i;
-    }
-  }
-  int n = entry.dispatches.size();
-  std::vector<int> order;
-  for (int s = 0; s < static_cast<int>(st.size()); ++s) {
-    if (st[s].buf != Buf::Arena)
-      continue;
-    if (st[s].pinned) {
-      st[s].firstUse = -1;
-      st[s].lastUse = n;
-    } else if (st[s].firstUse < 0) {
-      continue; // never touched (a view's base that no kernel reads)
-    }
-    order.push_back(s);
-  }
-  llvm::sort(order, [&](int a, int b) {
-    return std::make_pair(st[a].firstUse, a) < std::make_pair(st[b].firstUse, b);
-  });
-  // Greedy first fit over live intervals.
-  std::vector<int> live;
-  int64_t top = 0;
-  for (int s : order) {
-    llvm::erase_if(live, [&](int o) { return st[o].lastUse < st[s].firstUse; });
-    llvm::sort(live, [&](int a, int b) { return st[a].offset < st[b].offset; });
-    int64_t bytes = (st[s].bytes + 255) / 256 * 256;
-    int64_t at = 0;
-    for (int o : live) {
-      if (at + bytes <= st[o].offset)
-        break;
-      at = std::max(at, st[o].offset + (st[o].bytes + 255) / 256 * 256);
-    }
-    st[s].offset = at;
-    top = std::max(top, at + bytes);
-    live.push_back(s);
-  }
-  entry.arenaBytes = std::max<int64_t>(top, 256);
-  for (IoBinding &io : llvm::concat<IoBinding>(entry.inputs, entry.outputs))
-    if (io.buffer == "arena") {
-      io.offset = st[io.slot].offset;
-      io.slot = -1;
-    }
-}
 
 void Planner::placeBarriers() {
   // Every dispatch writes the arena, and nearly every one reads what the

@@ -1,8 +1,10 @@
 //===- Planner.h - fused tfm IR to a Vulkan dispatch plan -------*- C++ -*-===//
 //
 // Part of tfmc. Internal to compiler/target/vulkan. The planner walks one
-// entry function in program order, maps tensors to views and index values to
-// scalar slots, and calls one kernel generator per op (Kernels*.cpp).
+// entry function of a planned module in program order (every result's
+// memory comes from tfm.buffers, every weight from #tfm.weight_plan), maps
+// tensors to views and index values to scalar slots, and calls one kernel
+// generator per op (Kernels*.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,8 +13,8 @@
 
 #include "Glsl.h"
 
-#include "tfm/Conversion/WeightPlan.h"
 #include "tfm/IR/TfmOps.h"
+#include "tfm/Plan/Plan.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -30,9 +32,9 @@ using PointwiseBody = std::function<LogicalResult(
 class Planner {
 public:
   Planner(ModulePlan &module, EntryPlan &entry, const VulkanTarget &target,
-          WeightPlan &weights, int64_t maxPositions)
+          WeightPlanAttr weights, int64_t indexBound)
       : module(module), entry(entry), target(target), weights(weights),
-        maxPositions(maxPositions) {}
+        indexBound(indexBound) {}
 
   /// Plans `fn` into `entry`.
   LogicalResult run(func::FuncOp fn);
@@ -40,8 +42,8 @@ public:
   ModulePlan &module;
   EntryPlan &entry;
   const VulkanTarget &target;
-  WeightPlan &weights;
-  int64_t maxPositions;
+  WeightPlanAttr weights;
+  int64_t indexBound; ///< largest value of an index input (past_length)
   Scalars &S() { return entry.scalars; }
 
   // Views ------------------------------------------------------------------
@@ -49,12 +51,16 @@ public:
   FailureOr<View> view(Value tensor);
   /// The slot or constant of an index value.
   FailureOr<Sym> index(Value v);
-  /// A new arena tensor (contiguous).
-  View fresh(llvm::ArrayRef<Sym> dims, bool isInt = false);
+  /// The planned memory of result `r` of the op being planned, as a dense
+  /// tensor of `dims`.
+  View result(Value r, llvm::ArrayRef<Sym> dims);
+  /// Dense memory of `dims` from the scratch range the plan reserved for
+  /// the op being planned (vulkanScratchBytes).
+  View scratch(llvm::ArrayRef<Sym> dims, Elem elt = Elem::F32);
   /// Row-major strides of `dims`.
   llvm::SmallVector<Sym, 4> contiguousStrides(llvm::ArrayRef<Sym> dims);
   bool isContiguous(const View &v);
-  /// `v` itself when contiguous, else a copy.
+  /// `v`, which the plan made dense (an internal error otherwise).
   View contiguous(const View &v);
   /// `v` broadcast (right-aligned, NumPy rules) to `dims`.
   View broadcastTo(const View &v, llvm::ArrayRef<Sym> dims);
@@ -63,16 +69,15 @@ public:
   /// Dims of a tensor type, dynamic ones from `like` (same rank).
   llvm::SmallVector<Sym, 4> dimsOf(Value result);
   /// A contiguous view of weights-buffer entry `placed` with `shape`.
-  View weightView(const WeightEntry &placed, llvm::ArrayRef<int64_t> shape);
+  View weightView(WeightEntryAttr placed, llvm::ArrayRef<int64_t> shape);
   /// A weight in GEMM panels of width `nr`: [ceil(N/nr), K, nr].
-  View weightPanels(WeightOp op, bool kn, int64_t nr);
-  /// The sinusoidal table [rows, d].
-  View sinusoidTable(int64_t d, int64_t rows, double base);
+  FailureOr<View> weightPanels(WeightOp op, bool kn, int64_t nr);
+  /// The planned sinusoidal table of `d` features ([rows, d]).
+  FailureOr<View> sinusoidTable(int64_t d, double base);
 
   // Dispatches ---------------------------------------------------------------
   /// Adds a dispatch of the kernel `w` describes over `groups` workgroups.
-  void dispatch(KernelWriter &w, Sym gx, Sym gy, Sym gz,
-                llvm::ArrayRef<View> reads, llvm::ArrayRef<View> writes);
+  void dispatch(KernelWriter &w, Sym gx, Sym gy, Sym gz);
   /// Workgroups for `n` elements with `perGroup` each (capped; kernels loop).
   Sym groupsFor(Sym n, int64_t perGroup);
   /// out[c] = body(ins[c]) for every coordinate c of `out` (inputs already
@@ -81,9 +86,8 @@ public:
                           const PointwiseBody &body,
                           const std::string &kind = "pointwise");
   /// pointwise(), then `result` is `out`.
-  LogicalResult produce(Value result, const View &out,
-                        llvm::ArrayRef<View> ins, const PointwiseBody &body,
-                        const std::string &kind) {
+  LogicalResult produce(Value result, const View &out, llvm::ArrayRef<View> ins,
+                        const PointwiseBody &body, const std::string &kind) {
     if (failed(pointwise(out, ins, body, kind)))
       return failure();
     bind(result, out);
@@ -105,18 +109,23 @@ public:
 
   /// Where the current op comes from, for the kernel's comment.
   std::string origin;
+  /// The op being planned.
+  Operation *current = nullptr;
+  /// Set when an internal error was reported.
+  bool hadError = false;
   void bind(Value v, View view) { views[v] = std::move(view); }
 
 private:
   LogicalResult planOp(Operation &op);
   LogicalResult finishEntry(func::FuncOp fn);
-  void planArena();
   void placeBarriers();
-  int newStorage(Buf buf, int64_t bytes);
+  int newStorage(Buf buf, int64_t offset, int64_t bytes);
 
   llvm::DenseMap<Value, View> views;
   llvm::DenseMap<Value, Sym> indices;
-  std::vector<int> outputStorage; ///< per output: its arena storage
+  std::vector<int> outputStorage;            ///< per output: its storage
+  llvm::DenseMap<int64_t, int> stateStorage; ///< by argument index
+  int64_t scratchUsed = 0;
   func::FuncOp function;
 };
 

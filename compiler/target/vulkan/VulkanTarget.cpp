@@ -7,7 +7,7 @@
 #include "Planner.h"
 #include "Spirv.h"
 
-#include "tfm/Conversion/Passes.h"
+#include "tfm/Plan/Plan.h"
 #include "tfm/Target/Artifact.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -56,70 +56,81 @@ llvm::Expected<VulkanTarget> mlir::tfm::resolveVulkanTarget(StringRef name) {
                "' (known: lavapipe, nvidia)");
 }
 
-static std::string dtypeName(Type t) {
-  return t.isF32()         ? "float32"
-         : t.isInteger(64) ? "int64"
-         : t.isInteger(32) ? "int32"
-         : t.isIndex()     ? "int64"
-                           : "unsupported";
+//===----------------------------------------------------------------------===//
+// The plan's view of the target
+//===----------------------------------------------------------------------===//
+
+int64_t mlir::tfm::vulkanScratchBytes(Operation *op, ShapeBounds &bounds,
+                                      const VulkanTarget &target) {
+  // Split-K decode attention: per (batch, head, chunk of keys) a partial
+  // maximum, sum and output row (KernelsAttention.cpp).
+  auto a = dyn_cast<AttentionOp>(op);
+  if (!a)
+    return 0;
+  bool explicitHeads = a.hasExplicitHeads();
+  int64_t seqAxis = explicitHeads ? 2 : 1;
+  auto qt = a.getQuery().getType();
+  if (qt.isDynamicDim(seqAxis) || qt.getDimSize(seqAxis) != 1)
+    return 0;
+  FailureOr<ArrayRef<int64_t>> k = bounds.shape(a.getKey());
+  FailureOr<ArrayRef<int64_t>> q = bounds.shape(a.getQuery());
+  if (failed(k) || failed(q))
+    return 0;
+  int64_t heads = a.getNumHeads();
+  auto vt = a.getValue().getType();
+  int64_t dv = explicitHeads ? vt.getDimSize(3) : vt.getDimSize(2) / heads;
+  int64_t chunks =
+      ((*k)[seqAxis] + target.decodeChunk - 1) / target.decodeChunk;
+  return (*q)[0] * heads * chunks * (dv + 2) * 4;
 }
 
-/// The manifest's view of an entry function of the fused module.
-static EntrySpec entrySpec(func::FuncOp fn) {
-  EntrySpec e;
-  e.name = fn.getName().str();
-  if (auto bounds = fn->getAttrOfType<DictionaryAttr>(kDimBoundsAttr))
-    for (NamedAttribute b : bounds)
-      e.dimBounds.push_back(
-          {b.getName().str(), cast<IntegerAttr>(b.getValue()).getInt()});
-  FunctionType type = fn.getFunctionType();
-  llvm::DenseSet<int64_t> tied;
-  for (unsigned r = 0; r < type.getNumResults(); ++r)
-    if (auto t = fn.getResultAttrOfType<IntegerAttr>(r, kTiedToAttr))
-      tied.insert(t.getInt());
-  auto spec = [&](Type t, DictionaryAttr attrs, std::string fallback) {
-    TensorSpec s;
-    auto name = attrs ? attrs.getAs<StringAttr>(kNameAttr) : StringAttr();
-    s.name = name ? name.getValue().str() : fallback;
-    if (auto rt = dyn_cast<RankedTensorType>(t)) {
-      s.dtype = dtypeName(rt.getElementType());
-      for (int64_t d : rt.getShape())
-        s.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
-    } else {
-      s.dtype = dtypeName(t);
-    }
-    if (auto names = attrs ? attrs.getAs<ArrayAttr>(kDimNamesAttr) : ArrayAttr())
-      for (Attribute n : names)
-        s.dimNames.push_back(cast<StringAttr>(n).getValue().str());
-    return s;
+PlanOptions mlir::tfm::vulkanPlanOptions(const VulkanTarget &target) {
+  PlanOptions opts;
+  opts.panelWidth = target.gemmBN;
+  opts.embeddingFromPanels = false;
+  opts.alignment = 256; // minStorageBufferOffsetAlignment of every device
+  opts.ioInArena = true;
+  opts.scratch = [target](Operation *op, ShapeBounds &bounds) {
+    return vulkanScratchBytes(op, bounds, target);
   };
-  for (unsigned i = 0; i < type.getNumInputs(); ++i) {
-    TensorSpec s =
-        spec(type.getInput(i), fn.getArgAttrDict(i), "arg" + std::to_string(i));
-    s.idBound = tokenIdBound(fn.getArgument(i));
-    s.state = tied.count(i);
-    e.inputs.push_back(std::move(s));
-  }
-  for (unsigned r = 0; r < type.getNumResults(); ++r)
-    if (!fn.getResultAttrOfType<IntegerAttr>(r, kTiedToAttr))
-      e.outputs.push_back(spec(type.getResult(r), fn.getResultAttrDict(r),
-                               "result" + std::to_string(r)));
-  return e;
+  return opts;
+}
+
+void mlir::tfm::buildVulkanPlanPipeline(OpPassManager &pm,
+                                        const VulkanTarget &target) {
+  buildPlanPipeline(pm, vulkanPlanOptions(target));
+}
+
+void mlir::tfm::registerVulkanPlanTarget() {
+  auto target = resolveVulkanTarget("lavapipe");
+  registerPlanTarget("vulkan", vulkanPlanOptions(*target).scratch);
 }
 
 /// Plans every entry and compiles every kernel.
 static llvm::Expected<ModulePlan> buildPlan(ModuleOp module,
-                                            const VulkanTarget &target,
-                                            WeightPlan &weights) {
+                                            const VulkanTarget &target) {
   ModulePlan plan;
-  int64_t maxPositions = 0;
-  if (auto m = module->getAttrOfType<IntegerAttr>("tfm.max_seq_len"))
-    maxPositions = m.getInt();
+  WeightPlanAttr weights = getWeightPlan(module);
+  if (!weights)
+    return error("the module is not planned (run the Vulkan plan pipeline)");
+  int64_t indexBound = 1;
+  if (ModelAttr model = getModelAttr(module))
+    indexBound = model.getMaxSeqLen();
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    if (fn.isExternal())
+      continue;
+    if (EntryAttr e = getEntryAttr(fn)) {
+      plan.stateBytes = std::max(plan.stateBytes, e.getStateBytes());
+      for (NamedAttribute b : e.getBounds())
+        indexBound =
+            std::max(indexBound, cast<IntegerAttr>(b.getValue()).getInt());
+    }
+  }
   for (auto fn : module.getOps<func::FuncOp>()) {
     if (fn.isExternal())
       continue;
     plan.entries.emplace_back();
-    Planner p(plan, plan.entries.back(), target, weights, maxPositions);
+    Planner p(plan, plan.entries.back(), target, weights, indexBound);
     if (failed(p.run(fn)))
       return error("the model cannot be compiled for Vulkan (see the "
                    "diagnostics above)");
@@ -127,9 +138,6 @@ static llvm::Expected<ModulePlan> buildPlan(ModuleOp module,
   for (Kernel &k : plan.kernels)
     if (llvm::Error e = compileKernel(k))
       return std::move(e);
-  Builder b(module.getContext());
-  module->setAttr(kWeightPlanAttr, weights.toAttr(b));
-  module->setAttr(kWeightBytesAttr, b.getI64IntegerAttr(weights.totalBytes()));
   return plan;
 }
 
@@ -140,11 +148,10 @@ static void printProvenance(const Kernel &k, llvm::raw_ostream &os) {
     os << "//   from " << o << "\n";
 }
 
-llvm::Error mlir::tfm::emitVulkanText(ModuleOp fused,
+llvm::Error mlir::tfm::emitVulkanText(ModuleOp planned,
                                       const VulkanTarget &target,
                                       VulkanText kind, llvm::raw_ostream &os) {
-  WeightPlan weights;
-  auto plan = buildPlan(fused, target, weights);
+  auto plan = buildPlan(planned, target);
   if (!plan)
     return plan.takeError();
   for (const Kernel &k : plan->kernels) {
@@ -181,7 +188,7 @@ static void writePlan(llvm::json::OStream &j, const EntryPlan &e) {
     j.attributeArray("scalars", [&] {
       for (const ScalarOp &s : e.scalars.program())
         j.array([&] {
-          j.value(s.op);
+          j.value(scalarCodeName(s.op));
           j.value(s.a);
           j.value(s.b);
         });
@@ -211,19 +218,14 @@ static void writePlan(llvm::json::OStream &j, const EntryPlan &e) {
   });
 }
 
-llvm::Error mlir::tfm::writeVulkanArtifact(ModuleOp fused, WeightStore &weights,
+llvm::Error mlir::tfm::writeVulkanArtifact(ModuleOp planned,
+                                           const WeightSource &weights,
                                            const VulkanTarget &target,
                                            StringRef outDir) {
-  ArtifactInfo info;
-  for (auto fn : fused.getOps<func::FuncOp>())
-    if (!fn.isExternal())
-      info.entries.push_back(entrySpec(fn));
-  fillModelInfo(fused, info);
-  WeightPlan weightPlan;
-  auto plan = buildPlan(fused, target, weightPlan);
+  ArtifactInfo info = artifactInfoFor(planned);
+  auto plan = buildPlan(planned, target);
   if (!plan)
     return plan.takeError();
-  info.weightsBytes = weightPlan.totalBytes();
   size_t maxPush = 1;
   for (const EntryPlan &e : plan->entries)
     for (const Dispatch &d : e.dispatches)
@@ -234,6 +236,10 @@ llvm::Error mlir::tfm::writeVulkanArtifact(ModuleOp fused, WeightStore &weights,
     j.attribute("kernels_file", "kernels.spv");
     j.attribute("state_bytes", plan->stateBytes);
     j.attribute("push_constant_words", static_cast<int64_t>(maxPush));
+    j.attributeArray("features", [&] {
+      for (const std::string &f : plan->features)
+        j.value(f);
+    });
     j.attributeArray("kernels", [&] {
       int64_t offset = 0;
       for (const Kernel &k : plan->kernels) {
@@ -251,7 +257,7 @@ llvm::Error mlir::tfm::writeVulkanArtifact(ModuleOp fused, WeightStore &weights,
     writePlan(j, plan->entries[index]);
   };
   return writeArtifactDir(outDir, [&](auto at) -> llvm::Error {
-    auto checksum = writeWeights(fused, weights, at("weights.bin"));
+    auto checksum = writeWeights(info.weights, weights, at("weights.bin"));
     if (!checksum)
       return checksum.takeError();
     info.weightsChecksum = *checksum;
@@ -263,6 +269,13 @@ llvm::Error mlir::tfm::writeVulkanArtifact(ModuleOp fused, WeightStore &weights,
       for (const Kernel &k : plan->kernels)
         os.write(reinterpret_cast<const char *>(k.spirv.data()),
                  k.spirv.size() * 4);
+      // Trailer: the signature of every entry's code, which the runtime
+      // checks the manifest against (tfmc/abi.h), their count, a magic.
+      for (const EntrySpec &e : info.entries)
+        os.write(reinterpret_cast<const char *>(&e.signature), 8);
+      uint64_t n = info.entries.size();
+      os.write(reinterpret_cast<const char *>(&n), 8);
+      os.write("TFMCSPV2", 8);
       os.close();
       if (os.has_error())
         return error("cannot write kernels.spv: " + os.error().message());

@@ -5,9 +5,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tfm/Conversion/CpuTarget.h"
 #include "tfm/Conversion/Passes.h"
 #include "tfm/IR/TfmDialect.h"
 #include "tfm/Pipelines/Pipelines.h"
+#include "tfm/Plan/Plan.h"
 #include "tfm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -39,6 +41,8 @@ int main(int argc, char **argv) {
   mlir::tfm::registerTfmPasses();
   mlir::tfm::registerTfmPipelines();
   mlir::tfm::registerTfmConversionPasses();
+  mlir::tfm::registerTfmPlanPasses();
+  mlir::tfm::registerCpuPlanTarget();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerInlinerPass();

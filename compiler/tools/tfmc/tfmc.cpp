@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tfm/Conversion/CpuTarget.h"
 #include "tfm/Frontends/Frontends.h"
 #include "tfm/Frontends/ModelSpec.h"
 #include "tfm/IR/TfmDialect.h"
@@ -24,6 +25,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Tools/Plugins/PassPlugin.h"
 #include "mlir/Transforms/Passes.h"
@@ -34,7 +36,6 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
-#include "mlir/Support/FileUtilities.h"
 
 using namespace mlir;
 using namespace mlir::tfm;
@@ -55,8 +56,7 @@ static cl::opt<std::string>
     inputPath(cl::Positional, cl::desc("<model.toml | hf-folder | file.mlir>"),
               cl::Required, cl::cat(inputCat));
 static cl::opt<std::string>
-    weightsFile("weights",
-                cl::desc("Safetensors weights for a .mlir input"),
+    weightsFile("weights", cl::desc("Safetensors weights for a .mlir input"),
                 cl::value_desc("file"), cl::cat(inputCat));
 static cl::opt<uint64_t>
     randomSeed("random-weights",
@@ -68,7 +68,19 @@ static cl::opt<bool> decompose(
              "exporters do"),
     cl::cat(inputCat));
 
-enum class Emit { TFM, Fused, Linalg, LLVM, Asm, Artifact, Exe, Graph, GLSL, SPIRV };
+enum class Emit {
+  TFM,
+  Fused,
+  Plan,
+  Linalg,
+  LLVM,
+  Asm,
+  Artifact,
+  Exe,
+  Graph,
+  GLSL,
+  SPIRV
+};
 static cl::opt<Emit> emit(
     "emit",
     cl::desc("What to produce (default: the artifact when -o names a "
@@ -77,6 +89,9 @@ static cl::opt<Emit> emit(
     cl::values(clEnumValN(Emit::TFM, "tfm", "the frontend's primitive tfm IR"),
                clEnumValN(Emit::Fused, "fused",
                           "tfm IR after the fusion pipeline"),
+               clEnumValN(Emit::Plan, "plan",
+                          "fused IR planned for the target: entry ABIs, the "
+                          "weight plan, copies and every buffer's place"),
                clEnumValN(Emit::Linalg, "linalg",
                           "kernels on buffers (loops, vectors, linalg)"),
                clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
@@ -100,12 +115,12 @@ static cl::opt<Emit> emit(
                           "disassembly")),
     cl::cat(outputCat));
 enum class Stage { TFM, Fused };
-static cl::opt<Stage> graphStage(
-    "graph-stage", cl::desc("Stage drawn by --emit=graph"),
-    cl::init(Stage::Fused),
-    cl::values(clEnumValN(Stage::TFM, "tfm", "the frontend's IR"),
-               clEnumValN(Stage::Fused, "fused", "after fusion")),
-    cl::cat(outputCat));
+static cl::opt<Stage>
+    graphStage("graph-stage", cl::desc("Stage drawn by --emit=graph"),
+               cl::init(Stage::Fused),
+               cl::values(clEnumValN(Stage::TFM, "tfm", "the frontend's IR"),
+                          clEnumValN(Stage::Fused, "fused", "after fusion")),
+               cl::cat(outputCat));
 static cl::opt<std::string> outputPath("o",
                                        cl::desc("Output file ('-' for stdout)"),
                                        cl::value_desc("path"), cl::init("-"),
@@ -169,21 +184,23 @@ static cl::opt<int64_t> maxPositions(
     cl::desc("Rows of precomputed positional tables (default: the model's "
              "maximum sequence length)"),
     cl::init(0), cl::cat(targetCat));
-// Kernel tuning knobs (see docs/cpu-backend.md), hidden from --help.
+// Kernel tuning knobs, hidden from --help: tfm-lower-to-cpu's options,
+// whose defaults (and help) are declared once in Passes.td.
+static const LowerToCPUPassOptions kCpuDefaults;
 static cl::opt<unsigned> gemmKC("gemm-kc", cl::desc("GEMM K block"),
-                                cl::init(512), cl::Hidden, cl::cat(targetCat));
-static cl::opt<unsigned> gemmMC("gemm-mc",
-                                cl::desc("GEMM rows per work item"),
-                                cl::init(128), cl::Hidden, cl::cat(targetCat));
-
+                                cl::init(kCpuDefaults.gemmKC), cl::Hidden,
+                                cl::cat(targetCat));
+static cl::opt<unsigned> gemmMC("gemm-mc", cl::desc("GEMM rows per work item"),
+                                cl::init(kCpuDefaults.gemmMC), cl::Hidden,
+                                cl::cat(targetCat));
 static cl::opt<unsigned> attentionBQ("attention-block-q",
                                      cl::desc("Queries per attention item"),
-                                     cl::init(128), cl::Hidden,
-                                     cl::cat(targetCat));
+                                     cl::init(kCpuDefaults.attentionBlockQ),
+                                     cl::Hidden, cl::cat(targetCat));
 static cl::opt<unsigned> attentionBK("attention-block-k",
                                      cl::desc("Keys per attention block"),
-                                     cl::init(128), cl::Hidden,
-                                     cl::cat(targetCat));
+                                     cl::init(kCpuDefaults.attentionBlockK),
+                                     cl::Hidden, cl::cat(targetCat));
 
 static cl::opt<std::string> dumpIRDir(
     "dump-ir-dir",
@@ -200,9 +217,10 @@ static cl::opt<bool> attentionMaps(
              "probabilities (forward_attention / decode_attention; unfused "
              "attention, O(seq^2) memory) for tfmc-run --dump-attention"),
     cl::cat(inspectCat));
-static cl::opt<bool> noMergeQKV(
-    "no-merge-qkv", cl::desc("Keep Q/K/V projections as separate linears"),
-    cl::cat(inspectCat));
+static cl::opt<bool>
+    noMergeQKV("no-merge-qkv",
+               cl::desc("Keep Q/K/V projections as separate linears"),
+               cl::cat(inspectCat));
 static cl::list<std::string> passPlugins(
     "load-pass-plugin",
     cl::desc("Load a pass plugin; its passes can be used in --pass-pipeline "
@@ -232,8 +250,8 @@ static void exposeMLIRFlags() {
     if (it != opts.end())
       it->second->addCategory(mlirCat);
   }
-  cl::HideUnrelatedOptions({&inputCat, &outputCat, &shapeCat, &inspectCat,
-                            &mlirCat, &targetCat});
+  cl::HideUnrelatedOptions(
+      {&inputCat, &outputCat, &shapeCat, &inspectCat, &mlirCat, &targetCat});
 }
 
 //===----------------------------------------------------------------------===//
@@ -321,13 +339,19 @@ static void renderSVG(StringRef dotPath) {
 static bool needsFusion() {
   if (noFusion)
     return false;
-  return emit != Emit::TFM && !(emit == Emit::Graph && graphStage == Stage::TFM);
+  return emit != Emit::TFM &&
+         !(emit == Emit::Graph && graphStage == Stage::TFM);
 }
 static bool needsLowering() {
   if (targetKind == TargetKind::Vulkan)
     return false;
   return emit == Emit::Linalg || emit == Emit::LLVM || emit == Emit::Asm ||
          emit == Emit::Artifact || emit == Emit::Exe;
+}
+/// Every output after fusion but the fused IR and the graph is planned.
+static bool needsPlan() {
+  return !(emit == Emit::TFM || emit == Emit::Fused || emit == Emit::Graph) &&
+         passPipeline.empty();
 }
 
 /// Applies the MLIR command-line options and the IR dump to `pm`.
@@ -343,6 +367,7 @@ static LogicalResult configure(PassManager &pm,
 
 /// Frontend IR -> the requested tfm or buffer-level stage.
 static LogicalResult runPipeline(ModuleOp module, const CpuTarget *target,
+                                 const VulkanTarget *vkTarget,
                                  const std::shared_ptr<IRDumpDir> &dump) {
   PassManager pm(module.getContext());
   if (failed(configure(pm, dump)))
@@ -364,18 +389,32 @@ static LogicalResult runPipeline(ModuleOp module, const CpuTarget *target,
   if (!extraPasses.empty() &&
       failed(parsePassPipeline(extraPasses, pm, llvm::errs())))
     return failure();
-  if (needsLowering()) {
-    CpuPipelineOptions opts;
-    opts.vectorWidth = target->vectorWidth;
-    opts.maxPositions = maxPositions;
-    opts.gemmKC = gemmKC;
-    opts.gemmMC = gemmMC;
-    opts.attentionBlockQ = attentionBQ;
-    opts.attentionBlockK = attentionBK;
-    if (!maxPositions)
-      if (auto m = module->getAttrOfType<IntegerAttr>("tfm.max_seq_len"))
-        opts.maxPositions = m.getInt();
-    buildCpuLoopsPipeline(pm, opts);
+  if (needsPlan()) {
+    if (targetKind == TargetKind::Vulkan) {
+      PlanOptions opts = vulkanPlanOptions(*vkTarget);
+      opts.maxPositions = maxPositions;
+      buildPlanPipeline(pm, opts);
+    } else {
+      LowerToCPUPassOptions opts;
+      opts.gemmKC = gemmKC;
+      opts.gemmMC = gemmMC;
+      opts.attentionBlockQ = attentionBQ;
+      opts.attentionBlockK = attentionBK;
+      opts.vectorWidth = target->vectorWidth;
+      opts.maxPositions = maxPositions;
+      if (!maxPositions)
+        if (ModelAttr model = getModelAttr(module))
+          opts.maxPositions = model.getMaxSeqLen();
+      bool ok = true;
+      auto error = [&](const Twine &msg) {
+        llvm::errs() << "error: " << msg << "\n";
+        ok = false;
+      };
+      if (needsLowering()
+              ? failed(buildCpuLoopsPipeline(pm, opts, error))
+              : failed(buildCpuPlanPipeline(pm, opts, error)) || !ok)
+        return failure();
+    }
   }
   return pm.run(module);
 }
@@ -385,11 +424,10 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
   // an existing file such as /dev/null gets IR; anything else is taken as
   // the artifact directory.
   StringRef out = outputPath;
-  bool textOutput = out == "-" || out.ends_with(".mlir") ||
-                    out.ends_with(".ll") || out.ends_with(".s") ||
-                    out.ends_with(".dot") ||
-                    (llvm::sys::fs::exists(out) &&
-                     !llvm::sys::fs::is_directory(out));
+  bool textOutput =
+      out == "-" || out.ends_with(".mlir") || out.ends_with(".ll") ||
+      out.ends_with(".s") || out.ends_with(".dot") ||
+      (llvm::sys::fs::exists(out) && !llvm::sys::fs::is_directory(out));
   if (!emit.getNumOccurrences() && !textOutput)
     emit = Emit::Artifact;
   if ((emit == Emit::Artifact || emit == Emit::Exe) && outputPath == "-") {
@@ -421,7 +459,7 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
   }
   // The target is resolved first: an unknown CPU is reported before work.
   std::optional<CpuTarget> target;
-  if (needsLowering()) {
+  if (needsLowering() || (needsPlan() && !vulkan)) {
     auto t = resolveCpuTarget(cpuName);
     if (!t) {
       llvm::errs() << "error: " << llvm::toString(t.takeError()) << "\n";
@@ -442,8 +480,7 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
   opts.attentionEntries = attentionMaps;
   if (randomSeed.getNumOccurrences())
     opts.randomSeed = randomSeed;
-  FailureOr<ImportedModel> model =
-      importModel(ctx, sourceMgr, inputPath, opts);
+  FailureOr<ImportedModel> model = importModel(ctx, sourceMgr, inputPath, opts);
   if (failed(model))
     return failure();
   ModuleOp module = *model->module;
@@ -456,7 +493,8 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
       return failure();
     dump = *d;
   }
-  if (failed(runPipeline(module, target ? &*target : nullptr, dump)))
+  if (failed(runPipeline(module, target ? &*target : nullptr,
+                         vkTarget ? &*vkTarget : nullptr, dump)))
     return failure();
 
   auto configurePM = [&](PassManager &pm) { return configure(pm, dump); };
@@ -465,6 +503,7 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
   switch (emit) {
   case Emit::TFM:
   case Emit::Fused:
+  case Emit::Plan:
   case Emit::Linalg:
     module.print(os);
     break;
@@ -473,8 +512,8 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
     break;
   case Emit::LLVM:
   case Emit::Asm:
-    if (llvm::Error e = emitCpuCode(module, *target, emit == Emit::Asm, os,
-                                    configurePM)) {
+    if (llvm::Error e =
+            emitCpuCode(module, *target, emit == Emit::Asm, os, configurePM)) {
       llvm::errs() << "error: " << llvm::toString(std::move(e)) << "\n";
       return failure();
     }
@@ -502,9 +541,8 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
     // lld (run by the backend) resets LLVM's command-line options: keep
     // copies of the values still needed.
     const std::string out = outputPath, in = inputPath;
-    if (llvm::Error e = writeCpuArtifact(module, *model->weights, *target,
-                                         out, configurePM,
-                                         emit == Emit::Exe)) {
+    if (llvm::Error e = writeCpuArtifact(module, *model->weights, *target, out,
+                                         configurePM, emit == Emit::Exe)) {
       emitError(fileLoc(ctx, in)) << llvm::toString(std::move(e));
       return failure();
     }
@@ -525,13 +563,17 @@ int main(int argc, char **argv) {
   registerAsmPrinterCLOptions();
   registerDefaultTimingManagerCLOptions();
   tfm::registerTfmPasses();
+  tfm::registerTfmPlanPasses();
+  tfm::registerCpuPlanTarget();
+  tfm::registerVulkanPlanTarget();
   registerCanonicalizerPass();
   registerCSEPass();
   exposeMLIRFlags();
   cl::ParseCommandLineOptions(
       argc, argv,
       "tfmc: ahead-of-time compiler for transformer models\n\n"
-      "  tfmc model.toml -o out/             compile to an artifact for tfmc-run\n"
+      "  tfmc model.toml -o out/             compile to an artifact for "
+      "tfmc-run\n"
       "  tfmc model.toml --emit=tfm          print the frontend's IR\n"
       "  tfmc model.toml --fusion-remarks    fused IR, and why each fusion "
       "did or did not happen\n"

@@ -5,7 +5,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Pipelines/Pipelines.h"
+#include "tfm/Conversion/CpuTarget.h"
 #include "tfm/Conversion/Passes.h"
+#include "tfm/Plan/Plan.h"
 #include "tfm/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -39,21 +41,25 @@ void mlir::tfm::buildFusionPipeline(OpPassManager &pm,
   fn.addPass(createCSEPass());
 }
 
-void mlir::tfm::buildCpuLoopsPipeline(OpPassManager &pm,
-                                      const CpuPipelineOptions &opts) {
-  LowerToCPUPassOptions lower;
-  lower.vectorWidth = opts.vectorWidth;
-  lower.gemmMR = opts.gemmMR;
-  lower.gemmNR = opts.gemmNR;
-  lower.gemmKC = opts.gemmKC;
-  lower.gemmMC = opts.gemmMC;
-  lower.attentionBlockQ = opts.attentionBlockQ;
-  lower.attentionBlockK = opts.attentionBlockK;
-  lower.maxPositions = opts.maxPositions;
-  pm.addPass(createLowerToCPUPass(lower));
+LogicalResult mlir::tfm::buildCpuPlanPipeline(
+    OpPassManager &pm, const LowerToCPUPassOptions &opts,
+    llvm::function_ref<void(const llvm::Twine &)> error) {
+  FailureOr<CpuKernelParams> params = resolveCpuKernelParams(opts, error);
+  if (failed(params))
+    return failure();
+  buildPlanPipeline(pm, cpuPlanOptions(*params));
+  return success();
+}
+
+LogicalResult mlir::tfm::buildCpuLoopsPipeline(
+    OpPassManager &pm, const LowerToCPUPassOptions &opts,
+    llvm::function_ref<void(const llvm::Twine &)> error) {
+  if (failed(buildCpuPlanPipeline(pm, opts, error)))
+    return failure();
+  pm.addPass(createLowerToCPUPass(opts));
   pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createPlanBuffersPass());
   pm.addPass(createEmitEntryWrappersPass());
+  return success();
 }
 
 void mlir::tfm::buildCpuToLLVMPipeline(OpPassManager &pm) {
@@ -77,17 +83,46 @@ void mlir::tfm::buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void mlir::tfm::buildCpuLoweringPipeline(OpPassManager &pm,
-                                         const CpuPipelineOptions &opts) {
-  buildCpuLoopsPipeline(pm, opts);
+LogicalResult mlir::tfm::buildCpuLoweringPipeline(
+    OpPassManager &pm, const LowerToCPUPassOptions &opts,
+    llvm::function_ref<void(const llvm::Twine &)> error) {
+  if (failed(buildCpuLoopsPipeline(pm, opts, error)))
+    return failure();
   buildCpuToLLVMPipeline(pm);
+  return success();
+}
+
+/// A pipeline taking tfm-lower-to-cpu's options as its own.
+static void registerCpuPipeline(
+    StringRef name, StringRef summary,
+    LogicalResult (*build)(OpPassManager &, const LowerToCPUPassOptions &,
+                           llvm::function_ref<void(const llvm::Twine &)>)) {
+  registerPassPipeline(
+      name, summary,
+      [build](OpPassManager &pm, StringRef text,
+              function_ref<LogicalResult(const Twine &)> errorHandler) {
+        LowerToCPUPassOptions opts;
+        if (failed(parseCpuOptions(text, opts, errorHandler)))
+          return failure();
+        bool ok = true;
+        LogicalResult r = build(pm, opts, [&](const Twine &msg) {
+          ok = false;
+          (void)errorHandler(msg);
+        });
+        return success(ok && succeeded(r));
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)>) {});
 }
 
 void mlir::tfm::registerTfmPipelines() {
-  PassPipelineRegistration<CpuPipelineOptions>(
-      "tfm-cpu-pipeline",
-      "Lower fused tfm IR to the LLVM dialect for the CPU",
-      buildCpuLoweringPipeline);
+  registerCpuPipeline("tfm-cpu-plan-pipeline",
+                      "Plan fused tfm IR for the CPU (tfm-lower-to-cpu's "
+                      "options)",
+                      buildCpuPlanPipeline);
+  registerCpuPipeline("tfm-cpu-pipeline",
+                      "Plan fused tfm IR for the CPU and lower it to the "
+                      "LLVM dialect (tfm-lower-to-cpu's options)",
+                      buildCpuLoweringPipeline);
   PassPipelineRegistration<FusionPipelineOptions>(
       "tfm-fusion-pipeline",
       "Recompose softmax/norms/activations, fuse attention, residual+norm, "

@@ -33,33 +33,36 @@ extern "C" {
 #endif
 
 /* The artifact format version this runtime reads. */
-#define TFMC_ARTIFACT_VERSION 1
+#define TFMC_ARTIFACT_VERSION 2
 /* The largest tensor rank an artifact may use. */
 #define TFMC_MAX_RANK 8
 
 typedef enum tfmc_status {
   TFMC_OK = 0,
-  TFMC_ERROR_IO = 1,          /* a file could not be opened, read or mapped */
-  TFMC_ERROR_FORMAT = 2,      /* malformed, truncated or inconsistent artifact */
-  TFMC_ERROR_VERSION = 3,     /* artifact format version not supported */
-  TFMC_ERROR_CHECKSUM = 4,    /* weights.bin does not match the manifest */
-  TFMC_ERROR_CPU = 5,         /* this CPU lacks a feature the code needs */
-  TFMC_ERROR_NOT_FOUND = 6,   /* no entry point or tensor of that name */
-  TFMC_ERROR_SHAPE = 7,       /* an input's shape does not match its spec */
-  TFMC_ERROR_DTYPE = 8,       /* an input's dtype does not match its spec */
-  TFMC_ERROR_RANGE = 9,       /* a token id outside [0, vocabulary size) */
-  TFMC_ERROR_MISSING_INPUT = 10, /* run() before every input was set */
+  TFMC_ERROR_IO = 1,        /* a file could not be opened, read or mapped */
+  TFMC_ERROR_FORMAT = 2,    /* malformed, truncated or inconsistent artifact */
+  TFMC_ERROR_VERSION = 3,   /* artifact format version not supported */
+  TFMC_ERROR_CHECKSUM = 4,  /* weights.bin does not match the manifest */
+  TFMC_ERROR_CPU = 5,       /* this CPU lacks a feature the code needs */
+  TFMC_ERROR_NOT_FOUND = 6, /* no entry point or tensor of that name */
+  TFMC_ERROR_SHAPE = 7,     /* an input's shape does not match its spec */
+  TFMC_ERROR_DTYPE = 8,     /* an input's dtype does not match its spec */
+  TFMC_ERROR_RANGE = 9,     /* a token id outside [0, vocabulary size) */
+  TFMC_ERROR_MISSING_INPUT = 10,    /* run() before every input was set */
   TFMC_ERROR_INVALID_ARGUMENT = 11, /* null pointer, bad index or count */
   TFMC_ERROR_OUT_OF_MEMORY = 12,
-  TFMC_ERROR_STATE = 13,      /* an output read before a successful run */
-  TFMC_ERROR_DEVICE = 14      /* no usable Vulkan device, or it was lost */
+  TFMC_ERROR_STATE = 13, /* an output read before a successful run */
+  TFMC_ERROR_DEVICE = 14 /* no usable Vulkan device, or it was lost */
 } tfmc_status;
 
 typedef enum tfmc_dtype {
   TFMC_DTYPE_FLOAT32 = 0,
   TFMC_DTYPE_INT64 = 1,
   TFMC_DTYPE_INT32 = 2,
-  TFMC_DTYPE_FLOAT16 = 3
+  TFMC_DTYPE_FLOAT16 = 3,
+  TFMC_DTYPE_BFLOAT16 = 4, /* the upper 16 bits of an IEEE float32 */
+  TFMC_DTYPE_INT8 = 5,
+  TFMC_DTYPE_BOOL = 6 /* one byte, 0 or 1 */
 } tfmc_dtype;
 
 /* A tensor an entry point takes or returns. A dimension chosen at run time
@@ -67,14 +70,14 @@ typedef enum tfmc_dtype {
  * "seq" in input_ids and attention_mask) and its largest value in
  * `max_shape`. */
 typedef struct tfmc_tensor_spec {
-  const char *name;  /* Hugging Face names: input_ids, attention_mask, ... */
+  const char *name; /* Hugging Face names: input_ids, attention_mask, ... */
   tfmc_dtype dtype;
   int32_t rank;
   int64_t shape[TFMC_MAX_RANK];
   int64_t max_shape[TFMC_MAX_RANK];
   const char *dim_names[TFMC_MAX_RANK]; /* "" for static dimensions */
-  int64_t id_bound;  /* > 0: every element must lie in [0, id_bound) */
-  int32_t state;     /* 1: a KV cache the session owns, not set by callers */
+  int64_t id_bound; /* > 0: every element must lie in [0, id_bound) */
+  int32_t state;    /* 1: a KV cache the session owns, not set by callers */
 } tfmc_tensor_spec;
 
 /* An output after a run: valid until the next run or the session's end. */
@@ -83,7 +86,7 @@ typedef struct tfmc_tensor_view {
   tfmc_dtype dtype;
   int32_t rank;
   int64_t shape[TFMC_MAX_RANK];
-  const void *data;  /* C order, 64-byte aligned */
+  const void *data; /* C order, 64-byte aligned */
   size_t bytes;
 } tfmc_tensor_view;
 
@@ -157,8 +160,8 @@ tfmc_status tfmc_session_get_output(const tfmc_session *session,
  * entries (one per dispatch of the last run, in order) and returns how many
  * the last run had. CPU artifacts record nothing (returns 0). */
 typedef struct tfmc_profile_entry {
-  const char *kernel;   /* the kernel's name, e.g. "linear_3" */
-  double microseconds;  /* GPU time of the dispatch */
+  const char *kernel;  /* the kernel's name, e.g. "linear_3" */
+  double microseconds; /* GPU time of the dispatch */
 } tfmc_profile_entry;
 tfmc_status tfmc_session_enable_profiling(tfmc_session *session, int enable);
 size_t tfmc_session_profile(const tfmc_session *session,

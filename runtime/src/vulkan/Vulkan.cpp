@@ -35,6 +35,7 @@ namespace tfmc::rt::vk {
   X(vkDestroyInstance)                                                         \
   X(vkEnumeratePhysicalDevices)                                                \
   X(vkGetPhysicalDeviceProperties)                                             \
+  X(vkGetPhysicalDeviceFeatures2)                                              \
   X(vkGetPhysicalDeviceQueueFamilyProperties)                                  \
   X(vkGetPhysicalDeviceMemoryProperties)                                       \
   X(vkCreateDevice)                                                            \
@@ -193,15 +194,14 @@ static std::string resultName(VkResult r) {
 tfmc_status Context::check(VkResult r, const std::string &what) {
   if (r == VK_SUCCESS)
     return TFMC_OK;
-  tfmc_status s = r == VK_ERROR_OUT_OF_HOST_MEMORY ||
-                          r == VK_ERROR_OUT_OF_DEVICE_MEMORY
-                      ? TFMC_ERROR_OUT_OF_MEMORY
-                      : TFMC_ERROR_DEVICE;
+  tfmc_status s =
+      r == VK_ERROR_OUT_OF_HOST_MEMORY || r == VK_ERROR_OUT_OF_DEVICE_MEMORY
+          ? TFMC_ERROR_OUT_OF_MEMORY
+          : TFMC_ERROR_DEVICE;
   return fail(s, "vulkan: " + what + ": " + resultName(r) +
-                     (properties.deviceName[0]
-                          ? std::string(" (device ") + properties.deviceName +
-                                ")"
-                          : std::string()));
+                     (properties.deviceName[0] ? std::string(" (device ") +
+                                                     properties.deviceName + ")"
+                                               : std::string()));
 }
 
 tfmc_status Context::createBuffer(VkDeviceSize size, VkBufferUsageFlags usage,
@@ -211,16 +211,16 @@ tfmc_status Context::createBuffer(VkDeviceSize size, VkBufferUsageFlags usage,
   info.size = out.size;
   info.usage = usage;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  if (tfmc_status s = check(vkCreateBuffer(device, &info, nullptr, &out.buffer),
-                            "creating a buffer of " + std::to_string(size) +
-                                " bytes"))
+  if (tfmc_status s =
+          check(vkCreateBuffer(device, &info, nullptr, &out.buffer),
+                "creating a buffer of " + std::to_string(size) + " bytes"))
     return s;
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(device, out.buffer, &req);
-  VkMemoryPropertyFlags want =
-      hostVisible ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                        VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
-                  : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  VkMemoryPropertyFlags want = hostVisible
+                                   ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                         VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+                                   : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
   int type = -1;
   for (uint32_t i = 0; i < memory.memoryTypeCount && type < 0; ++i)
     if ((req.memoryTypeBits & (1u << i)) &&
@@ -241,9 +241,9 @@ tfmc_status Context::createBuffer(VkDeviceSize size, VkBufferUsageFlags usage,
                 "binding buffer memory"))
     return s;
   if (hostVisible)
-    return check(vkMapMemory(device, out.memory, 0, VK_WHOLE_SIZE, 0,
-                             &out.mapped),
-                 "mapping memory");
+    return check(
+        vkMapMemory(device, out.memory, 0, VK_WHOLE_SIZE, 0, &out.mapped),
+        "mapping memory");
   return TFMC_OK;
 }
 
@@ -256,7 +256,8 @@ void Context::destroy(Buffer &b) {
 }
 
 template <typename F> tfmc_status Context::oneShot(F record) {
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  VkCommandBufferAllocateInfo ai{
+      VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   ai.commandPool = pool;
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   ai.commandBufferCount = 1;
@@ -271,8 +272,8 @@ template <typename F> tfmc_status Context::oneShot(F record) {
   vkEndCommandBuffer(cb);
   VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   VkFence fence;
-  tfmc_status s = check(vkCreateFence(device, &fi, nullptr, &fence),
-                        "creating a fence");
+  tfmc_status s =
+      check(vkCreateFence(device, &fi, nullptr, &fence), "creating a fence");
   if (s == TFMC_OK) {
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;
@@ -345,7 +346,7 @@ static tfmc_status createInstance(Context &c) {
     return fail(TFMC_ERROR_DEVICE, "vulkan: the loader lacks vkCreateInstance");
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.pApplicationName = "tfmc";
-  app.apiVersion = VK_API_VERSION_1_1;
+  app.apiVersion = VK_API_VERSION_1_2;
   VkInstanceCreateInfo info{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
   info.pApplicationInfo = &app;
   bool validate = envEnabled("TFMC_VULKAN_VALIDATION");
@@ -380,8 +381,8 @@ static tfmc_status createInstance(Context &c) {
                                        : "creating an instance"))
     return s;
 #define TFMC_LOAD(name)                                                        \
-  c.name = reinterpret_cast<PFN_##name>(                                       \
-      c.getInstanceProcAddr(c.instance, #name));                               \
+  c.name =                                                                     \
+      reinterpret_cast<PFN_##name>(c.getInstanceProcAddr(c.instance, #name));  \
   if (!c.name)                                                                 \
     return fail(TFMC_ERROR_DEVICE, "vulkan: the loader lacks " #name);
   TFMC_VK_INSTANCE_FNS(TFMC_LOAD)
@@ -445,7 +446,8 @@ static tfmc_status pickDevice(Context &c) {
       }
     };
     for (uint32_t i = 0; i < n; ++i)
-      if (chosen < 0 || rank(props[i].deviceType) < rank(props[chosen].deviceType))
+      if (chosen < 0 ||
+          rank(props[i].deviceType) < rank(props[chosen].deviceType))
         chosen = i;
   }
   c.physical = devices[chosen];
@@ -469,7 +471,10 @@ static tfmc_status pickDevice(Context &c) {
   return TFMC_OK;
 }
 
-static tfmc_status createDevice(Context &c) {
+/// Creates the device with the features the kernels use: 16-bit (f16/bf16
+/// activations) and 8-bit (int8/bool) storage buffers.
+static tfmc_status createDevice(Context &c,
+                                const std::vector<std::string> &features) {
   float priority = 1.0f;
   VkDeviceQueueCreateInfo q{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
   q.queueFamilyIndex = c.queueFamily;
@@ -478,12 +483,53 @@ static tfmc_status createDevice(Context &c) {
   VkDeviceCreateInfo info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   info.queueCreateInfoCount = 1;
   info.pQueueCreateInfos = &q;
-  if (tfmc_status s = c.check(
-          c.vkCreateDevice(c.physical, &info, nullptr, &c.device),
-          "creating the device"))
+  bool want16 = false, want8 = false;
+  for (const std::string &f : features) {
+    want16 |= f == "storage16";
+    want8 |= f == "storage8";
+  }
+  VkPhysicalDeviceVulkan11Features have11{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan12Features have12{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  have11.pNext = &have12;
+  VkPhysicalDeviceFeatures2 have{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  have.pNext = &have11;
+  VkPhysicalDeviceVulkan11Features use11{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan12Features use12{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  VkPhysicalDeviceFeatures2 use{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  if (want16 || want8) {
+    c.vkGetPhysicalDeviceFeatures2(c.physical, &have);
+    if (want16 &&
+        !(have11.storageBuffer16BitAccess && have.features.shaderInt16))
+      return fail(TFMC_ERROR_DEVICE,
+                  std::string("vulkan: the kernels keep 16-bit tensors, but "
+                              "device ") +
+                      c.properties.deviceName +
+                      " lacks 16-bit storage buffers or shaderInt16");
+    if (want8 && !(have12.storageBuffer8BitAccess && have12.shaderInt8))
+      return fail(TFMC_ERROR_DEVICE,
+                  std::string("vulkan: the kernels keep 8-bit tensors, but "
+                              "device ") +
+                      c.properties.deviceName +
+                      " lacks 8-bit storage buffers or shaderInt8");
+    use11.storageBuffer16BitAccess = want16;
+    use.features.shaderInt16 = want16;
+    use12.storageBuffer8BitAccess = want8;
+    use12.shaderInt8 = want8;
+    use11.pNext = &use12;
+    use.pNext = &use11;
+    info.pNext = &use;
+  }
+  if (tfmc_status s =
+          c.check(c.vkCreateDevice(c.physical, &info, nullptr, &c.device),
+                  "creating the device"))
     return s;
 #define TFMC_LOAD(name)                                                        \
-  c.name = reinterpret_cast<PFN_##name>(c.vkGetDeviceProcAddr(c.device, #name)); \
+  c.name =                                                                     \
+      reinterpret_cast<PFN_##name>(c.vkGetDeviceProcAddr(c.device, #name));    \
   if (!c.name)                                                                 \
     return fail(TFMC_ERROR_DEVICE, "vulkan: the driver lacks " #name);
   TFMC_VK_DEVICE_FNS(TFMC_LOAD)
@@ -523,42 +569,66 @@ static tfmc_status createLayouts(Context &c, int64_t pushWords) {
   layout.pSetLayouts = &c.setLayout;
   layout.pushConstantRangeCount = 1;
   layout.pPushConstantRanges = &push;
-  return c.check(c.vkCreatePipelineLayout(c.device, &layout, nullptr,
-                                          &c.pipelineLayout),
-                 "creating the pipeline layout");
+  return c.check(
+      c.vkCreatePipelineLayout(c.device, &layout, nullptr, &c.pipelineLayout),
+      "creating the pipeline layout");
 }
 
 static tfmc_status createPipelines(Context &c, const Manifest &m,
-                                   const std::string &path) {
+                                   const std::string &path,
+                                   const std::string &manifestPath) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return fail(TFMC_ERROR_IO, path + ": cannot open: " + std::strerror(errno));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
                           std::istreambuf_iterator<char>());
   VkPipelineCacheCreateInfo cache{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-  if (tfmc_status s = c.check(
-          c.vkCreatePipelineCache(c.device, &cache, nullptr, &c.cache),
-          "creating the pipeline cache"))
+  if (tfmc_status s =
+          c.check(c.vkCreatePipelineCache(c.device, &cache, nullptr, &c.cache),
+                  "creating the pipeline cache"))
     return s;
+  for (const VulkanKernel &k : m.kernels)
+    if (static_cast<uint64_t>(k.offset) + k.words * 4 > bytes.size())
+      return fail(TFMC_ERROR_FORMAT, path + ": kernel '" + k.name +
+                                         "' lies past the end of the file "
+                                         "(truncated?)");
+  // Trailer: the signature of each entry's code (manifest order), their
+  // count and a magic.
+  uint64_t count = 0;
+  size_t n = bytes.size();
+  if (n < 16 || std::memcmp(bytes.data() + n - 8, "TFMCSPV2", 8) != 0 ||
+      (std::memcpy(&count, bytes.data() + n - 16, 8),
+       count != m.entries.size()) ||
+      n < 16 + 8 * count)
+    return fail(TFMC_ERROR_FORMAT,
+                path + ": not the kernels file of this artifact (no "
+                       "signature trailer)");
+  size_t sigAt = n - 16 - 8 * count;
+  for (size_t i = 0; i < m.entries.size(); ++i) {
+    uint64_t sig;
+    std::memcpy(&sig, bytes.data() + sigAt + 8 * i, 8);
+    if (tfmc_status s = checkSignature(manifestPath, m, m.entries[i], sig))
+      return s;
+  }
   for (const VulkanKernel &k : m.kernels) {
     uint64_t end = static_cast<uint64_t>(k.offset) + k.words * 4;
-    if (end > bytes.size())
+    if (end > sigAt)
       return fail(TFMC_ERROR_FORMAT, path + ": kernel '" + k.name +
                                          "' lies past the end of the file "
                                          "(truncated?)");
     uint32_t magic;
     std::memcpy(&magic, bytes.data() + k.offset, 4);
     if (magic != 0x07230203)
-      return fail(TFMC_ERROR_FORMAT, path + ": kernel '" + k.name +
-                                         "' is not a SPIR-V module");
+      return fail(TFMC_ERROR_FORMAT,
+                  path + ": kernel '" + k.name + "' is not a SPIR-V module");
     if (k.localSize > c.properties.limits.maxComputeWorkGroupInvocations)
       return fail(TFMC_ERROR_DEVICE,
                   "vulkan: kernel '" + k.name + "' needs " +
                       std::to_string(k.localSize) +
                       " invocations per workgroup; device " +
                       c.properties.deviceName + " allows " +
-                      std::to_string(c.properties.limits
-                                         .maxComputeWorkGroupInvocations) +
+                      std::to_string(
+                          c.properties.limits.maxComputeWorkGroupInvocations) +
                       " (recompile with another --vulkan-target)");
     VkShaderModuleCreateInfo sm{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
     sm.codeSize = k.words * 4;
@@ -590,10 +660,10 @@ static tfmc_status createPipelines(Context &c, const Manifest &m,
 }
 
 static tfmc_status uploadWeights(Context &c, const void *data, size_t bytes) {
-  if (tfmc_status s = c.createBuffer(
-          bytes,
-          VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-          false, c.weights))
+  if (tfmc_status s = c.createBuffer(bytes,
+                                     VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                                         VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                     false, c.weights))
     return s;
   if (!bytes)
     return TFMC_OK;
@@ -616,11 +686,18 @@ tfmc_status vk::open(tfmc_model &model, const std::string &kernelsPath) {
     return s;
   if (tfmc_status s = pickDevice(*ctx))
     return s;
-  if (tfmc_status s = createDevice(*ctx))
+  if (tfmc_status s = createDevice(*ctx, model.manifest.deviceFeatures))
     return s;
   if (tfmc_status s = createLayouts(*ctx, model.manifest.pushWords))
     return s;
-  if (tfmc_status s = createPipelines(*ctx, model.manifest, kernelsPath))
+  std::string manifestPath =
+      model.embedded ? model.directory
+                     : (model.directory.empty() || model.directory.back() == '/'
+                            ? model.directory
+                            : model.directory + "/") +
+                           "manifest.json";
+  if (tfmc_status s =
+          createPipelines(*ctx, model.manifest, kernelsPath, manifestPath))
     return s;
   if (tfmc_status s =
           uploadWeights(*ctx, model.weights, model.manifest.weightsBytes))
@@ -665,10 +742,10 @@ static tfmc_status newStateBlock(const std::shared_ptr<Context> &ctx,
                                  int64_t bytes,
                                  std::shared_ptr<StateBlock> &out) {
   auto block = std::make_shared<StateBlock>(ctx);
-  if (tfmc_status s = ctx->createBuffer(
-          bytes,
-          VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-          false, block->buffer))
+  if (tfmc_status s = ctx->createBuffer(bytes,
+                                        VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                        false, block->buffer))
     return s;
   VkBuffer b = block->buffer.buffer;
   if (bytes > 0)
@@ -722,7 +799,8 @@ tfmc_status vk::createSession(tfmc_session &session) {
   if (s)
     return s;
   VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 4};
-  VkDescriptorPoolCreateInfo pool{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+  VkDescriptorPoolCreateInfo pool{
+      VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   pool.maxSets = 1;
   pool.poolSizeCount = 1;
   pool.pPoolSizes = &size;
@@ -730,24 +808,28 @@ tfmc_status vk::createSession(tfmc_session &session) {
                                                        &st->descriptorPool),
                               "creating a descriptor pool"))
     return s;
-  VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+  VkDescriptorSetAllocateInfo ai{
+      VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
   ai.descriptorPool = st->descriptorPool;
   ai.descriptorSetCount = 1;
   ai.pSetLayouts = &c.setLayout;
-  if (tfmc_status s = c.check(c.vkAllocateDescriptorSets(c.device, &ai, &st->set),
-                              "allocating a descriptor set"))
+  if (tfmc_status s =
+          c.check(c.vkAllocateDescriptorSets(c.device, &ai, &st->set),
+                  "allocating a descriptor set"))
     return s;
-  VkCommandBufferAllocateInfo cbi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  VkCommandBufferAllocateInfo cbi{
+      VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   cbi.commandPool = c.pool;
   cbi.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   cbi.commandBufferCount = 1;
-  if (tfmc_status s = c.check(
-          c.vkAllocateCommandBuffers(c.device, &cbi, &st->commands),
-          "allocating a command buffer"))
+  if (tfmc_status s =
+          c.check(c.vkAllocateCommandBuffers(c.device, &cbi, &st->commands),
+                  "allocating a command buffer"))
     return s;
   VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  if (tfmc_status s = c.check(c.vkCreateFence(c.device, &fi, nullptr, &st->fence),
-                              "creating a fence"))
+  if (tfmc_status s =
+          c.check(c.vkCreateFence(c.device, &fi, nullptr, &st->fence),
+                  "creating a fence"))
     return s;
   session.vulkan = std::move(st);
   return TFMC_OK;
@@ -771,9 +853,9 @@ tfmc_status vk::enableProfiling(tfmc_session &session, bool on) {
     VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
     qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
     qi.queryCount = session.entry->vulkan.dispatches.size() * 2 + 2;
-    if (tfmc_status s = c.check(
-            c.vkCreateQueryPool(c.device, &qi, nullptr, &st.queries),
-            "creating a timestamp query pool"))
+    if (tfmc_status s =
+            c.check(c.vkCreateQueryPool(c.device, &qi, nullptr, &st.queries),
+                    "creating a timestamp query pool"))
       return s;
   }
   if (st.profiling != on)
@@ -833,7 +915,8 @@ static tfmc_status record(tfmc_session &session) {
   c.vkBeginCommandBuffer(cb, &bi);
   const VkPipelineStageFlags compute = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                              transfer = VK_PIPELINE_STAGE_TRANSFER_BIT;
-  const VkAccessFlags rw = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+  const VkAccessFlags rw =
+      VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
   // Against the previous run of this (or a state-sharing) command buffer.
   barrier(c, cb, compute | transfer,
           rw | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
@@ -851,8 +934,8 @@ static tfmc_status record(tfmc_session &session) {
     c.vkCmdCopyBuffer(cb, st.upload.buffer, st.arena.buffer, copies.size(),
                       copies.data());
   barrier(c, cb, transfer | VK_PIPELINE_STAGE_HOST_BIT,
-          VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT, compute |
-          VK_PIPELINE_STAGE_DRAW_INDIRECT_BIT,
+          VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT,
+          compute | VK_PIPELINE_STAGE_DRAW_INDIRECT_BIT,
           rw | VK_ACCESS_INDIRECT_COMMAND_READ_BIT);
   c.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE,
                             c.pipelineLayout, 0, 1, &st.set, 0, nullptr);
@@ -867,8 +950,8 @@ static tfmc_status record(tfmc_session &session) {
       bound_ = d.kernel;
     }
     if (!d.push.empty())
-      c.vkCmdPushConstants(cb, c.pipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT,
-                           0, d.push.size() * 4, d.push.data());
+      c.vkCmdPushConstants(cb, c.pipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                           d.push.size() * 4, d.push.data());
     if (st.profiling)
       c.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, st.queries,
                             2 * i);
@@ -963,13 +1046,12 @@ tfmc_status vk::run(tfmc_session &session) {
     for (int k = 0; k < 3; ++k) {
       int64_t g = slots[plan.dispatches[i].groups[k]];
       if (g < 0 || g > limit[k])
-        return fail(TFMC_ERROR_DEVICE,
-                    "vulkan: kernel '" +
-                        c.kernelNames[plan.dispatches[i].kernel] + "' needs " +
-                        std::to_string(g) + " workgroups in dimension " +
-                        std::to_string(k) + "; device " +
-                        c.properties.deviceName + " allows " +
-                        std::to_string(limit[k]));
+        return fail(
+            TFMC_ERROR_DEVICE,
+            "vulkan: kernel '" + c.kernelNames[plan.dispatches[i].kernel] +
+                "' needs " + std::to_string(g) + " workgroups in dimension " +
+                std::to_string(k) + "; device " + c.properties.deviceName +
+                " allows " + std::to_string(limit[k]));
       groups[3 * i + k] = static_cast<uint32_t>(g);
     }
   // Inputs into the upload buffer (ids narrowed to int32).
@@ -993,8 +1075,8 @@ tfmc_status vk::run(tfmc_session &session) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &st.commands;
-  if (tfmc_status s = c.check(c.vkResetFences(c.device, 1, &st.fence),
-                              "resetting a fence"))
+  if (tfmc_status s =
+          c.check(c.vkResetFences(c.device, 1, &st.fence), "resetting a fence"))
     return s;
   if (tfmc_status s = c.check(c.vkQueueSubmit(c.queue, 1, &si, st.fence),
                               "submitting entry '" + e.name + "'"))
@@ -1005,8 +1087,8 @@ tfmc_status vk::run(tfmc_session &session) {
     return s;
   for (size_t o = 0; o < e.outputs.size(); ++o) {
     size_t n = TensorSpec::product(session.outputShapes[o]);
-    const char *src = static_cast<const char *>(st.readback.mapped) +
-                      st.readbackAt[o];
+    const char *src =
+        static_cast<const char *>(st.readback.mapped) + st.readbackAt[o];
     void *dst = session.outputs[o].data();
     if (e.outputs[o].dtype == TFMC_DTYPE_INT64) {
       for (size_t j = 0; j < n; ++j)
@@ -1019,12 +1101,11 @@ tfmc_status vk::run(tfmc_session &session) {
   if (st.profiling) {
     size_t n = plan.dispatches.size() * 2;
     std::vector<uint64_t> ticks(n);
-    if (n && c.vkGetQueryPoolResults(c.device, st.queries, 0, n,
-                                     n * sizeof(uint64_t), ticks.data(),
-                                     sizeof(uint64_t),
-                                     VK_QUERY_RESULT_64_BIT |
-                                         VK_QUERY_RESULT_WAIT_BIT) ==
-                 VK_SUCCESS) {
+    if (n &&
+        c.vkGetQueryPoolResults(
+            c.device, st.queries, 0, n, n * sizeof(uint64_t), ticks.data(),
+            sizeof(uint64_t),
+            VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) == VK_SUCCESS) {
       st.times.resize(plan.dispatches.size());
       double period = c.properties.limits.timestampPeriod / 1000.0;
       for (size_t i = 0; i < st.times.size(); ++i)

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Generate.h"
+#include "tfmc/abi.h"
 
 #include "Heatmap.h"
 #include "Npy.h"
@@ -205,8 +206,8 @@ std::string needAttentionEntry(const char *entry) {
 
 int tfmc::generate(Model &model, const TextOptions &o) {
   std::string family = model.family();
-  bool encdec = family == "encoder-decoder";
-  if (family == "encoder")
+  bool encdec = family == TFMC_FAMILY_ENCODER_DECODER;
+  if (family == TFMC_FAMILY_ENCODER)
     return fail("--prompt generates text with a decoder or an "
                 "encoder-decoder; this is an encoder (use --text)");
   if (!o.attentionDir.empty() &&
@@ -350,7 +351,7 @@ int tfmc::generate(Model &model, const TextOptions &o) {
 }
 
 int tfmc::embed(Model &model, const TextOptions &o) {
-  if (model.family() != "encoder")
+  if (model.family() != TFMC_FAMILY_ENCODER)
     return fail("--text computes sentence embeddings with an encoder; this "
                 "is a " +
                 model.family() + " (use --prompt)");

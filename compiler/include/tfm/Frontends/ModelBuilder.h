@@ -19,13 +19,8 @@ namespace mlir::tfm {
 /// seed articles describe (attention as matmul/scale/mask/softmax/matmul,
 /// never tfm.attention). Every parameter is checked against `weights`;
 /// problems are reported as diagnostics at the model file location.
-FailureOr<OwningOpRef<ModuleOp>> buildModel(MLIRContext *ctx,
-                                            const ModelSpec &spec,
-                                            WeightStore &weights);
-
-/// Name of the attribute carrying the public name of an entry point's
-/// argument or result ("input_ids", "logits", ...).
-inline constexpr llvm::StringLiteral kIONameAttr = "tfm.name";
+FailureOr<OwningOpRef<ModuleOp>>
+buildModel(MLIRContext *ctx, const ModelSpec &spec, WeightStore &weights);
 
 } // namespace mlir::tfm
 

@@ -10,13 +10,14 @@
 #define TFM_FRONTENDS_WEIGHTSTORE_H
 
 #include "tfm/Frontends/Safetensors.h"
+#include "tfm/Support/WeightSource.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
 namespace mlir::tfm {
 
-class WeightStore {
+class WeightStore final : public WeightSource {
 public:
   /// How a randomly initialised parameter is filled.
   enum class Init { Normal, Ones, Zeros };
@@ -33,12 +34,13 @@ public:
   llvm::Error require(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
                       Init init);
   /// Shape of a required (or stored) parameter.
-  std::optional<std::vector<int64_t>> shape(llvm::StringRef name) const;
+  std::optional<std::vector<int64_t>>
+  shape(llvm::StringRef name) const override;
   /// Reads a parameter as f32 into `out` (numElements floats).
-  llvm::Error read(llvm::StringRef name, float *out) const;
+  llvm::Error read(llvm::StringRef name, float *out) const override;
 
   /// "path/model.safetensors" or "random (seed 7)".
-  std::string describe() const;
+  std::string describe() const override;
   /// Stored tensors no required name refers to (file stores only).
   std::vector<std::string> unused() const;
 

@@ -1,16 +1,17 @@
 //===- Artifact.h - artifact directories: manifest and weights --*- C++ -*-===//
 //
-// Part of tfmc. What every target's artifact shares: manifest.json (entries,
-// model metadata, tokenizer; target-specific fields through callbacks) and
-// weights.bin (laid out by the lowering's weight plan).
+// Part of tfmc. What every target's artifact shares: manifest.json (entries
+// from #tfm.entry, model metadata and tokenizer from #tfm.model;
+// target-specific fields through callbacks) and weights.bin (laid out by
+// #tfm.weight_plan, each tensor in its planned element type).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef TFM_TARGET_ARTIFACT_H
 #define TFM_TARGET_ARTIFACT_H
 
-#include "tfm/Frontends/ModelSpec.h"
-#include "tfm/Frontends/WeightStore.h"
+#include "tfm/IR/TfmAttrs.h"
+#include "tfm/Support/WeightSource.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -25,9 +26,9 @@ namespace mlir::tfm {
 /// An input or output of an entry point.
 struct TensorSpec {
   std::string name, dtype;
-  std::vector<int64_t> shape;         ///< -1 for dynamic
-  std::vector<std::string> dimNames;  ///< names of the dynamic dimensions
-  int64_t idBound = 0;                ///< token ids must be in [0, idBound)
+  std::vector<int64_t> shape;        ///< -1 for dynamic
+  std::vector<std::string> dimNames; ///< names of the dynamic dimensions
+  int64_t idBound = 0;               ///< token ids must be in [0, idBound)
   bool state = false; ///< run-time state (a KV cache), updated in place
 };
 
@@ -36,20 +37,27 @@ struct EntrySpec {
   std::vector<TensorSpec> inputs, outputs;
   int64_t workspaceBytes = 0;
   std::vector<std::pair<std::string, int64_t>> dimBounds; ///< name, max
+  uint64_t signature = 0; ///< what its code was compiled for (tfmc/abi.h)
 };
 
-/// Writes `dir`/weights.bin in the layout of the lowered module's weight plan
-/// and returns its checksum.
-llvm::Expected<uint64_t> writeWeights(ModuleOp lowered, WeightStore &weights,
+/// The manifest's view of the planned entry `name` (one collector for
+/// every target).
+EntrySpec entrySpecFor(llvm::StringRef name, EntryAttr entry,
+                       WeightPlanAttr plan);
+
+/// Writes weights.bin in the layout of `plan` (concatenations assembled,
+/// tables generated, panels packed, every tensor narrowed to its planned
+/// element type) and returns its checksum.
+llvm::Expected<uint64_t> writeWeights(WeightPlanAttr plan,
+                                      const WeightSource &weights,
                                       llvm::StringRef path);
 
 /// Everything an artifact directory holds besides the weights.
 struct ArtifactInfo {
-  std::string family;
+  ModelAttr model; ///< null for hand-written IR without one
+  WeightPlanAttr weights;
   std::vector<EntrySpec> entries;
-  uint64_t weightsBytes = 0, weightsChecksum = 0;
-  int64_t bosId = -1, eosId = -1, padId = -1, maxSeqLen = 0;
-  TokenizerSource tokenizer;
+  uint64_t weightsChecksum = 0;
   /// The manifest's "target" object's fields and "library" (none if empty).
   std::function<void(llvm::json::OStream &)> writeTarget;
   std::string library;
@@ -57,25 +65,24 @@ struct ArtifactInfo {
   std::function<void(llvm::json::OStream &, size_t index)> writeEntryExtra;
 };
 
-/// The model-level fields of ArtifactInfo (family, special ids, tokenizer)
-/// from the module's attributes.
-void fillModelInfo(ModuleOp module, ArtifactInfo &info);
+/// The model, weight plan and entries of a planned module.
+ArtifactInfo artifactInfoFor(ModuleOp planned);
 
 /// Copies the tokenizer's files (checked by the frontend) into the
 /// artifact directory.
-llvm::Error copyTokenizerFiles(
-    const ArtifactInfo &info,
-    llvm::function_ref<std::string(llvm::StringRef)> at);
+llvm::Error
+copyTokenizerFiles(const ArtifactInfo &info,
+                   llvm::function_ref<std::string(llvm::StringRef)> at);
 
 /// Writes an artifact directory atomically: `fill` writes files into a
 /// temporary sibling directory (`at(name)` gives a file's path there), which
 /// then replaces `outDir` (only if that is an artifact). On failure nothing
 /// is left behind.
-llvm::Error writeArtifactDir(
-    llvm::StringRef outDir,
-    llvm::function_ref<llvm::Error(
-        llvm::function_ref<std::string(llvm::StringRef)> at)>
-        fill);
+llvm::Error
+writeArtifactDir(llvm::StringRef outDir,
+                 llvm::function_ref<llvm::Error(
+                     llvm::function_ref<std::string(llvm::StringRef)> at)>
+                     fill);
 
 /// Writes manifest.json; with `inlineTokenizer`, the tokenizer's files'
 /// contents go into it (an executable's embedded manifest).
@@ -84,7 +91,7 @@ llvm::Error writeManifest(llvm::StringRef path, const ArtifactInfo &info,
 
 /// The version of the artifact format this compiler writes (manifest.json
 /// "version"), checked by the runtime.
-inline constexpr int kArtifactVersion = 1;
+inline constexpr int kArtifactVersion = 2;
 
 } // namespace mlir::tfm
 

@@ -1,4 +1,5 @@
-//===- Cpu.h - the CPU backend: target, code generation, artifact -*- C++ -*-===//
+//===- Cpu.h - the CPU backend: target, code generation, artifact -*- C++
+//-*-===//
 //
 // Part of tfmc.
 //
@@ -69,7 +70,7 @@ llvm::Error emitCpuCode(ModuleOp loops, CpuTarget &target, bool assembly,
 /// so a failure leaves nothing behind. With `executable`, also `outDir`/model:
 /// tfmc-run linked with the model's code, the weights and the manifest
 /// appended (page aligned) and found through a trailer at the end.
-llvm::Error writeCpuArtifact(ModuleOp loops, WeightStore &weights,
+llvm::Error writeCpuArtifact(ModuleOp loops, const WeightSource &weights,
                              CpuTarget &target, llvm::StringRef outDir,
                              const ConfigurePassManager &configure,
                              bool executable = false);

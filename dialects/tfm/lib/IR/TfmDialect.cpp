@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/IR/TfmDialect.h"
+#include "tfm/IR/TfmAttrs.h"
 #include "tfm/IR/TfmOps.h"
 
 using namespace mlir;
@@ -17,6 +18,7 @@ void TfmDialect::initialize() {
 #define GET_OP_LIST
 #include "tfm/IR/TfmOps.cpp.inc"
       >();
+  registerAttributes();
 }
 
 Operation *TfmDialect::materializeConstant(OpBuilder &builder, Attribute value,

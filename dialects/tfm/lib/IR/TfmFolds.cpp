@@ -77,8 +77,8 @@ struct ComposeScales final : OpRewritePattern<ScaleOp> {
     auto inner = op.getInput().getDefiningOp<ScaleOp>();
     if (!inner)
       return rewriter.notifyMatchFailure(op, "input is not a tfm.scale");
-    double factor = inner.getFactor().convertToDouble() *
-                    op.getFactor().convertToDouble();
+    double factor =
+        inner.getFactor().convertToDouble() * op.getFactor().convertToDouble();
     rewriter.replaceOpWithNewOp<ScaleOp>(op, inner.getInput(),
                                          rewriter.getF64FloatAttr(factor));
     return success();
@@ -96,8 +96,8 @@ struct ReshapeSplatConstant final : OpRewritePattern<ReshapeOp> {
     if (!op.getType().hasStaticShape())
       return rewriter.notifyMatchFailure(op, "result shape is dynamic");
     rewriter.replaceOpWithNewOp<ConstantOp>(
-        op, DenseElementsAttr::get(op.getType(),
-                                   value.getSplatValue<Attribute>()));
+        op,
+        DenseElementsAttr::get(op.getType(), value.getSplatValue<Attribute>()));
     return success();
   }
 };
@@ -155,5 +155,30 @@ OpFoldResult ConcatOp::fold(FoldAdaptor) {
 OpFoldResult SliceOp::fold(FoldAdaptor) {
   if (getInput().getType() == getType() && !getOffset())
     return getInput();
+  return {};
+}
+
+/// True when converting from `from` to `to` loses nothing.
+static bool isExactWidening(Type from, Type to) {
+  auto ff = dyn_cast<FloatType>(from), tf = dyn_cast<FloatType>(to);
+  if (ff && tf)
+    return ff.getWidth() < tf.getWidth() &&
+           ff.getFPMantissaWidth() <= tf.getFPMantissaWidth();
+  if (!ff && !tf)
+    return from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth();
+  return false;
+}
+
+// Pattern: convert(x : T) -> T is x ;
+//          convert(convert(x : A) -> B) -> A is x when A -> B is exact
+OpFoldResult ConvertOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  if (auto inner = getInput().getDefiningOp<ConvertOp>()) {
+    Type a = inner.getInput().getType();
+    if (a == getType() && isExactWidening(getElementTypeOrSelf(a),
+                                          inner.getType().getElementType()))
+      return inner.getInput();
+  }
   return {};
 }

@@ -21,8 +21,8 @@ Value mlir::tfm::buildFloatConstant(OpBuilder &b, Location loc, Type type,
     return arith::ConstantOp::create(
         b, loc, vec, DenseElementsAttr::get(vec, b.getFloatAttr(elt, value)));
   }
-  return arith::ConstantOp::create(b, loc, type,
-                                   b.getFloatAttr(cast<FloatType>(type), value));
+  return arith::ConstantOp::create(
+      b, loc, type, b.getFloatAttr(cast<FloatType>(type), value));
 }
 
 Value mlir::tfm::buildSigmoid(OpBuilder &b, Location loc, Value x) {
@@ -119,5 +119,46 @@ Value ScaleOp::buildScalarComputation(OpBuilder &b, Location loc,
                                       ValueRange a) {
   return arith::MulFOp::create(
       b, loc, a[0],
-      buildFloatConstant(b, loc, a[0].getType(), getFactor().convertToDouble()));
+      buildFloatConstant(b, loc, a[0].getType(),
+                         getFactor().convertToDouble()));
+}
+
+//===----------------------------------------------------------------------===//
+// Element type conversion
+//===----------------------------------------------------------------------===//
+
+Value mlir::tfm::buildConvert(OpBuilder &b, Location loc, Value x, Type to) {
+  Type from = getElementTypeOrSelf(x.getType());
+  if (auto vec = dyn_cast<VectorType>(x.getType()))
+    to = VectorType::get(vec.getShape(), to);
+  Type toElt = getElementTypeOrSelf(to);
+  if (from == toElt)
+    return x;
+  auto fromF = dyn_cast<FloatType>(from), toF = dyn_cast<FloatType>(toElt);
+  if (fromF && toF) {
+    // f16 <-> bf16 has no exact direct form: go through f32.
+    if (fromF.getWidth() == toF.getWidth())
+      return buildConvert(b, loc, buildConvert(b, loc, x, b.getF32Type()),
+                          toElt);
+    if (fromF.getWidth() < toF.getWidth())
+      return arith::ExtFOp::create(b, loc, to, x);
+    return arith::TruncFOp::create(b, loc, to, x);
+  }
+  if (!fromF && !toF) {
+    unsigned fw = from.getIntOrFloatBitWidth(),
+             tw = toElt.getIntOrFloatBitWidth();
+    if (fw < tw)
+      return fw == 1 ? Value(arith::ExtUIOp::create(b, loc, to, x))
+                     : Value(arith::ExtSIOp::create(b, loc, to, x));
+    return arith::TruncIOp::create(b, loc, to, x);
+  }
+  if (toF)
+    return from.isInteger(1) ? Value(arith::UIToFPOp::create(b, loc, to, x))
+                             : Value(arith::SIToFPOp::create(b, loc, to, x));
+  return arith::FPToSIOp::create(b, loc, to, x);
+}
+
+Value ConvertOp::buildScalarComputation(OpBuilder &b, Location loc,
+                                        ValueRange a) {
+  return buildConvert(b, loc, a[0], getType().getElementType());
 }

@@ -13,19 +13,24 @@ include "mlir/Pass/PassBase.td"
 def LowerToCPUPass : Pass<"tfm-lower-to-cpu", "ModuleOp"> {
   let summary = "Lower tfm ops on tensors to CPU kernels on buffers";
   let description = [{
-    Rewrites every entry function from tensors to buffers: inputs and outputs
-    become memref arguments (outputs are written in place), model weights are
-    views into one `weights` buffer argument laid out by a plan recorded as
-    the module attribute `tfm.weight_plan`, intermediate results are
-    `memref.alloc`s (placed into a workspace by `tfm-plan-buffers`).
+    Rewrites every entry function of a planned module (the plan pipeline:
+    `#tfm.entry`, `#tfm.weight_plan`, `tfm.buffers`) from tensors to
+    buffers: `void @f(inputs..., outputs..., weights, workspace)`. Every op
+    result is a view of the memory the plan gave it (an arena range of the
+    workspace, an output or a state argument), every weight a view of the
+    weights buffer at its planned offset and layout, every view op a memref
+    view; the lowering only chooses and builds kernels.
 
     Each fused op becomes a generated kernel: `tfm.linear`/`tfm.matmul` a
     register-blocked GEMM micro-kernel (MR x NR accumulators of
     `vector-width` lanes) over weights packed at compile time into NR-column
     panels, with bias and epilogue applied in the write-back; `tfm.attention`
     a flash-style kernel with online softmax over key blocks; softmax and
-    norms one pass per row kept in cache; elementwise and shape ops
-    `linalg.generic`s or views. Outer loops are `scf.parallel`.
+    norms one pass per row kept in cache; elementwise ops `linalg.generic`s.
+    Outer loops are `scf.parallel`.
+
+    These options are the CPU backend's only tuning knobs: `tfmc` and the
+    `tfm-cpu-pipeline` take the same set (tfm/Conversion/CpuTarget.h).
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "unsigned", "8",
@@ -45,8 +50,8 @@ def LowerToCPUPass : Pass<"tfm-lower-to-cpu", "ModuleOp"> {
     Option<"attentionBlockK", "attention-block-k", "unsigned", "128",
            "Keys per online-softmax step">,
     Option<"maxPositions", "max-positions", "int64_t", "0",
-           "Rows of precomputed sinusoidal tables (0: the largest static "
-           "sequence length)">
+           "Rows of precomputed sinusoidal tables (0: the model's "
+           "max_seq_len)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
@@ -56,26 +61,18 @@ def LowerToCPUPass : Pass<"tfm-lower-to-cpu", "ModuleOp"> {
   ];
 }
 
-def PlanBuffersPass : Pass<"tfm-plan-buffers", "func::FuncOp"> {
-  let summary = "Place a function's temporary buffers into one workspace";
-  let description = [{
-    Replaces every `memref.alloc` of an entry function by a view into a
-    `workspace` argument appended to the function. Offsets come from the
-    buffers' live ranges (an alloc lives until the last use of it or of any
-    view of it), packed best-fit with 64-byte alignment, so buffers whose
-    lifetimes do not overlap share memory. The size is recorded as the
-    function attribute `tfm.workspace_bytes`.
-  }];
-}
-
 def EmitEntryWrappersPass : Pass<"tfm-emit-entry-wrappers", "ModuleOp"> {
   let summary = "Give every entry function a stable C ABI";
   let description = [{
-    For each entry `@f(memrefs...)` adds
+    For each lowered entry `@f(memrefs...)` (a function with `#tfm.entry`)
+    adds
     `void tfmc_f(void **buffers, const int64_t *dims)`: `buffers` holds the
     data pointers of the inputs, outputs, weights and workspace in argument
     order; `dims` the run-time sizes of the dynamic dimensions in order of
     appearance. The wrapper builds the memref descriptors and calls `@f`.
+    It also exports `uint64_t tfmc_f_signature`, the signature of the ABI
+    and weight plan the code was compiled for (tfmc/abi.h), which the
+    runtime checks the artifact's manifest against.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::arith::ArithDialect"];

@@ -10,6 +10,32 @@
 
 include "mlir/Pass/PassBase.td"
 
+def ConvertWeightsPass : Pass<"tfm-convert-weights", "func::FuncOp"> {
+  let summary = "Store GEMM and embedding weights in a narrower float type";
+  let description = [{
+    Every f32 `tfm.weight` of rank 2 or more that is only read as the weight
+    of a `tfm.linear` or the table of a `tfm.embedding` is stored in `dtype`
+    instead; a `tfm.convert` widens it back, so the computation stays f32
+    and keeps its types. The plan fuses such a convert into the loads of the
+    GEMM and gather kernels (no converted copy is ever made), and the weight
+    plan stores the weight in 2 bytes per element. Vectors (biases, norm
+    scales) and tensors read any other way stay f32.
+
+    ```mlir
+    %w = tfm.weight "fc1.weight" : tensor<384x96xf32>
+    %y = tfm.linear %x, %w : (tensor<2x96xf32>, tensor<384x96xf32>) -> tensor<2x384xf32>
+    // becomes, with dtype=bf16
+    %w = tfm.weight "fc1.weight" : tensor<384x96xbf16>
+    %w32 = tfm.convert %w : tensor<384x96xbf16> -> tensor<384x96xf32>
+    %y = tfm.linear %x, %w32 : (tensor<2x96xf32>, tensor<384x96xf32>) -> tensor<2x384xf32>
+    ```
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", "\"bf16\"",
+           "Storage type of the converted weights: bf16, f16 or f32 (none)">
+  ];
+}
+
 def DecomposePass : Pass<"tfm-decompose", "func::FuncOp"> {
   let summary = "Expand composite tfm ops into elementwise and reduction primitives";
   let description = [{

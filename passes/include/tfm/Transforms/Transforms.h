@@ -9,6 +9,8 @@
 #ifndef TFM_TRANSFORMS_TRANSFORMS_H
 #define TFM_TRANSFORMS_TRANSFORMS_H
 
+#include "tfm/IR/TfmOps.h"
+
 #include "mlir/IR/PatternMatch.h"
 
 #include <functional>
@@ -23,6 +25,17 @@ using ControlFn = std::function<bool(Operation *)>;
 /// Expands composite tfm ops (AggregatedOpInterface) into primitives.
 void populateDecomposePatterns(RewritePatternSet &patterns,
                                const ControlFn &control = {});
+
+/// Chooses the storage element type of a weight (the weight's own type to
+/// leave it as it is).
+using WeightTypeFn = std::function<Type(WeightOp)>;
+
+/// f32 GEMM/embedding weights -> `storage(w)` weights widened by tfm.convert.
+void populateConvertWeightsPatterns(RewritePatternSet &patterns,
+                                    WeightTypeFn storage);
+/// True when every use of `w` is the weight of a tfm.linear or the table
+/// of a tfm.embedding (the uses whose kernels widen while they load).
+bool isReadByGemmOrGather(Value w);
 
 /// softmax written as primitives -> tfm.softmax.
 void populateRecomposeSoftmaxPatterns(RewritePatternSet &patterns,

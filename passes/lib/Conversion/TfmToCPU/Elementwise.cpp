@@ -99,37 +99,33 @@ static LogicalResult lowerConstant(ConstantOp op, Lowering &l) {
                              cast<ElementsAttr>(op.getValue()),
                              /*constant=*/true, IntegerAttr());
   }
-  l.bind(op, memref::GetGlobalOp::create(l.b, type, name));
+  Value global = memref::GetGlobalOp::create(l.b, type, name);
+  Value out = l.allocFor(op);
+  memref::CopyOp::create(l.b, global, out);
+  l.bind(op, out);
   return success();
 }
 
 /// result[i..., j...] = table[index(ids[i...]), j...] along `axis` of table.
-/// A token table that is otherwise only the weight of linears (an LM head
-/// tied to the embedding) is stored once, as the head's GEMM panels; the
-/// lookup then reads row v from panel v / NR, column v % NR.
-static bool readsFromPanels(Value table) {
-  auto w = table.getDefiningOp<WeightOp>();
-  if (!w || w.getType().getRank() != 2)
-    return false;
-  bool linear = false;
-  for (OpOperand &use : w->getUses()) {
-    if (isa<EmbeddingOp>(use.getOwner()) && use.getOperandNumber() == 0)
-      continue;
-    auto lin = dyn_cast<LinearOp>(use.getOwner());
-    if (!lin || lin.getWeight() != table || lin.getWeightKn())
-      return false;
-    linear = true;
-  }
-  return linear;
-}
-
+/// A token table the plan stores only as GEMM panels (an LM head tied to
+/// the embedding) is read from them: row v is column v % NR of panel v / NR.
 static LogicalResult lowerGatherLike(Operation *op, Value table, Value ids,
                                      int64_t axis, Lowering &l) {
-  bool panels = isa<EmbeddingOp>(op) && readsFromPanels(table);
+  // A stored table may be narrower than f32 (widened as it is read), and
+  // may be stored only as GEMM panels.
+  WeightOp tableOp = storedWeight(table);
+  bool panels = isa<EmbeddingOp>(op) && tableOp && l.onlyInPanels(tableOp);
   int64_t nr = l.options.gemmNR;
-  Value tableMem = panels ? l.gemmPanels(table.getDefiningOp<WeightOp>(),
-                                         /*kn=*/false, nr)
-                          : l.lookup(table);
+  Value tableMem = panels    ? l.gemmPanels(tableOp, /*kn=*/false, nr)
+                   : tableOp ? l.lookup(tableOp)
+                             : l.lookup(table);
+  Type resultElt =
+      cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
+  auto widen = [&](OpBuilder &nb, Location loc, Value v) -> Value {
+    return v.getType() == resultElt
+               ? v
+               : arith::ExtFOp::create(nb, loc, resultElt, v).getResult();
+  };
   Value idsMem = l.lookup(ids);
   Value result = op->getResult(0);
   auto rt = cast<RankedTensorType>(result.getType());
@@ -167,7 +163,7 @@ static LogicalResult lowerGatherLike(Operation *op, Value table, Value ids,
               nb, loc, tableMem,
               ValueRange{arith::DivUIOp::create(nb, loc, row, width), col,
                          arith::RemUIOp::create(nb, loc, row, width)});
-          linalg::YieldOp::create(nb, loc, v);
+          linalg::YieldOp::create(nb, loc, widen(nb, loc, v));
           return;
         }
         SmallVector<Value> idx;
@@ -177,7 +173,7 @@ static LogicalResult lowerGatherLike(Operation *op, Value table, Value ids,
         for (int64_t i = axis + 1; i < tableRank; ++i)
           idx.push_back(linalg::IndexOp::create(nb, loc, i - 1 + idsRank));
         Value v = memref::LoadOp::create(nb, loc, tableMem, idx);
-        linalg::YieldOp::create(nb, loc, v);
+        linalg::YieldOp::create(nb, loc, widen(nb, loc, v));
       });
   l.bind(result, out);
   return success();
@@ -191,17 +187,9 @@ static LogicalResult lowerPositionalEncoding(PositionalEncodingOp op,
                                              Lowering &l) {
   RankedTensorType t = op.getType();
   int64_t d = t.getDimSize(1);
-  int64_t rows = std::max<int64_t>(l.options.maxPositions,
-                                   t.isDynamicDim(0) ? 0 : t.getDimSize(0));
-  if (op.getOffset() || t.isDynamicDim(0)) {
-    if (l.options.maxPositions <= 0)
-      return op.emitOpError("positions with a run-time offset or length need "
-                            "the max-positions option");
-    rows = l.options.maxPositions;
-  }
   // The table is computed at compile time (in double precision) and stored
   // with the weights; the op is a view of rows [offset, offset + seq).
-  Value table = l.sinusoidTable(rows, d, op.getBase().convertToDouble());
+  Value table = l.sinusoidTable(d, op.getBase().convertToDouble());
   OpFoldResult offset = l.b.getIndexAttr(0);
   if (Value off = l.scalar(op.getOffset()))
     offset = off;

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Conversion/Passes.h"
+#include "tfm/IR/TfmAttrs.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
@@ -31,7 +32,7 @@ struct EmitEntryWrappersPass final
     auto ptr = LLVM::LLVMPointerType::get(ctx);
     auto i64 = IntegerType::get(ctx, 64);
     for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>())) {
-      if (!fn->hasAttr(kEntryAttr))
+      if (!fn->hasAttr(attr::kEntry))
         continue;
       OpBuilder top(module.getBody(), module.getBody()->end());
       auto wrapper =
@@ -52,7 +53,8 @@ struct EmitEntryWrappersPass final
                                          ArrayRef<LLVM::GEPArg>{int32_t(i)});
         Value data = LLVM::LoadOp::create(b, ptr, slot);
         int64_t rank = mt.getRank();
-        bool byteBuffer = mt.getElementType().isInteger(8);
+        // The weights buffer and the workspace come last.
+        bool byteBuffer = i + 2 >= fn.getNumArguments();
         SmallVector<Value> sizes;
         for (int64_t d = 0; d < rank; ++d) {
           if (!mt.isDynamicDim(d)) {
@@ -89,7 +91,14 @@ struct EmitEntryWrappersPass final
       }
       func::CallOp::create(b, fn, args);
       func::ReturnOp::create(b);
-      wrapper->setAttr("tfm.entry_wrapper", b.getStringAttr(fn.getName()));
+      wrapper->setAttr(attr::kEntryWrapper, b.getStringAttr(fn.getName()));
+      // `uint64_t tfmc_f_signature`: what this code was compiled for; the
+      // runtime checks the manifest against it (tfmc/abi.h).
+      uint64_t signature = getEntryAttr(fn).getSignature(getWeightPlan(module));
+      LLVM::GlobalOp::create(
+          top, fn.getLoc(), i64, /*isConstant=*/true, LLVM::Linkage::External,
+          ("tfmc_" + fn.getName() + "_signature").str(),
+          top.getI64IntegerAttr(static_cast<int64_t>(signature)));
       fn.setPrivate();
     }
   }

@@ -288,7 +288,7 @@ Value packAtRunTime(Lowering &l, Value b, bool transposed, int64_t nr,
     if (ShapedType::isDynamic(s))
       dyn.push_back(v);
   dyn.append({panels, kdim});
-  Value out = l.allocTemp(MemRefType::get(shape, bt.getElementType()), dyn);
+  Value out = l.scratch(MemRefType::get(shape, bt.getElementType()), dyn);
   int64_t outRank = shape.size();
   MLIRContext *ctx = l.b.getContext();
   SmallVector<AffineMap> maps = {
@@ -364,7 +364,7 @@ EpilogueInput epilogueInput(Lowering &l, Value in, ArrayRef<int64_t> outShape) {
       s.drop_back() == outShape.drop_back())
     return {EpilogueInput::PerRow, flat(in)};
   // Anything else is broadcast into a full [M, N] copy first.
-  Value full = l.allocTemp(MemRefType::get(outShape, t.getElementType()));
+  Value full = l.scratch(MemRefType::get(outShape, t.getElementType()));
   MLIRContext *ctx = l.b.getContext();
   int64_t rank = outShape.size(), lead = rank - s.size();
   SmallVector<AffineExpr> exprs;
@@ -396,16 +396,20 @@ LogicalResult lowerLinear(LinearOp op, Lowering &l) {
   g.n = arith::ConstantIndexOp::create(l.b, rt.getDimSize(rank - 1));
   if (!ShapedType::isDynamic(cast<MemRefType>(a.getType()).getDimSize(0)))
     g.staticM = cast<MemRefType>(a.getType()).getDimSize(0);
-  if (auto w = op.getWeight().getDefiningOp<WeightOp>())
+  // Scratch: broadcast epilogue inputs first (static sizes), then the
+  // run-time panels, which may have dynamic sizes (PlanTarget.cpp).
+  g.linear = op;
+  for (Value in : op.getEpilogueInputs())
+    g.inputs.push_back(epilogueInput(l, l.lookup(in), rt.getShape()));
+  // A stored weight (possibly narrower than f32, widened as it is loaded)
+  // is packed at compile time.
+  if (WeightOp w = storedWeight(op.getWeight()))
     g.bp = l.gemmPanels(w, op.getWeightKn(), g.nr);
   else
     g.bp = packAtRunTime(l, l.lookup(op.getWeight()), !op.getWeightKn(), g.nr,
                          {}, {});
   if (Value b = op.getBias())
     g.bias = l.contiguous(l.lookup(b));
-  g.linear = op;
-  for (Value in : op.getEpilogueInputs())
-    g.inputs.push_back(epilogueInput(l, l.lookup(in), rt.getShape()));
   g.loadA = [&, a](ValueRange, Value row, Value kk) -> Value {
     return memref::LoadOp::create(l.b, a, ValueRange{row, kk});
   };

@@ -111,15 +111,37 @@ SmallVector<Value> KernelBuilder::vecLoop(Value n, ValueRange init,
 
 Value KernelBuilder::load(Value mem, ValueRange indices, Value mask,
                           Value passthru) {
-  if (!mask)
-    return vector::LoadOp::create(b, vecType(), mem, indices);
-  if (!passthru)
-    passthru = vcst(0.0);
-  return vector::MaskedLoadOp::create(b, vecType(), mem, indices, mask,
-                                      passthru);
+  // Storage narrower than the compute type (bf16/f16 weights) is loaded as
+  // it is stored and widened in registers.
+  Type storage = cast<MemRefType>(mem.getType()).getElementType();
+  auto storedVec = VectorType::get({lanes}, storage);
+  Value v;
+  if (!mask) {
+    v = vector::LoadOp::create(b, storedVec, mem, indices);
+  } else {
+    if (!passthru)
+      passthru = vcst(0.0);
+    if (storage != elt)
+      passthru = arith::TruncFOp::create(b, storedVec, passthru);
+    v = vector::MaskedLoadOp::create(b, storedVec, mem, indices, mask,
+                                     passthru);
+  }
+  if (storage != elt)
+    v = arith::ExtFOp::create(b, vecType(), v);
+  return v;
+}
+
+Value KernelBuilder::loadScalar(Value mem, ValueRange indices) {
+  Value v = memref::LoadOp::create(b, mem, indices);
+  if (v.getType() != elt)
+    v = arith::ExtFOp::create(b, elt, v);
+  return v;
 }
 
 void KernelBuilder::store(Value v, Value mem, ValueRange indices, Value mask) {
+  Type storage = cast<MemRefType>(mem.getType()).getElementType();
+  if (storage != elt)
+    v = arith::TruncFOp::create(b, VectorType::get({lanes}, storage), v);
   if (!mask) {
     vector::StoreOp::create(b, v, mem, indices);
     return;

@@ -29,12 +29,14 @@ public:
   using VecAccBody = llvm::function_ref<SmallVector<Value>(
       Value off, Value mask, ValueRange acc)>;
 
+  /// `elt` is the compute (and accumulator) type; memory may store a
+  /// narrower float type, which loads widen and stores round to.
   KernelBuilder(ImplicitLocOpBuilder &b, unsigned lanes, Type elt)
       : b(b), lanes(lanes), elt(elt) {}
 
   ImplicitLocOpBuilder &b;
   const unsigned lanes;
-  const Type elt;
+  const Type elt; ///< compute and accumulator type
 
   VectorType vecType() const { return VectorType::get({lanes}, elt); }
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
@@ -74,8 +76,12 @@ public:
   void vecLoop(Value n, VecBody body);
   SmallVector<Value> vecLoop(Value n, ValueRange init, VecAccBody body);
 
-  /// vector.load, or vector.maskedload with `passthru` when masked.
+  /// vector.load, or vector.maskedload with `passthru` when masked, of
+  /// `mem`'s element type, widened to `elt`.
   Value load(Value mem, ValueRange idx, Value mask = {}, Value passthru = {});
+  /// memref.load widened to `elt`.
+  Value loadScalar(Value mem, ValueRange idx);
+  /// Stores `v` (of `elt`), rounded to `mem`'s element type.
   void store(Value v, Value mem, ValueRange idx, Value mask = {});
   /// Horizontal reduction of a vector.
   Value reduce(vector::CombiningKind kind, Value v);

@@ -9,6 +9,7 @@
 
 #include "Lowering.h"
 
+#include "tfm/Conversion/CpuTarget.h"
 #include "tfm/Conversion/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -26,40 +27,84 @@ using namespace mlir;
 using namespace mlir::tfm;
 using namespace mlir::tfm::cpu;
 
-static constexpr int64_t kAlignment = 64;
-
-//===----------------------------------------------------------------------===//
-// WeightPlan
-//===----------------------------------------------------------------------===//
-
 //===----------------------------------------------------------------------===//
 // Lowering helpers
 //===----------------------------------------------------------------------===//
 
-Value Lowering::allocTemp(MemRefType type, ValueRange dynamicSizes) {
-  return memref::AllocOp::create(b, type, dynamicSizes,
-                                 b.getI64IntegerAttr(kAlignment));
+Value Lowering::view(Value base, int64_t offset, MemRefType type,
+                     ValueRange dynamicSizes) {
+  Value off = arith::ConstantIndexOp::create(b, offset);
+  return memref::ViewOp::create(b, type, base, off, dynamicSizes);
+}
+
+Value Lowering::placeholder(MemRefType type, ValueRange dynamicSizes) {
+  hadError = true;
+  return memref::AllocOp::create(b, type, dynamicSizes);
 }
 
 Value Lowering::allocFor(Value tensor, ValueRange dynamicSizes) {
-  if (Value out = outputFor.lookup(tensor)) {
-    outputFor.erase(tensor); // one producer writes it
-    return out;
-  }
+  auto result = cast<OpResult>(tensor);
   auto t = cast<RankedTensorType>(tensor.getType());
-  return allocTemp(MemRefType::get(t.getShape(), t.getElementType()),
-                   dynamicSizes);
+  auto type = MemRefType::get(t.getShape(), t.getElementType());
+  BufferAttr buffer =
+      getResultBuffer(result.getOwner(), result.getResultNumber());
+  if (!buffer) {
+    result.getOwner()->emitOpError("has no planned buffer (run the plan "
+                                   "pipeline before tfm-lower-to-cpu)");
+    return placeholder(type, dynamicSizes);
+  }
+  switch (buffer.getKind()) {
+  case BufferKind::arena:
+    return view(workspace, buffer.getOffset(), type, dynamicSizes);
+  case BufferKind::output:
+    return outputs[buffer.getIndex()];
+  case BufferKind::state:
+    return args.lookup(buffer.getIndex());
+  case BufferKind::input:
+  case BufferKind::view:
+    break;
+  }
+  result.getOwner()->emitOpError("result is planned as a view, not a buffer");
+  return placeholder(type, dynamicSizes);
 }
 
-Value Lowering::weightsView(const WeightEntry &e, MemRefType type) {
-  Value offset = arith::ConstantIndexOp::create(b, e.offset);
-  return memref::ViewOp::create(b, type, weights, offset, ValueRange{});
+Value Lowering::scratch(MemRefType type, ValueRange dynamicSizes) {
+  auto range =
+      current ? current->getAttrOfType<BufferAttr>(attr::kScratch) : nullptr;
+  int64_t bytes = elementBytes(type.getElementType());
+  for (int64_t d : type.getShape())
+    bytes *= ShapedType::isDynamic(d) ? 1 : d;
+  if (!range || bytes > range.getBytes() - scratchUsed) {
+    current->emitOpError("needs scratch memory the plan did not reserve");
+    return placeholder(type, dynamicSizes);
+  }
+  Value v =
+      view(workspace, range.getOffset() + scratchUsed, type, dynamicSizes);
+  // Dynamic sizes: the scratch function reserved the bound; the next piece
+  // starts after that bound, rounded to a cache line.
+  int64_t reserved = range.getBytes() - scratchUsed;
+  scratchUsed += type.hasStaticShape() ? (bytes + 63) / 64 * 64 : reserved;
+  return v;
+}
+
+Value Lowering::weightsView(WeightEntryAttr e, MemRefType type) {
+  return view(weights, e.getOffset(), type, {});
 }
 
 Value Lowering::weightView(WeightOp op) {
-  const WeightEntry &e = plan.add(weightEntryFor(op));
-  return weightsView(e, MemRefType::get(op.getType().getShape(),
-                                        op.getType().getElementType()));
+  WeightEntryAttr e = plan.lookup(op.getName(), WeightLayout::row_major);
+  auto type =
+      MemRefType::get(op.getType().getShape(), op.getType().getElementType());
+  if (!e) {
+    op.emitOpError("has no row-major entry in the weight plan");
+    return placeholder(type, {});
+  }
+  return weightsView(e, type);
+}
+
+bool Lowering::onlyInPanels(WeightOp table) const {
+  return !plan.lookup(table.getName(), WeightLayout::row_major) &&
+         plan.lookup(table.getName(), WeightLayout::gemm_panels);
 }
 
 Value Lowering::lookup(Value tensor) {
@@ -77,14 +122,35 @@ Value Lowering::lookup(Value tensor) {
 }
 
 Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr) {
-  const WeightEntry &e = plan.addGemmPanels(op, kn, nr);
-  return weightsView(
-      e, MemRefType::get(e.panelShape(), op.getType().getElementType()));
+  for (WeightEntryAttr e : plan.getEntries())
+    if (e.getLayout() == WeightLayout::gemm_panels &&
+        e.getName() == op.getNameAttr() && e.getKn() == kn &&
+        e.getPanelWidth() == nr)
+      return weightsView(e, MemRefType::get(e.getStoredShape(),
+                                            op.getType().getElementType()));
+  op.emitOpError("has no ") << nr << "-wide GEMM panels in the weight plan";
+  ArrayRef<int64_t> w = op.getType().getShape();
+  int64_t n = kn ? w[1] : w[0], k = kn ? w[0] : w[1];
+  return placeholder(MemRefType::get({(n + nr - 1) / nr, k, nr},
+                                     op.getType().getElementType()),
+                     {});
 }
 
-Value Lowering::sinusoidTable(int64_t rows, int64_t d, double base) {
-  const WeightEntry &e = plan.addSinusoidal(rows, d, base);
-  return weightsView(e, MemRefType::get({e.shape[0], d}, b.getF32Type()));
+Value Lowering::sinusoidTable(int64_t d, double base) {
+  // The longest table of that width serves every length.
+  WeightEntryAttr best;
+  for (WeightEntryAttr e : plan.getEntries())
+    if (e.getLayout() == WeightLayout::sinusoidal &&
+        e.getType().getDimSize(1) == d && e.getBase() &&
+        e.getBase().getValueAsDouble() == base &&
+        (!best || e.getType().getDimSize(0) > best.getType().getDimSize(0)))
+      best = e;
+  if (best)
+    return weightsView(best, MemRefType::get(best.getType().getShape(),
+                                             best.getType().getElementType()));
+  emitError(b.getLoc()) << "the weight plan has no sinusoidal table of " << d
+                        << " features";
+  return placeholder(MemRefType::get({1, d}, b.getF32Type()), {});
 }
 
 Value Lowering::dim(Value memref, int64_t d) {
@@ -106,14 +172,13 @@ Value Lowering::contiguous(Value memref) {
   auto t = cast<MemRefType>(memref.getType());
   if (t.getLayout().isIdentity() || t.areTrailingDimsContiguous(t.getRank()))
     return memref;
-  Value copy = allocTemp(MemRefType::get(t.getShape(), t.getElementType()),
-                         dynamicSizesLike(t, memref));
-  linalg::CopyOp::create(b, memref, copy);
-  return copy;
+  emitError(b.getLoc()) << "internal error: a kernel operand of type " << t
+                        << " is not dense, but the plan promised it";
+  hadError = true;
+  return memref;
 }
 
 Value Lowering::asMatrix(Value memref, int64_t axis) {
-  memref = contiguous(memref);
   auto t = cast<MemRefType>(memref.getType());
   int64_t rank = t.getRank();
   if (rank == 2 && axis == 1)
@@ -123,6 +188,7 @@ Value Lowering::asMatrix(Value memref, int64_t axis) {
     groups[i < axis ? 0 : 1].push_back(i);
   if (groups[0].empty()) {
     // Everything is one row: [1, N].
+    memref = contiguous(memref);
     SmallVector<ReassociationIndices> one = {groups[1]};
     Value flat = memref::CollapseShapeOp::create(b, memref, one);
     auto ft = cast<MemRefType>(flat.getType());
@@ -134,6 +200,14 @@ Value Lowering::asMatrix(Value memref, int64_t axis) {
                         : OpFoldResult(b.getIndexAttr(shape[1])));
     return memref::ExpandShapeOp::create(
         b, MemRefType::get(shape, ft.getElementType()), flat, expand, sizes);
+  }
+  // Rows of unit stride whose leading dimensions merge collapse in place.
+  if (!memref::CollapseShapeOp::isGuaranteedCollapsible(t, groups)) {
+    emitError(b.getLoc()) << "internal error: " << t
+                          << " does not collapse into rows, but the plan "
+                             "promised it";
+    hadError = true;
+    return placeholder(MemRefType::get({1, 1}, t.getElementType()), {});
   }
   return memref::CollapseShapeOp::create(b, memref, groups);
 }
@@ -148,11 +222,17 @@ LogicalResult mlir::tfm::cpu::lowerOp(Operation *op, Lowering &l) {
       .Case<WeightOp>([&](WeightOp) {
         return success(); // viewed on first use (Lowering::lookup)
       })
+      .Case<ConvertOp>([&](ConvertOp c) -> LogicalResult {
+        // Widening a stored weight happens in its readers' loads.
+        if (isLoadFusedConvert(c))
+          return success();
+        return lowerElementwise(c, l);
+      })
       .Case<AttentionOp>([&](AttentionOp a) { return lowerAttention(a, l); })
       .Case<LinearOp, MatmulOp>([&](Operation *o) { return lowerGemm(o, l); })
       .Case<SoftmaxOp, LayerNormOp, RMSNormOp, AddLayerNormOp, AddRMSNormOp>(
           [&](Operation *o) { return lowerRowKernel(o, l); })
-      .Case<ReshapeOp, TransposeOp, SliceOp, ConcatOp, CacheWriteOp>(
+      .Case<ReshapeOp, TransposeOp, SliceOp, ConcatOp, CacheWriteOp, CopyOp>(
           [&](Operation *o) { return lowerShapeOp(o, l); })
       .Case<ConstantOp, EmbeddingOp, GatherOp, PositionalEncodingOp,
             CausalMaskOp, PaddingMaskOp, ReduceMaxOp, ReduceSumOp, ReduceMeanOp,
@@ -180,6 +260,65 @@ LogicalResult mlir::tfm::cpu::lowerOp(Operation *op, Lowering &l) {
 }
 
 //===----------------------------------------------------------------------===//
+// Options
+//===----------------------------------------------------------------------===//
+
+FailureOr<CpuKernelParams> mlir::tfm::resolveCpuKernelParams(
+    const LowerToCPUPassOptions &o,
+    llvm::function_ref<void(const llvm::Twine &)> error) {
+  CpuKernelParams p;
+  p.vectorWidth = o.vectorWidth;
+  if (p.vectorWidth == 0 || (p.vectorWidth & (p.vectorWidth - 1))) {
+    error("vector-width must be a power of two");
+    return failure();
+  }
+  p.gemmNR = o.gemmNR ? o.gemmNR : 2 * o.vectorWidth;
+  // Registers: MR rows of NR/lanes accumulators, NR/lanes B vectors and a
+  // broadcast must fit (32 zmm with AVX-512, 16 otherwise).
+  unsigned regs = o.vectorWidth >= 16 ? 32 : 16;
+  unsigned perRow = std::max(1u, p.gemmNR / o.vectorWidth);
+  p.gemmMR = o.gemmMR ? o.gemmMR
+                      : (regs > perRow + 1 ? (regs - perRow - 1) / perRow : 0);
+  if (p.gemmNR % o.vectorWidth != 0 || p.gemmMR == 0) {
+    error("gemm-nr must be a positive multiple of vector-width");
+    return failure();
+  }
+  if (o.gemmKC == 0 || o.gemmMC == 0) {
+    error("gemm-kc and gemm-mc must be positive");
+    return failure();
+  }
+  if (o.attentionBlockQ == 0 || o.attentionBlockK == 0) {
+    error("attention blocks must be positive");
+    return failure();
+  }
+  p.gemmKC = o.gemmKC;
+  p.gemmMC = o.gemmMC;
+  p.attentionBlockQ = o.attentionBlockQ;
+  p.attentionBlockK = o.attentionBlockK;
+  p.maxPositions = o.maxPositions;
+  return p;
+}
+
+PlanOptions mlir::tfm::cpuPlanOptions(const CpuKernelParams &params) {
+  PlanOptions opts;
+  opts.panelWidth = params.gemmNR;
+  opts.embeddingFromPanels = true;
+  opts.maxPositions = params.maxPositions;
+  opts.alignment = 64;
+  opts.ioInArena = false;
+  opts.scratch = [params](Operation *op, ShapeBounds &bounds) {
+    return cpuScratchBytes(op, bounds, params);
+  };
+  return opts;
+}
+
+void mlir::tfm::registerCpuPlanTarget() {
+  FailureOr<CpuKernelParams> params =
+      resolveCpuKernelParams(LowerToCPUPassOptions(), [](const Twine &) {});
+  registerPlanTarget("cpu", cpuPlanOptions(*params).scratch);
+}
+
+//===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
@@ -187,164 +326,125 @@ namespace {
 struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
   using Base::Base;
 
-  void runOnOperation() override {
-    ModuleOp module = getOperation();
-    CpuOptions opts;
-    opts.vectorWidth = vectorWidth;
-    opts.gemmNR = gemmNR ? gemmNR : 2 * vectorWidth;
-    // Registers: MR rows of NR/lanes accumulators, NR/lanes B vectors and a
-    // broadcast must fit (32 zmm with AVX-512, 16 otherwise).
-    unsigned regs = vectorWidth >= 16 ? 32 : 16;
-    unsigned perRow = opts.gemmNR / vectorWidth;
-    opts.gemmMR = gemmMR ? gemmMR : (regs - perRow - 1) / perRow;
-    opts.gemmKC = gemmKC;
-    opts.gemmMC = gemmMC;
-    opts.attentionBlockQ = attentionBlockQ;
-    opts.attentionBlockK = attentionBlockK;
-    opts.maxPositions = maxPositions;
-    if (opts.gemmNR % vectorWidth != 0 || opts.gemmMR == 0) {
-      module.emitError("gemm-nr must be a positive multiple of vector-width");
-      return signalPassFailure();
-    }
-    if (opts.gemmKC == 0 || opts.gemmMC == 0) {
-      module.emitError("gemm-kc and gemm-mc must be positive");
-      return signalPassFailure();
-    }
-
-    WeightPlan plan;
-    KernelOutliner outliner(module);
-    for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>()))
-      if (failed(lowerFunction(fn, opts, plan, outliner)))
-        return signalPassFailure();
-    Builder b(&getContext());
-    module->setAttr(kWeightPlanAttr, plan.toAttr(b));
-    module->setAttr(kWeightBytesAttr, b.getI64IntegerAttr(plan.totalBytes()));
+  LowerToCPUPassOptions options() const {
+    LowerToCPUPassOptions o;
+    o.vectorWidth = vectorWidth;
+    o.gemmMR = gemmMR;
+    o.gemmNR = gemmNR;
+    o.gemmKC = gemmKC;
+    o.gemmMC = gemmMC;
+    o.attentionBlockQ = attentionBlockQ;
+    o.attentionBlockK = attentionBlockK;
+    o.maxPositions = maxPositions;
+    return o;
   }
 
-  /// Entry signature at the buffer level: inputs (index scalars become
-  /// rank-0 i64 buffers; tied inputs are state), outputs not tied to an
-  /// input, then the weights buffer.
-  LogicalResult lowerFunction(func::FuncOp fn, const CpuOptions &opts,
-                              WeightPlan &plan, KernelOutliner &outliner) {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    FailureOr<CpuKernelParams> opts = resolveCpuKernelParams(
+        options(), [&](const Twine &msg) { module.emitError(msg); });
+    if (failed(opts))
+      return signalPassFailure();
+    WeightPlanAttr plan = getWeightPlan(module);
+    if (!plan) {
+      module.emitError("the module has no weight plan (run the plan pipeline "
+                       "before tfm-lower-to-cpu)");
+      return signalPassFailure();
+    }
+    KernelOutliner outliner(module);
+    for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>()))
+      if (failed(lowerFunction(fn, *opts, plan, outliner)))
+        return signalPassFailure();
+  }
+
+  /// Entry signature at the buffer level, from #tfm.entry: inputs (index
+  /// scalars become rank-0 i64 buffers; state included), outputs, the
+  /// weights buffer and the workspace (the arena).
+  LogicalResult lowerFunction(func::FuncOp fn, const CpuKernelParams &opts,
+                              WeightPlanAttr plan, KernelOutliner &outliner) {
     if (fn.isExternal())
       return success();
+    EntryAttr entry = getEntryAttr(fn);
+    if (!entry)
+      return fn.emitError("has no #tfm.entry (run the plan pipeline before "
+                          "tfm-lower-to-cpu)");
     if (!fn.getBody().hasOneBlock())
       return fn.emitError("CPU lowering needs single-block functions");
-    FunctionType type = fn.getFunctionType();
     MLIRContext *ctx = &getContext();
     auto i64 = IntegerType::get(ctx, 64);
-    unsigned numIn = type.getNumInputs(), numRes = type.getNumResults();
-
+    auto bufferType = [&](Type t) -> Type {
+      if (t.isIndex())
+        return MemRefType::get({}, i64);
+      auto rt = cast<RankedTensorType>(t);
+      return MemRefType::get(rt.getShape(), rt.getElementType());
+    };
     SmallVector<Type> args;
-    for (Type t : type.getInputs()) {
-      if (t.isIndex()) {
-        args.push_back(MemRefType::get({}, i64));
-        continue;
-      }
-      auto rt = dyn_cast<RankedTensorType>(t);
-      if (!rt)
-        return fn.emitError("entry arguments must be ranked tensors or "
-                            "indices, got ")
-               << t;
-      args.push_back(MemRefType::get(rt.getShape(), rt.getElementType()));
-    }
-    // Results tied to an argument update its buffer and are not outputs.
-    SmallVector<int64_t> tiedTo(numRes, -1);
-    SmallVector<unsigned> outputs;
-    for (unsigned i = 0; i < numRes; ++i) {
-      auto rt = dyn_cast<RankedTensorType>(type.getResult(i));
-      if (!rt)
-        return fn.emitError("entry results must be ranked tensors, got ")
-               << type.getResult(i);
-      if (auto tied = fn.getResultAttrOfType<IntegerAttr>(i, kTiedToAttr)) {
-        int64_t arg = tied.getInt();
-        if (arg < 0 || arg >= numIn || type.getInput(arg) != rt)
-          return fn.emitError("result ")
-                 << i << " is tied to argument " << arg
-                 << ", which does not exist or has another type";
-        tiedTo[i] = arg;
-        continue;
-      }
-      outputs.push_back(i);
-      args.push_back(MemRefType::get(rt.getShape(), rt.getElementType()));
-    }
-    unsigned numOut = outputs.size();
-    args.push_back(
-        MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8)));
+    for (IoAttr io : entry.getInputs())
+      args.push_back(bufferType(io.getType()));
+    for (IoAttr io : entry.getOutputs())
+      args.push_back(bufferType(io.getType()));
+    auto bytes =
+        MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+    args.append({bytes, bytes});
+    unsigned numIn = entry.getInputs().size(),
+             numOut = entry.getOutputs().size();
 
     OpBuilder top(fn);
     auto newFn = func::FuncOp::create(top, fn.getLoc(), fn.getName(),
                                       FunctionType::get(ctx, args, {}));
-    auto copyAttrs = [&](DictionaryAttr from, unsigned to) {
-      if (!from)
-        return;
-      for (StringRef key : {kNameAttr, kDimNamesAttr})
-        if (Attribute a = from.get(key))
-          newFn.setArgAttr(to, key, a);
+    newFn->setAttr(attr::kEntry, entry);
+    // The same ABI, spelled on the arguments for readers of this stage.
+    auto name = [&](unsigned i, StringRef n) {
+      newFn.setArgAttr(i, attr::kName, StringAttr::get(ctx, n));
     };
-    for (unsigned i = 0; i < numIn; ++i) {
-      copyAttrs(fn.getArgAttrDict(i), i);
-      // Token ids must index every table they are looked up in; the runtime
-      // checks them against this bound before running.
-      if (int64_t bound = tokenIdBound(fn.getArgument(i)))
-        newFn.setArgAttr(i, "tfm.id_bound", IntegerAttr::get(i64, bound));
+    for (IoAttr io : entry.getInputs()) {
+      name(io.getArg(), io.getName());
+      if (io.getIdBound() > 0)
+        newFn.setArgAttr(io.getArg(), attr::kIdBound,
+                         IntegerAttr::get(i64, io.getIdBound()));
     }
-    for (unsigned i = 0; i < numRes; ++i)
-      if (tiedTo[i] >= 0)
-        newFn.setArgAttr(tiedTo[i], kStateAttr, UnitAttr::get(ctx));
-    for (auto [o, r] : llvm::enumerate(outputs))
-      copyAttrs(fn.getResultAttrDict(r), numIn + o);
-    newFn.setArgAttr(numIn + numOut, kNameAttr,
-                     StringAttr::get(ctx, "tfm.weights"));
-    if (Attribute bounds = fn->getAttr(kDimBoundsAttr))
-      newFn->setAttr(kDimBoundsAttr, bounds);
-    newFn->setAttr(kEntryAttr,
-                   DictionaryAttr::get(
-                       ctx, {NamedAttribute(StringAttr::get(ctx, "inputs"),
-                                            IntegerAttr::get(i64, numIn)),
-                             NamedAttribute(StringAttr::get(ctx, "outputs"),
-                                            IntegerAttr::get(i64, numOut))}));
-    Block *entry = newFn.addEntryBlock();
-
+    for (auto [k, io] : llvm::enumerate(entry.getOutputs()))
+      name(numIn + k, io.getName());
+    name(numIn + numOut, "tfm.weights");
+    name(numIn + numOut + 1, "tfm.workspace");
+    newFn->setAttr(attr::kWorkspaceBytes,
+                   IntegerAttr::get(i64, entry.getArena()));
+    Block *block = newFn.addEntryBlock();
     Block &old = fn.getBody().front();
     auto ret = cast<func::ReturnOp>(old.getTerminator());
-    // Returned values are written straight into the output (or tied state)
-    // buffers by their producers (each buffer once; arguments and repeated
-    // values are copied).
-    auto bufferOf = [&](unsigned r) {
-      return tiedTo[r] >= 0
-                 ? entry->getArgument(tiedTo[r])
-                 : entry->getArgument(
-                       numIn + (llvm::find(outputs, r) - outputs.begin()));
-    };
-    llvm::DenseMap<Value, Value> outputFor;
-    for (auto [i, v] : llvm::enumerate(ret.getOperands()))
-      if (!isa<BlockArgument>(v) && !outputFor.count(v))
-        outputFor[v] = bufferOf(i);
+
+    SmallVector<Value> outputs;
+    for (unsigned k = 0; k < numOut; ++k)
+      outputs.push_back(block->getArgument(numIn + k));
+    llvm::DenseMap<int64_t, Value> stateArgs;
+    for (IoAttr io : entry.getInputs())
+      if (io.getRole() == IoRole::state)
+        stateArgs[io.getArg()] = block->getArgument(io.getArg());
 
     ImplicitLocOpBuilder b(fn.getLoc(), ctx);
-    b.setInsertionPointToStart(entry);
-    Lowering l(b, opts, plan, entry->getArgument(numIn + numOut),
-               std::move(outputFor));
-    for (unsigned i = 0; i < numIn; ++i) {
-      Value arg = entry->getArgument(i);
-      if (type.getInput(i).isIndex()) {
+    b.setInsertionPointToStart(block);
+    Lowering l(b, opts, plan, block->getArgument(numIn + numOut),
+               block->getArgument(numIn + numOut + 1), outputs, stateArgs);
+    for (IoAttr io : entry.getInputs()) {
+      Value arg = block->getArgument(io.getArg());
+      if (io.getType().isIndex()) {
         Value v = memref::LoadOp::create(b, arg, ValueRange{});
-        l.bind(old.getArgument(i),
+        l.bind(old.getArgument(io.getArg()),
                arith::IndexCastOp::create(b, b.getIndexType(), v));
         continue;
       }
-      l.bind(old.getArgument(i), arg);
+      l.bind(old.getArgument(io.getArg()), arg);
     }
     for (Operation &op : old.without_terminator()) {
-      Operation *last = entry->empty() ? nullptr : &entry->back();
-      if (failed(lowerOp(&op, l)))
+      Operation *last = block->empty() ? nullptr : &block->back();
+      l.setCurrent(&op);
+      if (failed(lowerOp(&op, l)) || l.hadError)
         return failure();
       // What this op lowered to (views may also have been added at the top
       // of the function; they are not in this range).
       SmallVector<Operation *> generated;
-      if (!entry->empty())
-        for (Operation *o = last ? last->getNextNode() : &entry->front(); o;
+      if (!block->empty())
+        for (Operation *o = last ? last->getNextNode() : &block->front(); o;
              o = o->getNextNode())
           generated.push_back(o);
       SmallVector<Value> liveOut;
@@ -352,12 +452,21 @@ struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
         liveOut.push_back(l.lowered(r));
       outliner.outline(generated, op.getName().stripDialect().str(), liveOut);
     }
+    // The plan wrote every result where it belongs (tfm-plan-views copied
+    // the others); check that it did.
     b.setLoc(ret.getLoc());
-    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-      Value out = bufferOf(i);
+    for (auto [r, v] : llvm::enumerate(ret.getOperands())) {
       Value produced = l.lookup(v);
-      if (produced != out)
-        linalg::CopyOp::create(b, produced, out);
+      Value want;
+      if (auto tied = fn.getResultAttrOfType<IntegerAttr>(r, attr::kTiedTo))
+        want = block->getArgument(tied.getInt());
+      else
+        for (auto [k, io] : llvm::enumerate(entry.getOutputs()))
+          if (io.getArg() == static_cast<int64_t>(r))
+            want = outputs[k];
+      if (produced != want)
+        return fn.emitError("result ")
+               << r << " is not written to its buffer (run tfm-plan-views)";
     }
     func::ReturnOp::create(b);
     fn.erase();
@@ -365,3 +474,13 @@ struct LowerToCPUPass final : tfm::impl::LowerToCPUPassBase<LowerToCPUPass> {
   }
 };
 } // namespace
+
+LogicalResult mlir::tfm::parseCpuOptions(
+    StringRef text, LowerToCPUPassOptions &options,
+    llvm::function_ref<LogicalResult(const Twine &)> error) {
+  LowerToCPUPass pass;
+  if (failed(pass.initializeOptions(text, error)))
+    return failure();
+  options = pass.options();
+  return success();
+}

@@ -12,7 +12,7 @@
 #ifndef TFM_CONVERSION_TFMTOCPU_LOWERING_H
 #define TFM_CONVERSION_TFMTOCPU_LOWERING_H
 
-#include "tfm/Conversion/WeightPlan.h"
+#include "tfm/Conversion/CpuTarget.h"
 #include "tfm/IR/TfmOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -23,30 +23,30 @@
 
 namespace mlir::tfm::cpu {
 
-/// Target choices of the lowering (pass options).
-struct CpuOptions {
-  unsigned vectorWidth = 8; ///< f32 lanes
-  unsigned gemmMR = 6, gemmNR = 16;
-  unsigned gemmKC = 512, gemmMC = 128; ///< cache blocks (K, rows)
-  unsigned attentionBlockQ = 16, attentionBlockK = 64;
-  int64_t maxPositions = 0;
-};
+/// The resolved tuning knobs (tfm/Conversion/CpuTarget.h).
+using CpuOptions = CpuKernelParams;
 
-/// State of lowering one entry function.
+/// State of lowering one entry function of a planned module: every op
+/// result's memory is where #tfm.buffer says, weights are views of the
+/// weights buffer where #tfm.weight_plan says; the lowering only chooses and
+/// builds kernels.
 class Lowering {
 public:
-  Lowering(ImplicitLocOpBuilder &b, const CpuOptions &options, WeightPlan &plan,
-           Value weights, llvm::DenseMap<Value, Value> outputFor)
+  Lowering(ImplicitLocOpBuilder &b, const CpuOptions &options,
+           WeightPlanAttr plan, Value weights, Value workspace,
+           SmallVector<Value> outputs, llvm::DenseMap<int64_t, Value> args)
       : b(b), options(options), plan(plan), weights(weights),
-        outputFor(std::move(outputFor)) {}
+        workspace(workspace), outputs(std::move(outputs)),
+        args(std::move(args)) {}
 
   ImplicitLocOpBuilder &b;
   const CpuOptions &options;
-  WeightPlan &plan;
+  /// Set when an internal error was reported (the lowering then fails
+  /// after the current op, whose code is discarded).
+  bool hadError = false;
 
   /// The memref a tensor value was lowered to. A weight's row-major view is
-  /// created (and its bytes planned) on first use, so weights only ever read
-  /// as packed GEMM panels are stored once.
+  /// created on first use.
   Value lookup(Value tensor);
   /// The value `v` was lowered to, if any (creates nothing).
   Value lowered(Value v) const { return map.lookupOrNull(v); }
@@ -60,35 +60,53 @@ public:
   /// Clones a scalar op (index arithmetic, constants), remapping operands.
   Operation *cloneScalar(Operation *op) { return b.clone(*op, map); }
 
-  /// A buffer for the op result `tensor`: the function's output argument
-  /// when `tensor` is returned, else a 64-byte aligned memref.alloc.
+  /// The op being lowered (its #tfm.buffers and #tfm.scratch apply).
+  void setCurrent(Operation *op) {
+    current = op;
+    scratchUsed = 0;
+  }
+  /// The planned buffer of op result `tensor`: an arena view, an output or
+  /// the state argument it updates.
   Value allocFor(Value tensor, ValueRange dynamicSizes = {});
-  /// A fresh temporary buffer.
-  Value allocTemp(MemRefType type, ValueRange dynamicSizes = {});
+  /// Memory from the current op's scratch range (planned by the target's
+  /// scratch function, PlanTarget.cpp).
+  Value scratch(MemRefType type, ValueRange dynamicSizes = {});
 
   /// A view of a weight in the given layout.
   Value weightView(WeightOp op);
   Value gemmPanels(WeightOp op, bool kn, int64_t nr);
-  /// The [rows, d] sinusoidal table.
-  Value sinusoidTable(int64_t rows, int64_t d, double base);
+  /// The planned sinusoidal table of `d` features.
+  Value sinusoidTable(int64_t d, double base);
+  /// Whether the plan stores `table` only as GEMM panels (an embedding
+  /// then reads rows from them).
+  bool onlyInPanels(WeightOp table) const;
 
   /// Size of dimension `d` of a memref as an index value.
   Value dim(Value memref, int64_t d);
   /// The dynamic sizes of `type` taken from memref `like` of the same shape.
   SmallVector<Value> dynamicSizesLike(ShapedType type, Value like);
-  /// `memref` as a contiguous row-major buffer (a copy when it is a strided
-  /// view that is not contiguous).
+  /// `memref`, which the plan guarantees to be dense (an internal error
+  /// is reported, and null returned, otherwise).
   Value contiguous(Value memref);
-  /// A contiguous `memref` viewed as [rows, cols] with cols = product of the
-  /// dimensions from `axis` on.
+  /// `memref` (rows of unit stride, tfm-plan-views) viewed as
+  /// [rows, cols] with cols = product of the dimensions from `axis` on.
   Value asMatrix(Value memref, int64_t axis);
 
 private:
-  Value weightsView(const WeightEntry &e, MemRefType type);
+  /// Reports nothing (the caller did), marks failure, returns a buffer of
+  /// `type` so that code generation can finish the op.
+  Value placeholder(MemRefType type, ValueRange dynamicSizes);
+  Value view(Value base, int64_t offset, MemRefType type,
+             ValueRange dynamicSizes);
+  Value weightsView(WeightEntryAttr e, MemRefType type);
 
-  Value weights;
-  llvm::DenseMap<Value, Value> outputFor;
+  WeightPlanAttr plan;
+  Value weights, workspace;
+  SmallVector<Value> outputs;          ///< by output index
+  llvm::DenseMap<int64_t, Value> args; ///< state arguments by index
   IRMapping map;
+  Operation *current = nullptr;
+  int64_t scratchUsed = 0;
 };
 
 /// Moves the loops a tfm op lowered to into a private kernel function (its

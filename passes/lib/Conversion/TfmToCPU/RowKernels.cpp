@@ -192,8 +192,8 @@ LogicalResult lowerNorm(OpTy op, Lowering &l, Value residual, Value bias,
       }
       stat = arith::AddFOp::create(l.b, shift, stat);
       Value meanV = k.splat(stat);
-      normalizeRow(rk, x, out, row, stat,
-                   rk.rstd(variance(x, row, meanV), eps), scale, biasV);
+      normalizeRow(rk, x, out, row, stat, rk.rstd(variance(x, row, meanV), eps),
+                   scale, biasV);
       return;
     }
     if (!centred) {
@@ -228,33 +228,13 @@ LogicalResult lowerNorm(OpTy op, Lowering &l, Value residual, Value bias,
   return success();
 }
 
-/// Ops a row kernel does not cover (softmax over a leading axis) are
-/// decomposed into primitives at the tensor level, which are then lowered.
-LogicalResult lowerByDecomposition(Operation *op, Lowering &l) {
-  Operation *before = op->getPrevNode();
-  OpBuilder tb(op);
-  FailureOr<SmallVector<Value>> values =
-      cast<linalg::AggregatedOpInterface>(op).decomposeOperation(tb);
-  if (failed(values))
-    return op->emitOpError("cannot be decomposed for the CPU backend");
-  // Lower the new ops, which sit between `before` and `op`, in order.
-  Operation *first = before ? before->getNextNode() : &op->getBlock()->front();
-  SmallVector<Operation *> created;
-  for (Operation *o = first; o != op; o = o->getNextNode())
-    created.push_back(o);
-  for (Operation *o : created)
-    if (failed(lowerOp(o, l)))
-      return failure();
-  for (auto [r, v] : llvm::zip(op->getResults(), *values))
-    l.bind(r, l.lookup(v));
-  return success();
-}
 } // namespace
 
 LogicalResult mlir::tfm::cpu::lowerRowKernel(Operation *op, Lowering &l) {
   if (auto s = dyn_cast<SoftmaxOp>(op)) {
     if (static_cast<int64_t>(s.getAxis()) != s.getType().getRank() - 1)
-      return lowerByDecomposition(op, l);
+      return op->emitOpError("normalises a leading axis (run "
+                             "tfm-legalize-for-kernels first)");
     return lowerSoftmax(s, l);
   }
   if (auto n = dyn_cast<LayerNormOp>(op))

@@ -1,7 +1,8 @@
 //===- ShapeOps.cpp - reshape, transpose, slice and concat ----------------===//
 //
-// Part of tfmc. Reshapes and slices are views (no copies) whenever the
-// source allows; transposes and concatenations copy.
+// Part of tfmc. Reshapes, transposes and slices are views (tfm-plan-views
+// made every reshape's operand dense); cache writes update their cache in
+// place; concatenations and tfm.copy copy.
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,14 +71,16 @@ static LogicalResult lowerReshape(ReshapeOp op, Lowering &l) {
 
 static LogicalResult lowerTranspose(TransposeOp op, Lowering &l) {
   Value in = l.lookup(op.getInput());
-  RankedTensorType rt = op.getType();
-  SmallVector<Value> sizes;
-  ArrayRef<int64_t> perm = op.getPermutation();
-  for (int64_t i = 0; i < rt.getRank(); ++i)
-    if (rt.isDynamicDim(i))
-      sizes.push_back(l.dim(in, perm[i]));
-  Value out = l.allocFor(op, sizes);
-  linalg::TransposeOp::create(l.b, in, out, perm);
+  AffineMap perm =
+      AffineMap::getPermutationMap(op.getPermutation(), l.b.getContext());
+  l.bind(op, memref::TransposeOp::create(l.b, in, AffineMapAttr::get(perm)));
+  return success();
+}
+
+static LogicalResult lowerCopy(CopyOp op, Lowering &l) {
+  Value in = l.lookup(op.getInput());
+  Value out = l.allocFor(op, l.dynamicSizesLike(op.getType(), in));
+  linalg::CopyOp::create(l.b, in, out);
   l.bind(op, out);
   return success();
 }
@@ -131,20 +134,11 @@ static LogicalResult lowerConcat(ConcatOp op, Lowering &l) {
   return success();
 }
 
-/// Writes the update into the cache's rows [offset, offset + n). When the
-/// result is the state buffer the cache came in (a tied entry result), the
-/// rows are written in place; otherwise the cache is copied first.
+/// Writes the update into the cache's rows [offset, offset + n), in place
+/// (tfm-plan-views copied the cache where it is read again).
 static LogicalResult lowerCacheWrite(CacheWriteOp op, Lowering &l) {
-  Value cache = l.lookup(op.getCache());
+  Value out = l.lookup(op.getCache());
   Value update = l.lookup(op.getUpdate());
-  Value out = l.allocFor(op);
-  if (out == cache) {
-    if (!op.getCache().hasOneUse())
-      return op.emitOpError("updates its cache in place, but the old cache "
-                            "is read elsewhere");
-  } else {
-    linalg::CopyOp::create(l.b, cache, out);
-  }
   auto ct = op.getCache().getType();
   int64_t axis = op.getAxis();
   // The runtime checks offset + n <= capacity; clamping keeps a violated
@@ -171,6 +165,8 @@ LogicalResult mlir::tfm::cpu::lowerShapeOp(Operation *op, Lowering &l) {
     return lowerCacheWrite(c, l);
   if (auto r = dyn_cast<ReshapeOp>(op))
     return lowerReshape(r, l);
+  if (auto c = dyn_cast<CopyOp>(op))
+    return lowerCopy(c, l);
   if (auto t = dyn_cast<TransposeOp>(op))
     return lowerTranspose(t, l);
   if (auto s = dyn_cast<SliceOp>(op))

@@ -18,6 +18,10 @@ Value buildFloatConstant(OpBuilder &b, Location loc, Type type, double value);
 /// 1 / (1 + exp(-x)).
 Value buildSigmoid(OpBuilder &b, Location loc, Value x);
 
+/// `x` (a scalar or vector) converted to element type `to`, as
+/// tfm.convert defines it.
+Value buildConvert(OpBuilder &b, Location loc, Value x, Type to);
+
 /// GELU in its erf or tanh form.
 Value buildGelu(OpBuilder &b, Location loc, Value x, GeluApproximation approx);
 

@@ -10,7 +10,6 @@
 
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
-include "mlir/IR/EnumAttr.td"
 
 //===----------------------------------------------------------------------===//
 // Dialect
@@ -44,6 +43,15 @@ def Tfm_Dialect : Dialect {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect"];
   let hasConstantMaterializer = 1;
+  // Attributes (TfmAttrs.td) print as #tfm.<mnemonic><...>; every `tfm.*`
+  // attribute on an op, a region argument or a result is verified.
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let extraClassDeclaration = [{
+    void registerAttributes();
+  }];
 }
 
 //===----------------------------------------------------------------------===//
@@ -54,19 +62,7 @@ def Tfm_FloatElement : AnyTypeOf<[F32, F16, BF16]>;
 def Tfm_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 def Tfm_IdTensor : RankedTensorOf<[I32, I64]>;
 def Tfm_MaskSourceTensor : RankedTensorOf<[I1, I32, I64, F32, F16, BF16]>;
-def Tfm_AnyTensor : RankedTensorOf<[F32, F16, BF16, I1, I32, I64]>;
-
-//===----------------------------------------------------------------------===//
-// Enums
-//===----------------------------------------------------------------------===//
-
-def Tfm_GeluErf : I32EnumAttrCase<"erf", 0>;
-def Tfm_GeluTanh : I32EnumAttrCase<"tanh", 1>;
-def Tfm_GeluApproximationAttr : I32EnumAttr<"GeluApproximation",
-    "how GELU is computed: exactly with erf, or with the tanh approximation",
-    [Tfm_GeluErf, Tfm_GeluTanh]> {
-  let cppNamespace = "::mlir::tfm";
-}
+def Tfm_AnyTensor : RankedTensorOf<[F32, F16, BF16, I1, I8, I32, I64]>;
 
 //===----------------------------------------------------------------------===//
 // Base op class

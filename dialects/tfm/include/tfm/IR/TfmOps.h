@@ -16,9 +16,10 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "tfm/IR/TfmAttrs.h"
 #include "tfm/IR/TfmDialect.h"
-#include "tfm/IR/TfmOpsEnums.h.inc"
 #include "tfm/IR/TfmInterfaces.h.inc"
+#include "tfm/IR/TfmOpsEnums.h.inc"
 
 #define GET_OP_CLASSES
 #include "tfm/IR/TfmOps.h.inc"

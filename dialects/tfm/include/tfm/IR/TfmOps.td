@@ -15,6 +15,20 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Dialect/Linalg/IR/LinalgInterfaces.td"
+include "mlir/IR/EnumAttr.td"
+
+//===----------------------------------------------------------------------===//
+// Enums used by ops
+//===----------------------------------------------------------------------===//
+
+def Tfm_GeluErf : I32EnumAttrCase<"erf", 0>;
+def Tfm_GeluTanh : I32EnumAttrCase<"tanh", 1>;
+def Tfm_GeluApproximationAttr : I32EnumAttr<"GeluApproximation",
+    "how GELU is computed: exactly with erf, or with the tanh approximation",
+    [Tfm_GeluErf, Tfm_GeluTanh]> {
+  let cppNamespace = "::mlir::tfm";
+}
+
 
 //===----------------------------------------------------------------------===//
 // Parameters and constants
@@ -345,6 +359,50 @@ def Tfm_ScaleOp : Tfm_Op<"scale", [Pure, SameOperandsAndResultType,
   let assemblyFormat = "$input `by` $factor attr-dict `:` type($input)";
   let hasFolder = 1;
   let hasCanonicalizer = 1;
+}
+
+def Tfm_ConvertOp : Tfm_Op<"convert", [Pure, SameOperandsAndResultShape,
+    DeclareOpInterfaceMethods<Tfm_ScalarComputeOpInterface>]> {
+  let summary = "converts every element to another element type";
+  let description = [{
+    Float to float rounds to nearest even (`arith.truncf`) or widens exactly
+    (`arith.extf`); integers widen with sign extension or truncate; integers
+    (and i1) convert to floats exactly where representable, floats to
+    integers toward zero. Weights stored in half precision are widened by a
+    `tfm.convert` that the consuming `tfm.linear` or `tfm.embedding` absorbs
+    (its kernel widens while it loads).
+
+    ```mlir
+    %w32 = tfm.convert %w : tensor<384x96xbf16> -> tensor<384x96xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_AnyTensor:$input);
+  let results = (outs Tfm_AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Planning
+//===----------------------------------------------------------------------===//
+
+def Tfm_CopyOp : Tfm_Op<"copy", [Pure, SameOperandsAndResultType]> {
+  let summary = "the identity, materialised in a buffer of its own";
+  let description = [{
+    Inserted by `tfm-plan-views` where a kernel needs an operand in a layout
+    the value's view does not have (a contiguous row, a transposed view fed
+    to a reshape), where an entry result must be written to an output buffer
+    of its own, and before an in-place update of a value that is read
+    again. Semantically `result = input`; it is never folded away, so the
+    plan it belongs to stays valid.
+
+    ```mlir
+    %c = tfm.copy %t : tensor<2x3x37x32xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_AnyTensor:$input);
+  let results = (outs Tfm_AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
 //===----------------------------------------------------------------------===//

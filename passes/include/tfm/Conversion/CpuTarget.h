@@ -1,0 +1,54 @@
+//===- CpuTarget.h - the CPU kernels' parameters and plan -------*- C++ -*-===//
+//
+// Part of tfmc. The one place the CPU backend's tuning knobs live: they are
+// declared (with their defaults and help) as the options of
+// tfm-lower-to-cpu in Passes.td, whose generated LowerToCPUPassOptions is
+// what the driver, the pipelines and the plan take. This header resolves
+// them (automatic micro-kernel sizes) and derives the plan's view of the
+// target.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_CONVERSION_CPUTARGET_H
+#define TFM_CONVERSION_CPUTARGET_H
+
+#include "tfm/Conversion/Passes.h"
+#include "tfm/Plan/Plan.h"
+
+namespace mlir::tfm {
+
+/// LowerToCPUPassOptions with every automatic choice made.
+struct CpuKernelParams {
+  unsigned vectorWidth, gemmMR, gemmNR, gemmKC, gemmMC;
+  unsigned attentionBlockQ, attentionBlockK;
+  int64_t maxPositions;
+};
+
+/// Resolves the micro-kernel shape (MR rows of NR/lanes vectors fit the
+/// register file); fails through `error` on inconsistent options.
+FailureOr<CpuKernelParams>
+resolveCpuKernelParams(const LowerToCPUPassOptions &options,
+                       llvm::function_ref<void(const llvm::Twine &)> error);
+
+/// The plan's view of the CPU: NR-wide panels, 64-byte alignment, entry
+/// tensors in caller buffers, tied embeddings read from panels, and the
+/// scratch of run-time packing (cpuScratchBytes).
+PlanOptions cpuPlanOptions(const CpuKernelParams &params);
+
+/// Scratch bytes the CPU kernel of `op` needs: run-time GEMM panels of an
+/// activation operand, a broadcast epilogue input.
+int64_t cpuScratchBytes(Operation *op, ShapeBounds &bounds,
+                        const CpuKernelParams &params);
+
+/// Parses a tfm-lower-to-cpu option string ("gemm-kc=256 vector-width=16").
+LogicalResult
+parseCpuOptions(llvm::StringRef text, LowerToCPUPassOptions &options,
+                llvm::function_ref<LogicalResult(const llvm::Twine &)> error);
+
+/// Registers the "cpu" plan target (default options) for
+/// tfm-plan-buffers{target=cpu}.
+void registerCpuPlanTarget();
+
+} // namespace mlir::tfm
+
+#endif // TFM_CONVERSION_CPUTARGET_H

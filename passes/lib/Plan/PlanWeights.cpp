@@ -1,0 +1,177 @@
+//===- PlanWeights.cpp - the layout of the weights buffer -----------------===//
+//
+// Part of tfmc. Each tfm.weight is stored once per layout its readers need,
+// in its own element type; generated tables are entries too. The plan is
+// the single source the targets view weights through and the artifact
+// writer fills weights.bin from.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfm/Plan/Plan.h"
+
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#define DEBUG_TYPE "tfm-plan-weights"
+
+namespace mlir::tfm {
+#define GEN_PASS_DEF_PLANWEIGHTSPASS
+#include "tfm/Plan/Passes.h.inc"
+} // namespace mlir::tfm
+
+using namespace mlir;
+using namespace mlir::tfm;
+
+static constexpr int64_t kWeightAlignment = 64;
+
+std::string mlir::tfm::sinusoidalTableName(int64_t rows, int64_t d,
+                                           double base) {
+  return llvm::formatv("tfm.sinusoidal[{0}x{1},base={2}]", rows, d, base).str();
+}
+
+int64_t mlir::tfm::sinusoidalRows(PositionalEncodingOp op,
+                                  int64_t maxPositions) {
+  RankedTensorType t = op.getType();
+  // A run-time offset or length reads rows up to the maximum (0: unknown).
+  if (op.getOffset() || t.isDynamicDim(0))
+    return std::max<int64_t>(maxPositions, 0);
+  return std::max(t.getDimSize(0), maxPositions);
+}
+
+bool mlir::tfm::readsEmbeddingFromPanels(Value table) {
+  WeightOp w = storedWeight(table);
+  if (!w || w.getType().getRank() != 2)
+    return false;
+  bool linear = false;
+  for (OpOperand &use : table.getUses()) {
+    if (isa<EmbeddingOp>(use.getOwner()) && use.getOperandNumber() == 0)
+      continue;
+    auto lin = dyn_cast<LinearOp>(use.getOwner());
+    if (!lin || lin.getWeight() != table || lin.getWeightKn())
+      return false;
+    linear = true;
+  }
+  return linear;
+}
+
+namespace {
+class WeightPlanBuilder {
+public:
+  explicit WeightPlanBuilder(MLIRContext *ctx) : ctx(ctx) {}
+
+  void add(StringRef name, RankedTensorType type, WeightLayout layout,
+           int64_t panelWidth, bool kn, ArrayRef<StringAttr> parts,
+           int64_t concatAxis, FloatAttr base) {
+    std::string key =
+        llvm::formatv("{0}|{1}|{2}|{3}", name, stringifyWeightLayout(layout),
+                      kn, panelWidth)
+            .str();
+    if (!seen.insert(key).second)
+      return;
+    int64_t bytes = WeightEntryAttr::storedBytes(type, layout, panelWidth, kn);
+    entries.push_back(WeightEntryAttr::get(ctx, StringAttr::get(ctx, name),
+                                           type, layout, panelWidth, kn, parts,
+                                           concatAxis, base, size, bytes));
+    size +=
+        (bytes + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+  }
+
+  void add(WeightOp op, WeightLayout layout, int64_t panelWidth, bool kn) {
+    SmallVector<StringAttr> parts;
+    int64_t axis = 0;
+    if (std::optional<ArrayAttr> p = op.getParts()) {
+      for (Attribute a : *p)
+        parts.push_back(cast<StringAttr>(a));
+      axis = *op.getConcatAxis();
+    }
+    add(op.getName(), cast<RankedTensorType>(op.getType()), layout,
+        layout == WeightLayout::gemm_panels ? panelWidth : 0, kn, parts, axis,
+        FloatAttr());
+  }
+
+  WeightPlanAttr finish() const {
+    return WeightPlanAttr::get(ctx, size, entries);
+  }
+
+private:
+  MLIRContext *ctx;
+  SmallVector<WeightEntryAttr> entries;
+  llvm::StringSet<> seen;
+  int64_t size = 0;
+};
+
+struct PlanWeightsPass final : tfm::impl::PlanWeightsPassBase<PlanWeightsPass> {
+  using Base::Base;
+  PlanWeightsPass() = default;
+  PlanWeightsPass(const PlanOptions &opts) {
+    panelWidth = opts.panelWidth;
+    embeddingFromPanels = opts.embeddingFromPanels;
+    maxPositions = opts.maxPositions;
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (panelWidth <= 0) {
+      module.emitError("panel-width must be positive");
+      return signalPassFailure();
+    }
+    int64_t rows = maxPositions;
+    if (rows <= 0)
+      if (ModelAttr model = getModelAttr(module))
+        rows = model.getMaxSeqLen();
+    WeightPlanBuilder plan(&getContext());
+    WalkResult walk = module.walk([&](Operation *op) -> WalkResult {
+      if (auto w = dyn_cast<WeightOp>(op)) {
+        Type elt = w.getType().getElementType();
+        if (!isa<FloatType>(elt))
+          return w.emitOpError("has element type ")
+                 << elt << "; weights must be floating point";
+        // Readers, looking through a convert fused into their loads.
+        SmallVector<OpOperand *> uses;
+        for (OpOperand &use : w->getUses()) {
+          if (isLoadFusedConvert(use.getOwner()))
+            for (OpOperand &u : use.getOwner()->getUses())
+              uses.push_back(&u);
+          else
+            uses.push_back(&use);
+        }
+        for (OpOperand *use : uses) {
+          auto lin = dyn_cast<LinearOp>(use->getOwner());
+          if (lin && use->get() == lin.getWeight()) {
+            plan.add(w, WeightLayout::gemm_panels, panelWidth,
+                     lin.getWeightKn());
+            continue;
+          }
+          if (embeddingFromPanels && isa<EmbeddingOp>(use->getOwner()) &&
+              readsEmbeddingFromPanels(use->get()))
+            continue;
+          plan.add(w, WeightLayout::row_major, 0, false);
+        }
+      }
+      if (auto pe = dyn_cast<PositionalEncodingOp>(op)) {
+        RankedTensorType t = pe.getType();
+        int64_t n = sinusoidalRows(pe, rows);
+        if (n <= 0)
+          return pe.emitOpError("reads positions at a run-time offset or of "
+                                "a run-time length; the plan needs "
+                                "max-positions");
+        double base = pe.getBase().convertToDouble();
+        plan.add(
+            sinusoidalTableName(n, t.getDimSize(1), base),
+            RankedTensorType::get({n, t.getDimSize(1)}, t.getElementType()),
+            WeightLayout::sinusoidal, 0, false, {}, 0,
+            FloatAttr::get(Float64Type::get(&getContext()), base));
+      }
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+    module->setAttr(attr::kWeights, plan.finish());
+  }
+};
+} // namespace
+
+std::unique_ptr<Pass>
+mlir::tfm::createPlanWeightsPass(const PlanOptions &opts) {
+  return std::make_unique<PlanWeightsPass>(opts);
+}

@@ -1,0 +1,117 @@
+// RUN: tfmc-opt %s -split-input-file -verify-diagnostics
+
+// Every tfm.* attribute is verified where it is attached.
+
+// expected-error @+1 {{bos_id 40 is outside the vocabulary [0, 40) (-1: none)}}
+module attributes {tfm.model = #tfm.model<family = decoder, vocab_size = 40, max_seq_len = 8, bos_id = 40>} {}
+
+// -----
+
+// expected-error @+1 {{'tfm.model' is only valid on modules}}
+func.func @f() attributes {tfm.model = #tfm.model<family = decoder, vocab_size = 4, max_seq_len = 8>} { return }
+
+// -----
+
+// A malformed entry also fails its list:
+// expected-error @+2 {{weight 'w' stores 128 bytes, not 64}}
+// expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter}}
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 128, entries = [<name = "w", type = tensor<4x8xf32>, layout = row_major, offset = 0, bytes = 64>]>} {}
+
+// -----
+
+// expected-error @+1 {{weight entries overlap at byte 64}}
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 256, entries = [<name = "a", type = tensor<4x8xf32>, layout = row_major, offset = 0, bytes = 128>, <name = "b", type = tensor<4x8xf32>, layout = row_major, offset = 64, bytes = 128>]>} {}
+
+// -----
+
+// A malformed entry also fails its list:
+// expected-error @+2 {{weight 'w' must be at a 64-byte aligned offset}}
+// expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter}}
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 256, entries = [<name = "w", type = tensor<4x8xf32>, layout = row_major, offset = 8, bytes = 128>]>} {}
+
+// -----
+
+// A malformed entry also fails its list:
+// expected-error @+2 {{gemm_panels weight 'w' needs rank 2 and a positive panel_width}}
+// expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter}}
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 256, entries = [<name = "w", type = tensor<4x8xf32>, layout = gemm_panels, offset = 0, bytes = 128>]>} {}
+
+// -----
+
+// A malformed entry also fails its list:
+// expected-error @+2 {{weight 'w' has unsupported element type 'i32'}}
+// expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter}}
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 256, entries = [<name = "w", type = tensor<4x8xi32>, layout = row_major, offset = 0, bytes = 128>]>} {}
+
+// -----
+
+// A malformed entry also fails its list:
+// expected-error @+2 {{dynamic dimension 1 of 'x' has no name}}
+// expected-error @+1 {{failed to parse Tfm_EntryAttr parameter}}
+func.func @f(%x: tensor<1x?xf32>) attributes {tfm.entry = #tfm.entry<inputs = [<name = "x", type = tensor<1x?xf32>, role = input, arg = 0>], bounds = {}>} { return }
+
+// -----
+
+// expected-error @+1 {{dimension 'seq' of 'x' has no bound}}
+func.func @f(%x: tensor<1x?xf32>) attributes {tfm.entry = #tfm.entry<inputs = [<name = "x", type = tensor<1x?xf32>, role = input, dims = ["", "seq"], arg = 0>], bounds = {}>} { return }
+
+// -----
+
+// expected-error @+1 {{entry input 'x' does not match argument 0}}
+func.func @f(%x: tensor<4xf32>) attributes {tfm.entry = #tfm.entry<inputs = [<name = "x", type = tensor<8xf32>, role = input, arg = 0>], bounds = {}>} { return }
+
+// -----
+
+// expected-error @+1 {{two entry tensors are named 'x'}}
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> attributes {tfm.entry = #tfm.entry<inputs = [<name = "x", type = tensor<4xf32>, role = input, arg = 0>], outputs = [<name = "x", type = tensor<4xf32>, role = output, arg = 0>], bounds = {}>} { return %x : tensor<4xf32> }
+
+// -----
+
+// A malformed entry also fails its list:
+// expected-error @+2 {{id_bound needs integer elements}}
+// expected-error @+1 {{failed to parse Tfm_EntryAttr parameter}}
+func.func @f(%x: tensor<4xf32>) attributes {tfm.entry = #tfm.entry<inputs = [<name = "x", type = tensor<4xf32>, role = input, id_bound = 3, arg = 0>], bounds = {}>} { return }
+
+// -----
+
+// expected-error @+1 {{argument 0: 'tfm.dim_names' has 1 names for type 'tensor<2x3xf32>'}}
+func.func @f(%x: tensor<2x3xf32> {tfm.dim_names = [""]}) { return }
+
+// -----
+
+// expected-error @+1 {{argument 0: dimension 0 is static but named 'seq'}}
+func.func @f(%x: tensor<2x3xf32> {tfm.dim_names = ["seq", ""]}) { return }
+
+// -----
+
+// expected-error @+1 {{result 0 is tied to argument 3, which does not exist or has another type}}
+func.func @f(%x: tensor<2xf32>) -> (tensor<2xf32> {tfm.tied_to = 3 : i64}) { return %x : tensor<2xf32> }
+
+// -----
+
+// expected-error @+1 {{argument 0: unknown attribute 'tfm.nmae'}}
+func.func @f(%x: tensor<2xf32> {tfm.nmae = "x"}) { return }
+
+// -----
+
+func.func @f(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'tfm.buffers' must hold one #tfm.buffer per result}}
+  %y = tfm.exp %x {tfm.buffers = []} : tensor<2xf32>
+  return %y : tensor<2xf32>
+}
+
+// -----
+
+func.func @f(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{a buffer of kind output needs index}}
+  %y = tfm.exp %x {tfm.buffers = [#tfm.buffer<kind = output>]} : tensor<2xf32>
+  return %y : tensor<2xf32>
+}
+
+// -----
+
+func.func @f(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{unknown attribute 'tfm.bufers'}}
+  %y = tfm.exp %x {tfm.bufers = []} : tensor<2xf32>
+  return %y : tensor<2xf32>
+}

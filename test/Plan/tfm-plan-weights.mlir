@@ -1,0 +1,77 @@
+// RUN: tfmc-opt %s -split-input-file -verify-diagnostics -tfm-plan-weights="panel-width=16" | FileCheck %s
+// RUN: tfmc-opt %s -split-input-file -verify-diagnostics -tfm-plan-weights="panel-width=16 embedding-from-panels=true" | FileCheck %s --check-prefix=TIED
+
+// A GEMM weight is stored as panels [ceil(N/16), K, 16] (7 -> 1 panel of
+// 16 x 16 floats), an embedding table row-major, each once, 64-byte
+// aligned, in order of first use. A weight tied to the LM head is stored
+// twice, unless the table is read from the panels.
+// CHECK-LABEL: module attributes {tfm.weights = #tfm.weight_plan<bytes = 6912, entries = [
+// CHECK-SAME: <name = "emb", type = tensor<7x16xf32>, layout = gemm_panels, panel_width = 16, offset = 0, bytes = 1024>,
+// CHECK-SAME: <name = "emb", type = tensor<7x16xf32>, layout = row_major, offset = 1024, bytes = 448>,
+// CHECK-SAME: <name = "w", type = tensor<16x80xf32>, layout = gemm_panels, panel_width = 16, kn = true, offset = 1472, bytes = 5120>,
+// CHECK-SAME: <name = "b", type = tensor<80xf32>, layout = row_major, offset = 6592, bytes = 320>
+// TIED-LABEL: module attributes {tfm.weights = #tfm.weight_plan<bytes = 6464, entries = [
+// TIED-SAME: <name = "emb", type = tensor<7x16xf32>, layout = gemm_panels, panel_width = 16, offset = 0, bytes = 1024>,
+// TIED-NOT: layout = row_major, offset = 0
+func.func @main(%ids: tensor<1x5xi64>) -> (tensor<1x5x7xf32>, tensor<1x5x80xf32>) {
+  %t = tfm.weight "emb" : tensor<7x16xf32>
+  %e = tfm.embedding %t, %ids : (tensor<7x16xf32>, tensor<1x5xi64>) -> tensor<1x5x16xf32>
+  %y = tfm.linear %e, %t : (tensor<1x5x16xf32>, tensor<7x16xf32>) -> tensor<1x5x7xf32>
+  %w = tfm.weight "w" : tensor<16x80xf32>
+  %b = tfm.weight "b" : tensor<80xf32>
+  %z = tfm.linear %e, %w bias %b weight_kn : (tensor<1x5x16xf32>, tensor<16x80xf32>, tensor<80xf32>) -> tensor<1x5x80xf32>
+  return %y, %z : tensor<1x5x7xf32>, tensor<1x5x80xf32>
+}
+
+// -----
+
+// Element types are kept: a bf16 weight widened by a convert that the GEMM
+// and the gather fuse into their loads is stored in 2 bytes per element
+// (the panels are 512 bytes, half of f32's 1024).
+// CHECK-LABEL: module attributes {tfm.weights = #tfm.weight_plan<bytes = 768, entries = [
+// CHECK-SAME: <name = "emb", type = tensor<7x16xbf16>, layout = gemm_panels, panel_width = 16, offset = 0, bytes = 512>,
+// CHECK-SAME: <name = "emb", type = tensor<7x16xbf16>, layout = row_major, offset = 512, bytes = 224>]
+// TIED-LABEL: module attributes {tfm.weights = #tfm.weight_plan<bytes = 512, entries = [
+// TIED-SAME: <name = "emb", type = tensor<7x16xbf16>, layout = gemm_panels, panel_width = 16, offset = 0, bytes = 512>]
+func.func @half(%ids: tensor<1x5xi64>) -> tensor<1x5x7xf32> {
+  %t = tfm.weight "emb" : tensor<7x16xbf16>
+  %t32 = tfm.convert %t : tensor<7x16xbf16> -> tensor<7x16xf32>
+  %e = tfm.embedding %t32, %ids : (tensor<7x16xf32>, tensor<1x5xi64>) -> tensor<1x5x16xf32>
+  %y = tfm.linear %e, %t32 : (tensor<1x5x16xf32>, tensor<7x16xf32>) -> tensor<1x5x7xf32>
+  return %y : tensor<1x5x7xf32>
+}
+
+// -----
+
+// A convert that something else reads is a kernel of its own: the weight
+// is stored row-major (for that kernel), not as panels.
+// CHECK-LABEL: module attributes {tfm.weights = #tfm.weight_plan<bytes = 256, entries = [
+// CHECK-SAME: <name = "w", type = tensor<7x16xf16>, layout = row_major, offset = 0, bytes = 224>]
+func.func @not_fused(%x: tensor<7x16xf32>) -> tensor<7x16xf32> {
+  %w = tfm.weight "w" : tensor<7x16xf16>
+  %w32 = tfm.convert %w : tensor<7x16xf16> -> tensor<7x16xf32>
+  %y = tfm.add %x, %w32 : tensor<7x16xf32>, tensor<7x16xf32>
+  return %y : tensor<7x16xf32>
+}
+
+// -----
+
+// Positional encodings read a generated table of max-positions rows (here
+// the model's max_seq_len) with the op's wavelength base.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: tfm.weights = #tfm.weight_plan<bytes = 2048, entries = [<name = "tfm.sinusoidal[32x16,base=10000.00]", type = tensor<32x16xf32>, layout = sinusoidal, base = 1.000000e+04 : f64, offset = 0, bytes = 2048>]>
+module attributes {tfm.model = #tfm.model<family = encoder, vocab_size = 10, max_seq_len = 32>} {
+  func.func @pe(%n: index) -> tensor<?x16xf32> {
+    %pe = tfm.positional_encoding sizes(%n) : tensor<?x16xf32>
+    return %pe : tensor<?x16xf32>
+  }
+}
+
+// -----
+
+// Without a model or max-positions, a run-time length has no table size.
+func.func @pe(%n: index) -> tensor<?x16xf32> {
+  // expected-error @below {{reads positions at a run-time offset or of a run-time length; the plan needs max-positions}}
+  %pe = tfm.positional_encoding sizes(%n) : tensor<?x16xf32>
+  return %pe : tensor<?x16xf32>
+}
