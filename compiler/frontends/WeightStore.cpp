@@ -28,8 +28,8 @@ std::unique_ptr<WeightStore> WeightStore::random(uint64_t seed) {
 
 static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
   return "[" +
-         llvm::join(llvm::map_range(shape,
-                                    [](int64_t d) { return std::to_string(d); }),
+         llvm::join(llvm::map_range(
+                        shape, [](int64_t d) { return std::to_string(d); }),
                     ", ") +
          "]";
 }
@@ -135,6 +135,14 @@ llvm::Error WeightStore::read(StringRef name, float *out) const {
       out[i + 1] = static_cast<float>(0.02 * r * std::sin(2.0 * M_PI * u2));
   }
   return llvm::Error::success();
+}
+
+std::optional<SafetensorsDType> WeightStore::storedType(StringRef name) const {
+  if (!file)
+    return std::nullopt;
+  if (const SafetensorsTensor *t = file->find(name))
+    return t->dtype;
+  return std::nullopt;
 }
 
 std::string WeightStore::describe() const {

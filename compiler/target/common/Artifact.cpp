@@ -290,6 +290,11 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
                 for (int64_t d : e.getType().getShape())
                   j.value(d);
               });
+              if (!e.getParts().empty())
+                j.attributeArray("parts", [&] {
+                  for (StringAttr p : e.getParts())
+                    j.value(p.getValue());
+                });
               if (e.getLayout() == WeightLayout::gemm_panels) {
                 j.attribute("panel_width", e.getPanelWidth());
                 j.attribute("kn", e.getKn());

@@ -229,14 +229,16 @@ std::string KernelWriter::store(const View &v, const std::string &index,
 }
 
 std::string KernelWriter::base(const View &v) {
-  std::pair<int, int64_t> key(v.storage, v.offset);
+  // Offsets are in elements of the array the view is read through.
+  int64_t bytes = elemBytes(v.elt);
+  std::tuple<int, int64_t, int64_t> key(v.storage, v.offset, bytes);
   auto it = pushIndex.find(key);
   int index;
   if (it != pushIndex.end()) {
     index = it->second;
   } else {
     index = push.size();
-    push.push_back({v.storage, v.offset});
+    push.push_back({v.storage, v.offset, bytes});
     pushIndex[key] = index;
   }
   std::string b = "pc.o[" + std::to_string(index) + "]";

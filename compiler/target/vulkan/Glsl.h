@@ -13,8 +13,10 @@
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace mlir::tfm::vk {
 
@@ -67,7 +69,7 @@ private:
   unsigned localSize;
   std::vector<PushValue> push;
   std::set<std::string> arrays;
-  llvm::DenseMap<std::pair<int, int64_t>, int> pushIndex;
+  std::map<std::tuple<int, int64_t, int64_t>, int> pushIndex;
 };
 
 /// Prints the arith/math ops of a scalar block (an epilogue region, or the

@@ -150,8 +150,9 @@ struct Kernel {
 
 /// One operand reference in a dispatch's push constants.
 struct PushValue {
-  int storage = -1;   ///< -1: `offset` is absolute
-  int64_t offset = 0; ///< elements, relative to the storage
+  int storage = -1;      ///< -1: `offset` is absolute
+  int64_t offset = 0;    ///< elements, relative to the storage
+  int64_t elemBytes = 4; ///< of the array it indexes
 };
 
 struct Dispatch {

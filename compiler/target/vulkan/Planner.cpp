@@ -186,7 +186,8 @@ FailureOr<View> Planner::view(Value tensor) {
                              "it");
     return failure();
   }
-  WeightEntryAttr placed = weights.lookup(w.getName(), WeightLayout::row_major);
+  WeightEntryAttr placed = weights.lookup(w.getName(), WeightLayout::row_major,
+                                          w.getType().getElementType());
   if (!placed)
     return w.emitOpError("has no row-major entry in the weight plan");
   View v = weightView(placed, placed.getType().getShape());
@@ -198,7 +199,8 @@ FailureOr<View> Planner::weightPanels(WeightOp op, bool kn, int64_t nr) {
   for (WeightEntryAttr e : weights.getEntries())
     if (e.getLayout() == WeightLayout::gemm_panels &&
         e.getName() == op.getNameAttr() && e.getKn() == kn &&
-        e.getPanelWidth() == nr)
+        e.getPanelWidth() == nr &&
+        e.getType().getElementType() == op.getType().getElementType())
       return weightView(e, e.getStoredShape());
   return op.emitOpError("has no ")
          << nr << "-wide GEMM panels in the weight plan";

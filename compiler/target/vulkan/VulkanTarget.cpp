@@ -169,7 +169,7 @@ static void writePlan(llvm::json::OStream &j, const EntryPlan &e) {
   auto pushValue = [&](const PushValue &p) -> int64_t {
     if (p.storage < 0)
       return p.offset;
-    return e.storages[p.storage].offset / 4 + p.offset;
+    return e.storages[p.storage].offset / p.elemBytes + p.offset;
   };
   auto io = [&](const std::vector<IoBinding> &list) {
     j.array([&] {

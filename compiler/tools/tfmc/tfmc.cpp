@@ -16,6 +16,7 @@
 #include "tfm/Target/Vulkan.h"
 #include "tfm/Tools/Inspect.h"
 #include "tfm/Transforms/Passes.h"
+#include "tfm/Transforms/Transforms.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -175,6 +176,21 @@ static cl::opt<std::string> cpuName(
     cl::desc("CPU to generate code for: native (this machine) or a name such "
              "as x86-64-v3, x86-64-v4, znver4"),
     cl::init("native"), cl::cat(targetCat));
+enum class WeightDType { F32, F16, BF16, Auto };
+static cl::opt<WeightDType> weightDType(
+    "weight-dtype",
+    cl::desc("Storage type of the GEMM and embedding weights (arithmetic "
+             "stays f32; vectors such as biases and norm scales stay f32)"),
+    cl::init(WeightDType::F32),
+    cl::values(clEnumValN(WeightDType::F32, "f32", "4 bytes per weight"),
+               clEnumValN(WeightDType::F16, "f16",
+                          "IEEE half precision, rounded to nearest even"),
+               clEnumValN(WeightDType::BF16, "bf16",
+                          "bfloat16, rounded to nearest even"),
+               clEnumValN(WeightDType::Auto, "auto",
+                          "as the checkpoint stores them (F16/BF16 tensors "
+                          "keep their type, everything else f32)")),
+    cl::cat(targetCat));
 static cl::opt<bool> noFusion(
     "no-fusion",
     cl::desc("Lower the primitive IR without the fusion pipeline (reference)"),
@@ -366,8 +382,43 @@ static LogicalResult configure(PassManager &pm,
 }
 
 /// Frontend IR -> the requested tfm or buffer-level stage.
+/// The storage type --weight-dtype asks for, for weight `w`.
+static Type weightStorage(WeightOp w, const WeightStore &store) {
+  MLIRContext *ctx = w.getContext();
+  switch (weightDType) {
+  case WeightDType::F32:
+    return Float32Type::get(ctx);
+  case WeightDType::F16:
+    return Float16Type::get(ctx);
+  case WeightDType::BF16:
+    return BFloat16Type::get(ctx);
+  case WeightDType::Auto:
+    break;
+  }
+  // A concatenation keeps the type its parts share.
+  SmallVector<StringRef> names;
+  if (std::optional<ArrayAttr> parts = w.getParts())
+    for (Attribute p : *parts)
+      names.push_back(cast<StringAttr>(p).getValue());
+  else
+    names.push_back(w.getName());
+  std::optional<SafetensorsDType> common;
+  for (StringRef n : names) {
+    std::optional<SafetensorsDType> t = store.storedType(n);
+    if (!t || (common && *common != *t))
+      return Float32Type::get(ctx);
+    common = t;
+  }
+  if (common == SafetensorsDType::F16)
+    return Float16Type::get(ctx);
+  if (common == SafetensorsDType::BF16)
+    return BFloat16Type::get(ctx);
+  return Float32Type::get(ctx);
+}
+
 static LogicalResult runPipeline(ModuleOp module, const CpuTarget *target,
                                  const VulkanTarget *vkTarget,
+                                 const WeightStore &weights,
                                  const std::shared_ptr<IRDumpDir> &dump) {
   PassManager pm(module.getContext());
   if (failed(configure(pm, dump)))
@@ -389,6 +440,12 @@ static LogicalResult runPipeline(ModuleOp module, const CpuTarget *target,
   if (!extraPasses.empty() &&
       failed(parsePassPipeline(extraPasses, pm, llvm::errs())))
     return failure();
+  // Weight storage types, after fusion (so a merged projection is one
+  // weight): GEMM and embedding matrices in --weight-dtype.
+  if (weightDType != WeightDType::F32 && emit != Emit::TFM &&
+      !(emit == Emit::Graph && graphStage == Stage::TFM))
+    pm.addPass(createConvertWeightsPass(
+        [&weights](WeightOp w) { return weightStorage(w, weights); }));
   if (needsPlan()) {
     if (targetKind == TargetKind::Vulkan) {
       PlanOptions opts = vulkanPlanOptions(*vkTarget);
@@ -494,7 +551,8 @@ static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
     dump = *d;
   }
   if (failed(runPipeline(module, target ? &*target : nullptr,
-                         vkTarget ? &*vkTarget : nullptr, dump)))
+                         vkTarget ? &*vkTarget : nullptr, *model->weights,
+                         dump)))
     return failure();
 
   auto configurePM = [&](PassManager &pm) { return configure(pm, dump); };

@@ -11,6 +11,7 @@
 #include "tfm/Transforms/Transforms.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/StringSet.h"
 
 #define DEBUG_TYPE "tfm-convert-weights"
 
@@ -72,9 +73,39 @@ struct NarrowWeight final : OpRewritePattern<WeightOp> {
 struct ConvertWeightsPass final
     : tfm::impl::ConvertWeightsPassBase<ConvertWeightsPass> {
   using Base::Base;
+  ConvertWeightsPass() = default;
+  explicit ConvertWeightsPass(WeightTypeFn storage)
+      : storage(std::move(storage)) {}
+
+  /// Per-weight choice (tfmc --weight-dtype=auto); the dtype option when
+  /// null.
+  WeightTypeFn storage;
+
+  /// Runs the pattern with `choose`, except on the weights some entry
+  /// reads in a way no kernel widens (they stay as they are everywhere).
+  void convert(WeightTypeFn choose) {
+    llvm::StringSet<> blocked;
+    getOperation().walk([&](WeightOp w) {
+      if (w.getType().getRank() < 2 || !isReadByGemmOrGather(w))
+        blocked.insert(w.getName());
+    });
+    RewritePatternSet patterns(&getContext());
+    populateConvertWeightsPatterns(patterns, [&](WeightOp w) -> Type {
+      if (blocked.contains(w.getName()))
+        return w.getType().getElementType();
+      return choose(w);
+    });
+    GreedyRewriteConfig config;
+    config.enableFolding(false);
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+      signalPassFailure();
+  }
 
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    if (storage)
+      return convert(storage);
     Type elt = dtype == "bf16"  ? Type(BFloat16Type::get(ctx))
                : dtype == "f16" ? Type(Float16Type::get(ctx))
                : dtype == "f32" ? Type(Float32Type::get(ctx))
@@ -85,16 +116,15 @@ struct ConvertWeightsPass final
           << dtype << "'";
       return signalPassFailure();
     }
-    RewritePatternSet patterns(ctx);
-    populateConvertWeightsPatterns(patterns, [elt](WeightOp) { return elt; });
-    GreedyRewriteConfig config;
-    config.enableFolding(false);
-    if (failed(
-            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
-      signalPassFailure();
+    convert([elt](WeightOp) { return elt; });
   }
 };
 } // namespace
+
+std::unique_ptr<Pass>
+mlir::tfm::createConvertWeightsPass(WeightTypeFn storage) {
+  return std::make_unique<ConvertWeightsPass>(std::move(storage));
+}
 
 void mlir::tfm::populateConvertWeightsPatterns(RewritePatternSet &patterns,
                                                WeightTypeFn storage) {

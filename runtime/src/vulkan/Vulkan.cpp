@@ -734,8 +734,15 @@ SessionState::~SessionState() {
 void SessionDeleter::operator()(SessionState *s) const { delete s; }
 
 /// Bytes an input or output occupies on the device (ids as int32).
+/// Bytes of one element on the device: token ids are int32 there, every
+/// other type is kept as it is (16-bit and 8-bit tensors in 16/8-bit
+/// storage).
+static size_t deviceElementBytes(tfmc_dtype d) {
+  return d == TFMC_DTYPE_INT64 ? 4 : tfmc_dtype_size(d);
+}
+
 static size_t deviceBytes(const TensorSpec &t) {
-  return TensorSpec::product(t.maxShape) * 4;
+  return TensorSpec::product(t.maxShape) * deviceElementBytes(t.dtype);
 }
 
 static tfmc_status newStateBlock(const std::shared_ptr<Context> &ctx,
@@ -1066,7 +1073,7 @@ tfmc_status vk::run(tfmc_session &session) {
       for (size_t j = 0; j < n; ++j)
         d[j] = static_cast<int32_t>(static_cast<const int64_t *>(src)[j]);
     } else {
-      std::memcpy(dst, src, n * 4);
+      std::memcpy(dst, src, n * deviceElementBytes(e.inputs[i].dtype));
     }
   }
   if (!st.recorded)
@@ -1095,7 +1102,7 @@ tfmc_status vk::run(tfmc_session &session) {
         static_cast<int64_t *>(dst)[j] =
             reinterpret_cast<const int32_t *>(src)[j];
     } else {
-      std::memcpy(dst, src, n * 4);
+      std::memcpy(dst, src, n * deviceElementBytes(e.outputs[o].dtype));
     }
   }
   if (st.profiling) {

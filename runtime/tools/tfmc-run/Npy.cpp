@@ -97,20 +97,22 @@ struct HeaderParser {
   }
 };
 
+/// numpy's descriptors of the runtime's element types. numpy has no
+/// bfloat16: such tensors are read and written as their 16-bit patterns
+/// ('<u2', the upper half of the float32).
+static const std::pair<const char *, tfmc_dtype> kDescrs[] = {
+    {"<f4", TFMC_DTYPE_FLOAT32},  {"<i8", TFMC_DTYPE_INT64},
+    {"<i4", TFMC_DTYPE_INT32},    {"<f2", TFMC_DTYPE_FLOAT16},
+    {"<u2", TFMC_DTYPE_BFLOAT16}, {"|i1", TFMC_DTYPE_INT8},
+    {"|b1", TFMC_DTYPE_BOOL}};
+
 bool dtypeFromDescr(const std::string &descr, tfmc_dtype &out,
                     std::string &why) {
-  if (descr == "<f4") {
-    out = TFMC_DTYPE_FLOAT32;
-    return true;
-  }
-  if (descr == "<i8") {
-    out = TFMC_DTYPE_INT64;
-    return true;
-  }
-  if (descr == "<i4") {
-    out = TFMC_DTYPE_INT32;
-    return true;
-  }
+  for (auto [d, t] : kDescrs)
+    if (descr == d) {
+      out = t;
+      return true;
+    }
   if (!descr.empty() && descr[0] == '>')
     why = "dtype '" + descr +
           "' is big-endian; only little-endian files "
@@ -118,21 +120,16 @@ bool dtypeFromDescr(const std::string &descr, tfmc_dtype &out,
   else
     why = "dtype '" + descr +
           "' is not supported; use float32 ('<f4'), "
-          "int64 ('<i8') or int32 ('<i4')";
+          "int64 ('<i8') or int32 ('<i4'), or for models with such inputs "
+          "float16 ('<f2'), int8 ('|i1'), bool ('|b1') or bfloat16 as its "
+          "bits ('<u2')";
   return false;
 }
 
 const char *descrOf(tfmc_dtype dtype) {
-  switch (dtype) {
-  case TFMC_DTYPE_FLOAT32:
-    return "<f4";
-  case TFMC_DTYPE_INT64:
-    return "<i8";
-  case TFMC_DTYPE_INT32:
-    return "<i4";
-  case TFMC_DTYPE_FLOAT16:
-    return "<f2";
-  }
+  for (auto [d, t] : kDescrs)
+    if (t == dtype)
+      return d;
   return "?";
 }
 } // namespace

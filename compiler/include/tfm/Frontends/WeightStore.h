@@ -39,6 +39,10 @@ public:
   /// Reads a parameter as f32 into `out` (numElements floats).
   llvm::Error read(llvm::StringRef name, float *out) const override;
 
+  /// How `name` is stored in the checkpoint (nullopt: random weights or no
+  /// such tensor).
+  std::optional<SafetensorsDType> storedType(llvm::StringRef name) const;
+
   /// "path/model.safetensors" or "random (seed 7)".
   std::string describe() const override;
   /// Stored tensors no required name refers to (file stores only).

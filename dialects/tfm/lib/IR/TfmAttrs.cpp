@@ -323,10 +323,11 @@ WeightEntryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-WeightEntryAttr WeightPlanAttr::lookup(StringRef name,
-                                       WeightLayout layout) const {
+WeightEntryAttr WeightPlanAttr::lookup(StringRef name, WeightLayout layout,
+                                       Type elt) const {
   for (WeightEntryAttr e : getEntries())
-    if (e.getLayout() == layout && e.getName().getValue() == name)
+    if (e.getLayout() == layout && e.getName().getValue() == name &&
+        (!elt || e.getType().getElementType() == elt))
       return e;
   return WeightEntryAttr();
 }

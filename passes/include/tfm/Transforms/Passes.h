@@ -9,12 +9,21 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "tfm/IR/TfmOps.h"
+
 #include "mlir/Pass/Pass.h"
+
+#include <functional>
 
 namespace mlir::tfm {
 
 #define GEN_PASS_DECL
 #include "tfm/Transforms/Passes.h.inc"
+
+/// tfm-convert-weights with a per-weight storage type (the weight's own
+/// type leaves it as it is).
+std::unique_ptr<Pass>
+createConvertWeightsPass(std::function<Type(WeightOp)> storage);
 
 #define GEN_PASS_REGISTRATION
 #include "tfm/Transforms/Passes.h.inc"

@@ -10,7 +10,7 @@
 
 include "mlir/Pass/PassBase.td"
 
-def ConvertWeightsPass : Pass<"tfm-convert-weights", "func::FuncOp"> {
+def ConvertWeightsPass : Pass<"tfm-convert-weights", "ModuleOp"> {
   let summary = "Store GEMM and embedding weights in a narrower float type";
   let description = [{
     Every f32 `tfm.weight` of rank 2 or more that is only read as the weight
@@ -19,7 +19,9 @@ def ConvertWeightsPass : Pass<"tfm-convert-weights", "func::FuncOp"> {
     and keeps its types. The plan fuses such a convert into the loads of the
     GEMM and gather kernels (no converted copy is ever made), and the weight
     plan stores the weight in 2 bytes per element. Vectors (biases, norm
-    scales) and tensors read any other way stay f32.
+    scales) and tensors read any other way stay f32, in every entry point:
+    a weight that one entry reads through a slice (a learned position table
+    with a static length) stays f32 in all of them, so it is stored once.
 
     ```mlir
     %w = tfm.weight "fc1.weight" : tensor<384x96xf32>

@@ -92,7 +92,8 @@ Value Lowering::weightsView(WeightEntryAttr e, MemRefType type) {
 }
 
 Value Lowering::weightView(WeightOp op) {
-  WeightEntryAttr e = plan.lookup(op.getName(), WeightLayout::row_major);
+  WeightEntryAttr e = plan.lookup(op.getName(), WeightLayout::row_major,
+                                  op.getType().getElementType());
   auto type =
       MemRefType::get(op.getType().getShape(), op.getType().getElementType());
   if (!e) {
@@ -103,8 +104,9 @@ Value Lowering::weightView(WeightOp op) {
 }
 
 bool Lowering::onlyInPanels(WeightOp table) const {
-  return !plan.lookup(table.getName(), WeightLayout::row_major) &&
-         plan.lookup(table.getName(), WeightLayout::gemm_panels);
+  Type elt = table.getType().getElementType();
+  return !plan.lookup(table.getName(), WeightLayout::row_major, elt) &&
+         plan.lookup(table.getName(), WeightLayout::gemm_panels, elt);
 }
 
 Value Lowering::lookup(Value tensor) {
@@ -125,7 +127,8 @@ Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr) {
   for (WeightEntryAttr e : plan.getEntries())
     if (e.getLayout() == WeightLayout::gemm_panels &&
         e.getName() == op.getNameAttr() && e.getKn() == kn &&
-        e.getPanelWidth() == nr)
+        e.getPanelWidth() == nr &&
+        e.getType().getElementType() == op.getType().getElementType())
       return weightsView(e, MemRefType::get(e.getStoredShape(),
                                             op.getType().getElementType()));
   op.emitOpError("has no ") << nr << "-wide GEMM panels in the weight plan";

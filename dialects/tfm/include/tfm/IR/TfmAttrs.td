@@ -266,8 +266,10 @@ def Tfm_WeightPlanAttr : Tfm_Attr<"WeightPlan", "weight_plan"> {
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// The entry for `name` in `layout`, null when absent.
-    WeightEntryAttr lookup(::llvm::StringRef name, WeightLayout layout) const;
+    /// The entry for `name` in `layout` (and element type `elt` when
+    /// given), null when absent.
+    WeightEntryAttr lookup(::llvm::StringRef name, WeightLayout layout,
+                           ::mlir::Type elt = {}) const;
   }];
 }
 
