@@ -74,6 +74,9 @@ if has decode; then
   echo "== GPT-2-small decode with a KV cache"
   $PY bench/decode.py "$WORK/e2e" --threads "$THREADS" --stream "$WORK/stream" \
     --json "$R/decode.json"
+  echo "== GPT-2-small decode, bf16 weights"
+  $PY bench/decode.py "$WORK/e2e" --threads "$THREADS" --stream "$WORK/stream" \
+    --weight-dtype=bf16 --json "$R/decode-bf16.json"
 fi
 echo "== docs/benchmarks.md"
 $PY bench/report.py "$R" docs/benchmarks.md

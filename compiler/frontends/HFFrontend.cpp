@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Frontends/Frontends.h"
+#include "tfm/Support/Abi.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/FileSystem.h"
@@ -38,34 +39,56 @@ public:
   std::string name(Param p, Stack, int64_t layer) const override {
     std::string h = prefix + "h." + std::to_string(layer) + ".";
     switch (p) {
-    case Param::TokenEmbedding: return prefix + "wte.weight";
-    case Param::PositionEmbedding: return prefix + "wpe.weight";
-    case Param::SelfQKVWeight: return h + "attn.c_attn.weight";
-    case Param::SelfQKVBias: return h + "attn.c_attn.bias";
-    case Param::SelfOutWeight: return h + "attn.c_proj.weight";
-    case Param::SelfOutBias: return h + "attn.c_proj.bias";
-    case Param::SelfNormWeight: return h + "ln_1.weight";
-    case Param::SelfNormBias: return h + "ln_1.bias";
-    case Param::FFNNormWeight: return h + "ln_2.weight";
-    case Param::FFNNormBias: return h + "ln_2.bias";
-    case Param::FFNInWeight: return h + "mlp.c_fc.weight";
-    case Param::FFNInBias: return h + "mlp.c_fc.bias";
-    case Param::FFNOutWeight: return h + "mlp.c_proj.weight";
-    case Param::FFNOutBias: return h + "mlp.c_proj.bias";
-    case Param::FinalNormWeight: return prefix + "ln_f.weight";
-    case Param::FinalNormBias: return prefix + "ln_f.bias";
-    case Param::LMHeadWeight: return "lm_head.weight";
-    default: return "<gpt2 has no " + std::to_string(int(p)) + ">";
+    case Param::TokenEmbedding:
+      return prefix + "wte.weight";
+    case Param::PositionEmbedding:
+      return prefix + "wpe.weight";
+    case Param::SelfQKVWeight:
+      return h + "attn.c_attn.weight";
+    case Param::SelfQKVBias:
+      return h + "attn.c_attn.bias";
+    case Param::SelfOutWeight:
+      return h + "attn.c_proj.weight";
+    case Param::SelfOutBias:
+      return h + "attn.c_proj.bias";
+    case Param::SelfNormWeight:
+      return h + "ln_1.weight";
+    case Param::SelfNormBias:
+      return h + "ln_1.bias";
+    case Param::FFNNormWeight:
+      return h + "ln_2.weight";
+    case Param::FFNNormBias:
+      return h + "ln_2.bias";
+    case Param::FFNInWeight:
+      return h + "mlp.c_fc.weight";
+    case Param::FFNInBias:
+      return h + "mlp.c_fc.bias";
+    case Param::FFNOutWeight:
+      return h + "mlp.c_proj.weight";
+    case Param::FFNOutBias:
+      return h + "mlp.c_proj.bias";
+    case Param::FinalNormWeight:
+      return prefix + "ln_f.weight";
+    case Param::FinalNormBias:
+      return prefix + "ln_f.bias";
+    case Param::LMHeadWeight:
+      return "lm_head.weight";
+    default:
+      return "<gpt2 has no " + std::to_string(int(p)) + ">";
     }
   }
   std::string scope(Stack, int64_t layer, StringRef part) const override {
     if (layer < 0) {
-      if (part == "embeddings") return prefix + "wte";
-      if (part == "final_norm") return prefix + "ln_f";
+      if (part == "embeddings")
+        return prefix + "wte";
+      if (part == "final_norm")
+        return prefix + "ln_f";
       return part.str();
     }
     std::string h = prefix + "h." + std::to_string(layer) + ".";
-    return h + (part == "self_attn" ? "attn" : part == "ffn" ? "mlp" : part.str());
+    return h + (part == "self_attn" ? "attn"
+                : part == "ffn"     ? "mlp"
+                                    : part.str());
   }
 
 private:
@@ -82,35 +105,59 @@ public:
     std::string e = prefix + "embeddings.";
     std::string l = prefix + "encoder.layer." + std::to_string(layer) + ".";
     switch (p) {
-    case Param::TokenEmbedding: return e + "word_embeddings.weight";
-    case Param::PositionEmbedding: return e + "position_embeddings.weight";
-    case Param::TokenTypeEmbedding: return e + "token_type_embeddings.weight";
-    case Param::EmbeddingNormWeight: return e + "LayerNorm.weight";
-    case Param::EmbeddingNormBias: return e + "LayerNorm.bias";
-    case Param::SelfQWeight: return l + "attention.self.query.weight";
-    case Param::SelfQBias: return l + "attention.self.query.bias";
-    case Param::SelfKWeight: return l + "attention.self.key.weight";
-    case Param::SelfKBias: return l + "attention.self.key.bias";
-    case Param::SelfVWeight: return l + "attention.self.value.weight";
-    case Param::SelfVBias: return l + "attention.self.value.bias";
-    case Param::SelfOutWeight: return l + "attention.output.dense.weight";
-    case Param::SelfOutBias: return l + "attention.output.dense.bias";
-    case Param::SelfNormWeight: return l + "attention.output.LayerNorm.weight";
-    case Param::SelfNormBias: return l + "attention.output.LayerNorm.bias";
-    case Param::FFNInWeight: return l + "intermediate.dense.weight";
-    case Param::FFNInBias: return l + "intermediate.dense.bias";
-    case Param::FFNOutWeight: return l + "output.dense.weight";
-    case Param::FFNOutBias: return l + "output.dense.bias";
-    case Param::FFNNormWeight: return l + "output.LayerNorm.weight";
-    case Param::FFNNormBias: return l + "output.LayerNorm.bias";
-    default: return "<bert has no " + std::to_string(int(p)) + ">";
+    case Param::TokenEmbedding:
+      return e + "word_embeddings.weight";
+    case Param::PositionEmbedding:
+      return e + "position_embeddings.weight";
+    case Param::TokenTypeEmbedding:
+      return e + "token_type_embeddings.weight";
+    case Param::EmbeddingNormWeight:
+      return e + "LayerNorm.weight";
+    case Param::EmbeddingNormBias:
+      return e + "LayerNorm.bias";
+    case Param::SelfQWeight:
+      return l + "attention.self.query.weight";
+    case Param::SelfQBias:
+      return l + "attention.self.query.bias";
+    case Param::SelfKWeight:
+      return l + "attention.self.key.weight";
+    case Param::SelfKBias:
+      return l + "attention.self.key.bias";
+    case Param::SelfVWeight:
+      return l + "attention.self.value.weight";
+    case Param::SelfVBias:
+      return l + "attention.self.value.bias";
+    case Param::SelfOutWeight:
+      return l + "attention.output.dense.weight";
+    case Param::SelfOutBias:
+      return l + "attention.output.dense.bias";
+    case Param::SelfNormWeight:
+      return l + "attention.output.LayerNorm.weight";
+    case Param::SelfNormBias:
+      return l + "attention.output.LayerNorm.bias";
+    case Param::FFNInWeight:
+      return l + "intermediate.dense.weight";
+    case Param::FFNInBias:
+      return l + "intermediate.dense.bias";
+    case Param::FFNOutWeight:
+      return l + "output.dense.weight";
+    case Param::FFNOutBias:
+      return l + "output.dense.bias";
+    case Param::FFNNormWeight:
+      return l + "output.LayerNorm.weight";
+    case Param::FFNNormBias:
+      return l + "output.LayerNorm.bias";
+    default:
+      return "<bert has no " + std::to_string(int(p)) + ">";
     }
   }
   std::string scope(Stack, int64_t layer, StringRef part) const override {
     if (layer < 0)
       return prefix + (part == "embeddings" ? "embeddings" : part.str());
     std::string l = prefix + "encoder.layer." + std::to_string(layer) + ".";
-    return l + (part == "self_attn" ? "attention" : part == "ffn" ? "intermediate" : part.str());
+    return l + (part == "self_attn" ? "attention"
+                : part == "ffn"     ? "intermediate"
+                                    : part.str());
   }
 
 private:
@@ -369,13 +416,14 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     return failure();
   if (spec->dModel % spec->numHeads != 0) {
     r.error(*type == "gpt2" ? "n_head" : "num_attention_heads")
-        << spec->dModel << " features are not divisible into "
-        << spec->numHeads << " heads";
+        << spec->dModel << " features are not divisible into " << spec->numHeads
+        << " heads";
     return failure();
   }
-  for (auto [key, field] : {std::pair<StringRef, int64_t *>{"pad_token_id", &spec->padId},
-                            {"bos_token_id", &spec->bosId},
-                            {"eos_token_id", &spec->eosId}}) {
+  for (auto [key, field] :
+       {std::pair<StringRef, int64_t *>{"pad_token_id", &spec->padId},
+        {"bos_token_id", &spec->bosId},
+        {"eos_token_id", &spec->eosId}}) {
     // HF configs often carry ids of the full tokenizer; keep those in range.
     if (r.has(key) && cfg[key.str()].is_number_integer()) {
       int64_t id = cfg[key.str()].get<int64_t>();

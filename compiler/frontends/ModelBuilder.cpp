@@ -6,6 +6,7 @@
 
 #include "tfm/Frontends/ModelBuilder.h"
 #include "tfm/IR/TfmOps.h"
+#include "tfmc/abi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -428,7 +429,7 @@ static SmallVector<std::string> seqDims(int64_t len, StringRef name,
 Value ModelIRBuilder::padMaskFrom(Value attentionMask) {
   if (!attentionMask)
     return Value();
-  at(Stack::Encoder, -1, "attention_mask");
+  at(Stack::Encoder, -1, TFMC_IO_ATTENTION_MASK);
   ArrayRef<int64_t> m =
       cast<RankedTensorType>(attentionMask.getType()).getShape();
   return PaddingMaskOp::create(b, loc, f32({m[0], 1, 1, m[1]}), attentionMask,
@@ -438,23 +439,25 @@ Value ModelIRBuilder::padMaskFrom(Value attentionMask) {
 void ModelIRBuilder::buildGenerationEntry(StringRef name, int64_t seq) {
   bool encdec = spec.family == Family::EncoderDecoder;
   int64_t len = shapeDim(seq), d = spec.dModel, layers = spec.decoderLayers;
-  SmallVector<IO> args = {{encdec ? "decoder_input_ids" : "input_ids",
-                           i64({1, len}), seqDims(len, "seq", 2)},
-                          {"past_length", b.getIndexType()}};
+  SmallVector<IO> args = {
+      {encdec ? TFMC_IO_DECODER_INPUT_IDS : TFMC_IO_INPUT_IDS, i64({1, len}),
+       seqDims(len, TFMC_DIM_SEQ, 2)},
+      {TFMC_IO_PAST_LENGTH, b.getIndexType()}};
   if (encdec) {
-    args.push_back({"encoder_hidden_states",
+    args.push_back({TFMC_IO_ENCODER_HIDDEN_STATES,
                     f32({1, ShapedType::kDynamic, d}),
-                    {"", "src_seq", ""}});
+                    {"", TFMC_DIM_SRC_SEQ, ""}});
     if (spec.paddingMask)
-      args.push_back(
-          {"attention_mask", i64({1, ShapedType::kDynamic}), {"", "src_seq"}});
+      args.push_back({TFMC_IO_ATTENTION_MASK,
+                      i64({1, ShapedType::kDynamic}),
+                      {"", TFMC_DIM_SRC_SEQ}});
   }
-  SmallVector<IO> results = {{"logits", f32({1, 1, spec.vocabSize})}};
+  SmallVector<IO> results = {{TFMC_IO_LOGITS, f32({1, 1, spec.vocabSize})}};
   int64_t firstState = args.size();
   for (int64_t l = 0; l < layers; ++l)
     for (StringRef kind : {"key", "value"}) {
       std::string state =
-          ("past_key_values." + llvm::Twine(l) + "." + kind).str();
+          (TFMC_IO_KV_PREFIX + llvm::Twine(l) + "." + kind).str();
       Type type = f32({1, spec.maxSeqLen, d});
       results.push_back({state, type, {}, static_cast<int64_t>(args.size())});
       args.push_back({state, type});
@@ -510,23 +513,26 @@ void ModelIRBuilder::buildForward(bool probs) {
   int64_t layers = enc ? spec.encoderLayers : spec.decoderLayers;
   int64_t seq = shapeDim(spec.seqLen);
   SmallVector<IO> args = {
-      {"input_ids", i64({bsz, seq}), seqDims(seq, "seq", 2)}};
+      {TFMC_IO_INPUT_IDS, i64({bsz, seq}), seqDims(seq, TFMC_DIM_SEQ, 2)}};
   if (spec.paddingMask)
-    args.push_back({"attention_mask", i64({bsz, seq}), seqDims(seq, "seq", 2)});
+    args.push_back({TFMC_IO_ATTENTION_MASK, i64({bsz, seq}),
+                    seqDims(seq, TFMC_DIM_SEQ, 2)});
   if (spec.typeVocabSize > 0)
-    args.push_back({"token_type_ids", i64({bsz, seq}), seqDims(seq, "seq", 2)});
+    args.push_back({TFMC_IO_TOKEN_TYPE_IDS, i64({bsz, seq}),
+                    seqDims(seq, TFMC_DIM_SEQ, 2)});
   SmallVector<IO> results = {
-      enc ? IO{"last_hidden_state", f32({bsz, seq, d}), seqDims(seq, "seq", 3)}
-          : IO{"logits", f32({bsz, seq, spec.vocabSize}),
-               seqDims(seq, "seq", 3)}};
+      enc ? IO{TFMC_IO_LAST_HIDDEN_STATE, f32({bsz, seq, d}),
+               seqDims(seq, TFMC_DIM_SEQ, 3)}
+          : IO{TFMC_IO_LOGITS, f32({bsz, seq, spec.vocabSize}),
+               seqDims(seq, TFMC_DIM_SEQ, 3)}};
   SmallVector<std::string> pdims = {"", "", "", ""};
   if (ShapedType::isDynamic(seq))
-    pdims[2] = pdims[3] = "seq";
+    pdims[2] = pdims[3] = TFMC_DIM_SEQ;
   if (probs)
-    addProbResults(results, "attention", layers,
+    addProbResults(results, TFMC_IO_ATTENTION_PREFIX, layers,
                    f32({bsz, spec.numHeads, seq, seq}), pdims);
-  func::FuncOp fn =
-      beginFunc(probs ? "forward_attention" : "forward", args, results);
+  func::FuncOp fn = beginFunc(
+      probs ? TFMC_ENTRY_FORWARD_ATTENTION : TFMC_ENTRY_FORWARD, args, results);
   Block &body = fn.getBody().front();
   unsigned next = 1;
   Value attentionMask = spec.paddingMask ? body.getArgument(next++) : Value();
@@ -548,25 +554,25 @@ void ModelIRBuilder::buildDecode(bool probs) {
   int64_t src = shapeDim(spec.seqLen), tgt = shapeDim(spec.targetSeqLen);
   // decode(decoder_input_ids, encoder_hidden_states[, attention_mask]):
   // the whole target sequence at once (teacher forcing).
-  SmallVector<IO> args = {
-      {"decoder_input_ids", i64({bsz, tgt}), seqDims(tgt, "tgt_seq", 2)},
-      {"encoder_hidden_states", f32({bsz, src, d}),
-       seqDims(src, "src_seq", 3)}};
+  SmallVector<IO> args = {{TFMC_IO_DECODER_INPUT_IDS, i64({bsz, tgt}),
+                           seqDims(tgt, TFMC_DIM_TGT_SEQ, 2)},
+                          {TFMC_IO_ENCODER_HIDDEN_STATES, f32({bsz, src, d}),
+                           seqDims(src, TFMC_DIM_SRC_SEQ, 3)}};
   if (spec.paddingMask)
-    args.push_back(
-        {"attention_mask", i64({bsz, src}), seqDims(src, "src_seq", 2)});
-  SmallVector<IO> results = {
-      {"logits", f32({bsz, tgt, spec.vocabSize}), seqDims(tgt, "tgt_seq", 3)}};
+    args.push_back({TFMC_IO_ATTENTION_MASK, i64({bsz, src}),
+                    seqDims(src, TFMC_DIM_SRC_SEQ, 2)});
+  SmallVector<IO> results = {{TFMC_IO_LOGITS, f32({bsz, tgt, spec.vocabSize}),
+                              seqDims(tgt, TFMC_DIM_TGT_SEQ, 3)}};
   if (probs) {
-    std::string t = ShapedType::isDynamic(tgt) ? "tgt_seq" : "";
-    std::string sr = ShapedType::isDynamic(src) ? "src_seq" : "";
-    addProbResults(results, "self_attention", spec.decoderLayers,
+    std::string t = ShapedType::isDynamic(tgt) ? TFMC_DIM_TGT_SEQ : "";
+    std::string sr = ShapedType::isDynamic(src) ? TFMC_DIM_SRC_SEQ : "";
+    addProbResults(results, TFMC_IO_SELF_ATTENTION_PREFIX, spec.decoderLayers,
                    f32({bsz, spec.numHeads, tgt, tgt}), {"", "", t, t});
-    addProbResults(results, "cross_attention", spec.decoderLayers,
+    addProbResults(results, TFMC_IO_CROSS_ATTENTION_PREFIX, spec.decoderLayers,
                    f32({bsz, spec.numHeads, tgt, src}), {"", "", t, sr});
   }
-  func::FuncOp fn =
-      beginFunc(probs ? "decode_attention" : "decode", args, results);
+  func::FuncOp fn = beginFunc(
+      probs ? TFMC_ENTRY_DECODE_ATTENTION : TFMC_ENTRY_DECODE, args, results);
   Block &db = fn.getBody().front();
   SmallVector<Value> self, cross;
   if (probs) {
@@ -602,23 +608,23 @@ FailureOr<OwningOpRef<ModuleOp>> ModelIRBuilder::build() {
     buildForward(/*probs=*/false);
     if (spec.family == Family::Decoder) {
       // Generation: a prompt of any length, then one token at a time.
-      buildGenerationEntry("prefill", ModelSpec::kDynamicLength);
-      buildGenerationEntry("decode", 1);
+      buildGenerationEntry(TFMC_ENTRY_PREFILL, ModelSpec::kDynamicLength);
+      buildGenerationEntry(TFMC_ENTRY_DECODE, 1);
     }
     if (spec.attentionEntries)
       buildForward(/*probs=*/true);
   } else {
     int64_t src = shapeDim(spec.seqLen);
     // encode(input_ids[, attention_mask]) -> encoder_hidden_states
-    SmallVector<IO> encArgs = {
-        {"input_ids", i64({bsz, src}), seqDims(src, "src_seq", 2)}};
+    SmallVector<IO> encArgs = {{TFMC_IO_INPUT_IDS, i64({bsz, src}),
+                                seqDims(src, TFMC_DIM_SRC_SEQ, 2)}};
     if (spec.paddingMask)
-      encArgs.push_back(
-          {"attention_mask", i64({bsz, src}), seqDims(src, "src_seq", 2)});
+      encArgs.push_back({TFMC_IO_ATTENTION_MASK, i64({bsz, src}),
+                         seqDims(src, TFMC_DIM_SRC_SEQ, 2)});
     func::FuncOp encFn =
-        beginFunc("encode", encArgs,
-                  {{"encoder_hidden_states", f32({bsz, src, d}),
-                    seqDims(src, "src_seq", 3)}});
+        beginFunc(TFMC_ENTRY_ENCODE, encArgs,
+                  {{TFMC_IO_ENCODER_HIDDEN_STATES, f32({bsz, src, d}),
+                    seqDims(src, TFMC_DIM_SRC_SEQ, 3)}});
     Block &eb = encFn.getBody().front();
     Value x = embed(eb.getArgument(0), Value(), Stack::Encoder, Value());
     Value mask = padMaskFrom(spec.paddingMask ? eb.getArgument(1) : Value());
@@ -627,7 +633,7 @@ FailureOr<OwningOpRef<ModuleOp>> ModelIRBuilder::build() {
     func::ReturnOp::create(b, spec.modelLoc, x);
     buildDecode(/*probs=*/false);
     // Generation: one target token at a time against the encoder output.
-    buildGenerationEntry("decode_step", 1);
+    buildGenerationEntry(TFMC_ENTRY_DECODE_STEP, 1);
     if (spec.attentionEntries)
       buildDecode(/*probs=*/true);
   }

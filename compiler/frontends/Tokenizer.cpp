@@ -8,7 +8,7 @@
 
 #include "tfm/Frontends/Frontends.h"
 
-#include "Tokenizer.h" // the runtime's (runtime/src)
+#include "tfmc/tokenizers.hpp"
 
 #include "tfm/IR/TfmAttrs.h"
 
@@ -18,34 +18,18 @@
 using namespace mlir;
 using namespace mlir::tfm;
 
-ArrayRef<StringRef> mlir::tfm::tokenizerFiles(StringRef kind) {
-  static const StringRef kChar[] = {"chars.json"};
-  static const StringRef kBPE[] = {"vocab.json", "merges.txt"};
-  static const StringRef kWordPiece[] = {"vocab.txt"};
-  if (kind == "char")
-    return kChar;
-  if (kind == "byte_bpe")
-    return kBPE;
-  if (kind == "wordpiece")
-    return kWordPiece;
-  return {};
-}
-
 LogicalResult mlir::tfm::attachTokenizer(ModuleOp module,
                                          const ModelSpec &spec) {
   const TokenizerSource &t = spec.tokenizer;
   if (t.kind.empty())
     return success();
   Location loc = t.loc.value_or(spec.modelLoc);
-  tfmc::rt::FileSource files;
-  files.directory = t.directory;
-  std::string error;
-  std::unique_ptr<tfmc::rt::Tokenizer> tok =
-      tfmc::rt::Tokenizer::load(t.kind, files, t.lowercase, error);
-  if (!tok)
-    return emitError(loc) << "bad tokenizer: " << error;
-  if (static_cast<int64_t>(tok->vocabSize()) > spec.vocabSize)
-    return emitError(loc) << "the tokenizer has " << tok->vocabSize()
+  tfmc::TokenizerInfo tok =
+      tfmc::inspectTokenizer(t.kind, t.directory, t.lowercase);
+  if (!tok.ok)
+    return emitError(loc) << "bad tokenizer: " << tok.error;
+  if (static_cast<int64_t>(tok.vocabSize) > spec.vocabSize)
+    return emitError(loc) << "the tokenizer has " << tok.vocabSize
                           << " tokens but the model's vocab_size is "
                           << spec.vocabSize;
   MLIRContext *ctx = module.getContext();

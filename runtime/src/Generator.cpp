@@ -54,14 +54,14 @@ extern "C" tfmc_status tfmc_generator_create(tfmc_model *model,
   g->model = model;
   g->encoderDecoder = model->manifest.family == TFMC_FAMILY_ENCODER_DECODER;
   if (g->encoderDecoder) {
-    if (tfmc_status s = makeSession(model, "encode", &g->encode))
+    if (tfmc_status s = makeSession(model, TFMC_ENTRY_ENCODE, &g->encode))
       return s;
-    if (tfmc_status s = makeSession(model, "decode_step", &g->step))
+    if (tfmc_status s = makeSession(model, TFMC_ENTRY_DECODE_STEP, &g->step))
       return s;
   } else {
-    if (tfmc_status s = makeSession(model, "prefill", &g->prefill))
+    if (tfmc_status s = makeSession(model, TFMC_ENTRY_PREFILL, &g->prefill))
       return s;
-    if (tfmc_status s = makeSession(model, "decode", &g->step))
+    if (tfmc_status s = makeSession(model, TFMC_ENTRY_DECODE, &g->step))
       return s;
     if (tfmc_status s = tfmc_session_share_state(g->step, g->prefill))
       return s;
@@ -71,7 +71,7 @@ extern "C" tfmc_status tfmc_generator_create(tfmc_model *model,
       g->capacity = t.shape[1];
   const TensorSpec &logits = g->step->entry->outputs.at(0);
   g->vocab = logits.shape.back();
-  if (g->capacity == 0 || logits.name != "logits")
+  if (g->capacity == 0 || logits.name != TFMC_IO_LOGITS)
     return fail(TFMC_ERROR_FORMAT, "entry '" + g->step->entry->name +
                                        "' is not a KV-cache decoding step");
   *out = g.release();
@@ -124,26 +124,28 @@ extern "C" tfmc_status tfmc_generator_encode(tfmc_generator *g,
     return fail(TFMC_ERROR_INVALID_ARGUMENT, "the source sequence is empty");
   const EntrySpec &e = *g->encode->entry;
   std::vector<int64_t> ones(n, 1);
-  if (tfmc_status s = setIds(g->encode, "input_ids", ids, n))
+  if (tfmc_status s = setIds(g->encode, TFMC_IO_INPUT_IDS, ids, n))
     return s;
   bool masked =
       std::any_of(e.inputs.begin(), e.inputs.end(), [](const TensorSpec &t) {
-        return t.name == "attention_mask";
+        return t.name == TFMC_IO_ATTENTION_MASK;
       });
   if (masked)
-    if (tfmc_status s = setIds(g->encode, "attention_mask", ones.data(), n))
+    if (tfmc_status s =
+            setIds(g->encode, TFMC_IO_ATTENTION_MASK, ones.data(), n))
       return s;
   if (tfmc_status s = tfmc_session_run(g->encode))
     return s;
   tfmc_tensor_view h;
   if (tfmc_status s =
-          tfmc_session_get_output(g->encode, "encoder_hidden_states", &h))
+          tfmc_session_get_output(g->encode, TFMC_IO_ENCODER_HIDDEN_STATES, &h))
     return s;
-  if (tfmc_status s = tfmc_session_set_input(g->step, "encoder_hidden_states",
-                                             h.dtype, h.rank, h.shape, h.data))
+  if (tfmc_status s =
+          tfmc_session_set_input(g->step, TFMC_IO_ENCODER_HIDDEN_STATES,
+                                 h.dtype, h.rank, h.shape, h.data))
     return s;
   if (masked)
-    if (tfmc_status s = setIds(g->step, "attention_mask", ones.data(), n))
+    if (tfmc_status s = setIds(g->step, TFMC_IO_ATTENTION_MASK, ones.data(), n))
       return s;
   g->encoded = true;
   g->length = 0;
@@ -158,12 +160,12 @@ static tfmc_status runStep(tfmc_generator *g, tfmc_session *s,
     return st;
   int64_t past = g->length;
   if (tfmc_status st = tfmc_session_set_input(
-          s, "past_length", TFMC_DTYPE_INT64, 0, nullptr, &past))
+          s, TFMC_IO_PAST_LENGTH, TFMC_DTYPE_INT64, 0, nullptr, &past))
     return st;
   if (tfmc_status st = tfmc_session_run(s))
     return st;
   tfmc_tensor_view v;
-  if (tfmc_status st = tfmc_session_get_output(s, "logits", &v))
+  if (tfmc_status st = tfmc_session_get_output(s, TFMC_IO_LOGITS, &v))
     return st;
   g->length += static_cast<int64_t>(n);
   g->logits = static_cast<const float *>(v.data);
@@ -196,7 +198,8 @@ extern "C" tfmc_status tfmc_generator_append(tfmc_generator *g,
                       std::to_string(ids[i]) +
                       " is out of range: ids must lie in [0, " +
                       std::to_string(bound) + ") (the vocabulary size)");
-  const char *idsName = g->encoderDecoder ? "decoder_input_ids" : "input_ids";
+  const char *idsName =
+      g->encoderDecoder ? TFMC_IO_DECODER_INPUT_IDS : TFMC_IO_INPUT_IDS;
   if (n > 1 && g->prefill)
     return runStep(g, g->prefill, idsName, ids, n);
   for (size_t i = 0; i < n; ++i)

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Internal.h"
+#include "tfmc/abi.h"
 
 #include <map>
 
@@ -205,11 +206,11 @@ extern "C" tfmc_status tfmc_session_set_num_threads(tfmc_session *session,
   return TFMC_OK;
 }
 
-/// A KV-cache entry takes the number of cached tokens as "past_length": the
-/// new tokens must fit after them.
+/// A KV-cache entry takes the number of cached tokens as TFMC_IO_PAST_LENGTH:
+/// the new tokens must fit after them.
 static tfmc_status checkCacheRoom(const tfmc_session &s) {
   const EntrySpec &e = *s.entry;
-  size_t past = findInput(e, "past_length");
+  size_t past = findInput(e, TFMC_IO_PAST_LENGTH);
   if (past == e.inputs.size() || e.inputs[past].shape.size() != 0 ||
       e.inputs[past].dtype != TFMC_DTYPE_INT64)
     return TFMC_OK;

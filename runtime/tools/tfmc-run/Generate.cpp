@@ -190,9 +190,9 @@ void bindTokens(Model &model, Session &s, const std::string &entry,
     std::string name = spec.name;
     if (name == idsName)
       s.setInput(name, shape, ids);
-    else if (name == "attention_mask")
+    else if (name == TFMC_IO_ATTENTION_MASK)
       s.setInput(name, shape, std::vector<int64_t>(ids.size(), 1));
-    else if (name == "token_type_ids")
+    else if (name == TFMC_IO_TOKEN_TYPE_IDS)
       s.setInput(name, shape, std::vector<int64_t>(ids.size(), 0));
   }
 }
@@ -211,9 +211,10 @@ int tfmc::generate(Model &model, const TextOptions &o) {
     return fail("--prompt generates text with a decoder or an "
                 "encoder-decoder; this is an encoder (use --text)");
   if (!o.attentionDir.empty() &&
-      !hasEntry(model, encdec ? "decode_attention" : "forward_attention"))
-    return fail(
-        needAttentionEntry(encdec ? "decode_attention" : "forward_attention"));
+      !hasEntry(model, encdec ? TFMC_ENTRY_DECODE_ATTENTION
+                              : TFMC_ENTRY_FORWARD_ATTENTION))
+    return fail(needAttentionEntry(encdec ? TFMC_ENTRY_DECODE_ATTENTION
+                                          : TFMC_ENTRY_FORWARD_ATTENTION));
   const tfmc_tokenizer *tok = tokenizerOf(model);
   if (o.prompt->empty())
     return fail("the prompt is empty" +
@@ -313,31 +314,36 @@ int tfmc::generate(Model &model, const TextOptions &o) {
     return fail(error);
   int written = 0;
   if (!encdec) {
-    Session s = model.session("forward_attention");
-    bindTokens(model, s, "forward_attention", "input_ids", target);
+    Session s = model.session(TFMC_ENTRY_FORWARD_ATTENTION);
+    bindTokens(model, s, TFMC_ENTRY_FORWARD_ATTENTION, TFMC_IO_INPUT_IDS,
+               target);
     s.run();
     std::vector<std::string> lab = labels(tok, target);
-    if (int rc = dumpMaps(s, o.attentionDir, "attention", "self-attention",
-                          countOutputs(model, "forward_attention", "attention"),
-                          lab, lab, written))
+    if (int rc = dumpMaps(
+            s, o.attentionDir, "attention", "self-attention",
+            countOutputs(model, TFMC_ENTRY_FORWARD_ATTENTION, "attention"), lab,
+            lab, written))
       return rc;
   } else {
-    Session enc = model.session("encode");
-    bindTokens(model, enc, "encode", "input_ids", prompt);
+    Session enc = model.session(TFMC_ENTRY_ENCODE);
+    bindTokens(model, enc, TFMC_ENTRY_ENCODE, TFMC_IO_INPUT_IDS, prompt);
     enc.run();
-    tfmc_tensor_view memory = enc.output("encoder_hidden_states");
-    Session s = model.session("decode_attention");
-    bindTokens(model, s, "decode_attention", "decoder_input_ids", target);
-    s.setInput("encoder_hidden_states", memory.dtype,
+    tfmc_tensor_view memory = enc.output(TFMC_IO_ENCODER_HIDDEN_STATES);
+    Session s = model.session(TFMC_ENTRY_DECODE_ATTENTION);
+    bindTokens(model, s, TFMC_ENTRY_DECODE_ATTENTION, TFMC_IO_DECODER_INPUT_IDS,
+               target);
+    s.setInput(TFMC_IO_ENCODER_HIDDEN_STATES, memory.dtype,
                std::vector<int64_t>(memory.shape, memory.shape + memory.rank),
                memory.data);
-    for (const tfmc_tensor_spec &spec : model.inputs("decode_attention"))
-      if (std::string(spec.name) == "attention_mask")
-        s.setInput("attention_mask", {1, int64_t(prompt.size())},
+    for (const tfmc_tensor_spec &spec :
+         model.inputs(TFMC_ENTRY_DECODE_ATTENTION))
+      if (std::string(spec.name) == TFMC_IO_ATTENTION_MASK)
+        s.setInput(TFMC_IO_ATTENTION_MASK, {1, int64_t(prompt.size())},
                    std::vector<int64_t>(prompt.size(), 1));
     s.run();
     std::vector<std::string> tl = labels(tok, target), sl = labels(tok, prompt);
-    size_t layers = countOutputs(model, "decode_attention", "self_attention");
+    size_t layers =
+        countOutputs(model, TFMC_ENTRY_DECODE_ATTENTION, "self_attention");
     if (int rc = dumpMaps(s, o.attentionDir, "self_attention",
                           "decoder self-attention", layers, tl, tl, written))
       return rc;
@@ -355,11 +361,11 @@ int tfmc::embed(Model &model, const TextOptions &o) {
     return fail("--text computes sentence embeddings with an encoder; this "
                 "is a " +
                 model.family() + " (use --prompt)");
-  if (!o.attentionDir.empty() && !hasEntry(model, "forward_attention"))
-    return fail(needAttentionEntry("forward_attention"));
+  if (!o.attentionDir.empty() && !hasEntry(model, TFMC_ENTRY_FORWARD_ATTENTION))
+    return fail(needAttentionEntry(TFMC_ENTRY_FORWARD_ATTENTION));
   const tfmc_tokenizer *tok = tokenizerOf(model);
   int64_t maxLen = model.metadata("max_seq_len");
-  Session session = model.session("forward");
+  Session session = model.session(TFMC_ENTRY_FORWARD);
   if (o.threads)
     session.setNumThreads(o.threads);
   std::vector<std::vector<float>> embeddings;
@@ -370,9 +376,9 @@ int tfmc::embed(Model &model, const TextOptions &o) {
       return fail("--text " + std::to_string(i + 1) + " has " +
                   std::to_string(ids.size()) +
                   " tokens; the model takes at most " + std::to_string(maxLen));
-    bindTokens(model, session, "forward", "input_ids", ids);
+    bindTokens(model, session, TFMC_ENTRY_FORWARD, TFMC_IO_INPUT_IDS, ids);
     session.run();
-    tfmc_tensor_view h = session.output("last_hidden_state");
+    tfmc_tensor_view h = session.output(TFMC_IO_LAST_HIDDEN_STATE);
     int64_t n = h.shape[1], d = h.shape[2];
     // Mean pooling over the tokens (all attended), then L2 normalisation,
     // as sentence-transformers' Pooling and Normalize modules do.
@@ -433,10 +439,12 @@ int tfmc::embed(Model &model, const TextOptions &o) {
   if (std::string error; !makeDirs(o.attentionDir, error))
     return fail(error);
   int written = 0;
-  Session s = model.session("forward_attention");
-  size_t layers = countOutputs(model, "forward_attention", "attention");
+  Session s = model.session(TFMC_ENTRY_FORWARD_ATTENTION);
+  size_t layers =
+      countOutputs(model, TFMC_ENTRY_FORWARD_ATTENTION, "attention");
   for (size_t i = 0; i < allIds.size(); ++i) {
-    bindTokens(model, s, "forward_attention", "input_ids", allIds[i]);
+    bindTokens(model, s, TFMC_ENTRY_FORWARD_ATTENTION, TFMC_IO_INPUT_IDS,
+               allIds[i]);
     s.run();
     std::vector<std::string> lab = labels(tok, allIds[i]);
     std::string dir = o.attentionDir + "/text" + std::to_string(i + 1);

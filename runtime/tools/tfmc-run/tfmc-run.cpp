@@ -8,6 +8,7 @@
 
 #include "Generate.h"
 #include "Npy.h"
+#include "tfmc/abi.h"
 
 #include "tfmc/runtime.hpp"
 
@@ -132,7 +133,7 @@ void printSummary(const tfmc_tensor_view &v) {
     std::printf(" %.6g", f[i]);
   std::printf("\n");
   // For logits, the most likely next token at the last position.
-  if (std::strcmp(v.name, "logits") == 0 && v.rank >= 2) {
+  if (std::strcmp(v.name, TFMC_IO_LOGITS) == 0 && v.rank >= 2) {
     size_t vocab = v.shape[v.rank - 1];
     const float *last = f + n - vocab;
     size_t best = std::max_element(last, last + vocab) - last;
@@ -170,7 +171,7 @@ void printProfile(tfmc_session *session) {
 }
 
 struct Options {
-  std::string artifact, entry = "forward", outputDir;
+  std::string artifact, entry = TFMC_ENTRY_FORWARD, outputDir;
   std::vector<std::pair<std::string, std::string>> inputs; // name, file
   std::vector<std::pair<std::string, std::string>> tokens; // name, ids
   int threads = 0, bench = 0;
@@ -262,8 +263,8 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
       if (!value(i, flag, v) || !parseInt(v, n) || n < (seed ? 0 : 1) ||
           (!seed && n > 1000000))
         return fail(std::string(flag) + " expects a " +
-                    (seed ? "non-negative" : "positive") +
-                    " integer, got '" + v + "'");
+                    (seed ? "non-negative" : "positive") + " integer, got '" +
+                    v + "'");
       if (seed)
         o.text.seed = static_cast<uint64_t>(n);
       else if (std::strcmp(flag, "--top-k") == 0)
@@ -275,10 +276,9 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
       float f;
       if (!value(i, temp ? "--temperature" : "--top-p", v) ||
           !parseFloat(v, f) || f < 0 || (!temp && (f <= 0 || f > 1)))
-        return fail(temp ? "--temperature expects a number >= 0, got '" + v +
-                               "'"
-                         : "--top-p expects a number in (0, 1], got '" + v +
-                               "'");
+        return fail(
+            temp ? "--temperature expects a number >= 0, got '" + v + "'"
+                 : "--top-p expects a number in (0, 1], got '" + v + "'");
       (temp ? o.text.sampling.temperature : o.text.sampling.top_p) = f;
     } else if (is("--entry")) {
       if (!value(i, "--entry", o.entry))
@@ -327,13 +327,12 @@ int run(const Options &o, tfmc_model *embedded) {
       embedded ? tfmc::Model(embedded) : tfmc::Model(o.artifact);
   if (o.list) {
     const char *cpu = tfmc_model_target_cpu(model.get());
-    std::printf("%s: %s model for %s\n",
-                embedded ? "(embedded)" : o.artifact.c_str(),
-                model.family().empty() ? "a" : model.family().c_str(),
-                *cpu ? cpu
-                     : (std::string("Vulkan device ") +
-                        tfmc_model_device(model.get()))
-                           .c_str());
+    std::printf(
+        "%s: %s model for %s\n", embedded ? "(embedded)" : o.artifact.c_str(),
+        model.family().empty() ? "a" : model.family().c_str(),
+        *cpu ? cpu
+             : (std::string("Vulkan device ") + tfmc_model_device(model.get()))
+                   .c_str());
     for (const std::string &e : model.entries()) {
       std::printf("entry %s\n", e.c_str());
       printSpecs("in ", model.inputs(e));
@@ -403,13 +402,13 @@ int run(const Options &o, tfmc_model *embedded) {
     for (const tfmc_tensor_spec &s : specs) {
       std::string name = s.name;
       if (bound.count(name) ||
-          (name != "attention_mask" && name != "token_type_ids"))
+          (name != TFMC_IO_ATTENTION_MASK && name != TFMC_IO_TOKEN_TYPE_IDS))
         continue;
       std::vector<int64_t> shape(s.shape, s.shape + s.rank);
       size_t n = 1;
       for (int64_t d : shape)
         n *= d;
-      std::vector<int64_t> fill(n, name == "attention_mask" ? 1 : 0);
+      std::vector<int64_t> fill(n, name == TFMC_IO_ATTENTION_MASK ? 1 : 0);
       if (s.dtype == TFMC_DTYPE_FLOAT32) {
         std::vector<float> f(fill.begin(), fill.end());
         session.setInput(name, shape, f);

@@ -1,4 +1,5 @@
-//===- ModelSpec.h - architecture description shared by frontends -*- C++ -*-===//
+//===- ModelSpec.h - architecture description shared by frontends -*- C++
+//-*-===//
 //
 // Part of tfmc. Every frontend (our TOML format, Hugging Face GPT-2 and BERT
 // folders) fills a ModelSpec; one ModelBuilder turns it into tfm IR. How the
@@ -37,17 +38,37 @@ enum class Param {
   EmbeddingNormWeight,
   EmbeddingNormBias,
   // Per layer; Self* for self-attention, Cross* for cross-attention.
-  SelfQWeight, SelfQBias, SelfKWeight, SelfKBias, SelfVWeight, SelfVBias,
-  SelfQKVWeight, SelfQKVBias, // one fused projection (GPT-2 c_attn)
-  SelfOutWeight, SelfOutBias,
-  SelfNormWeight, SelfNormBias,
-  CrossQWeight, CrossQBias, CrossKWeight, CrossKBias, CrossVWeight,
-  CrossVBias, CrossOutWeight, CrossOutBias,
-  CrossNormWeight, CrossNormBias,
-  FFNInWeight, FFNInBias, FFNOutWeight, FFNOutBias,
-  FFNNormWeight, FFNNormBias,
+  SelfQWeight,
+  SelfQBias,
+  SelfKWeight,
+  SelfKBias,
+  SelfVWeight,
+  SelfVBias,
+  SelfQKVWeight,
+  SelfQKVBias, // one fused projection (GPT-2 c_attn)
+  SelfOutWeight,
+  SelfOutBias,
+  SelfNormWeight,
+  SelfNormBias,
+  CrossQWeight,
+  CrossQBias,
+  CrossKWeight,
+  CrossKBias,
+  CrossVWeight,
+  CrossVBias,
+  CrossOutWeight,
+  CrossOutBias,
+  CrossNormWeight,
+  CrossNormBias,
+  FFNInWeight,
+  FFNInBias,
+  FFNOutWeight,
+  FFNOutBias,
+  FFNNormWeight,
+  FFNNormBias,
   // Per stack.
-  FinalNormWeight, FinalNormBias,
+  FinalNormWeight,
+  FinalNormBias,
   LMHeadWeight,
 };
 
@@ -82,9 +103,6 @@ struct TokenizerSource {
   std::optional<Location> loc; ///< where the model file describes it
 };
 
-/// The files a tokenizer kind reads, or none for an unknown kind.
-llvm::ArrayRef<llvm::StringRef> tokenizerFiles(llvm::StringRef kind);
-
 struct ModelSpec {
   Family family = Family::Encoder;
   int64_t vocabSize = 0, dModel = 0, numHeads = 0, dFF = 0;
@@ -95,13 +113,13 @@ struct ModelSpec {
   Activation activation = Activation::ReLU;
   PositionKind positions = PositionKind::Sinusoidal;
   bool attentionBias = true, ffnBias = true;
-  bool tieEmbeddings = true;     ///< LM head uses the token embedding.
-  bool sharedEmbeddings = true;  ///< encoder-decoder: one token embedding.
-  bool embeddingScale = false;   ///< multiply embeddings by sqrt(d_model).
-  bool embeddingNorm = false;    ///< norm after the embedding sum (BERT).
-  bool finalNorm = false;        ///< norm after the last layer (pre-LN).
-  bool paddingMask = false;      ///< take an attention_mask input.
-  int64_t typeVocabSize = 0;     ///< token-type embeddings when > 0.
+  bool tieEmbeddings = true;    ///< LM head uses the token embedding.
+  bool sharedEmbeddings = true; ///< encoder-decoder: one token embedding.
+  bool embeddingScale = false;  ///< multiply embeddings by sqrt(d_model).
+  bool embeddingNorm = false;   ///< norm after the embedding sum (BERT).
+  bool finalNorm = false;       ///< norm after the last layer (pre-LN).
+  bool paddingMask = false;     ///< take an attention_mask input.
+  int64_t typeVocabSize = 0;    ///< token-type embeddings when > 0.
   int64_t padId = -1, bosId = -1, eosId = -1;
   /// Shapes of the compiled entry points: sequence lengths are static, or
   /// kDynamicLength (any length up to maxSeqLen, chosen at run time).
