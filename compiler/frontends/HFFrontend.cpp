@@ -1,4 +1,4 @@
-//===- HFFrontend.cpp - Hugging Face GPT-2 and BERT folders ---------------===//
+//===- HFFrontend.cpp - Hugging Face folders, one table row per family ----===//
 //
 // Part of tfmc. Maps a Hugging Face config.json onto a ModelSpec and the
 // checkpoint's tensor names onto the architecture's parameters. Compiled with
@@ -28,141 +28,143 @@ namespace {
 // Parameter names
 //===----------------------------------------------------------------------===//
 
-/// GPT-2: Conv1D weights stored [in, out], one fused c_attn projection,
-/// pre-LN, names with or without the "transformer." prefix.
-class GPT2Naming final : public WeightNaming {
-public:
-  explicit GPT2Naming(std::string prefix) : prefix(std::move(prefix)) {}
-  bool weightsInOut() const override { return true; }
-  bool fusedQKV() const override { return true; }
+/// One row of an architecture's weight-name map: the stored name of a
+/// parameter, with `{p}` for the checkpoint's prefix ("transformer.",
+/// "bert.", or none) and `{l}` for the layer index.
+struct NameRow {
+  Param param;
+  const char *pattern;
+};
 
-  std::string name(Param p, Stack, int64_t layer) const override {
-    std::string h = prefix + "h." + std::to_string(layer) + ".";
-    switch (p) {
-    case Param::TokenEmbedding:
-      return prefix + "wte.weight";
-    case Param::PositionEmbedding:
-      return prefix + "wpe.weight";
-    case Param::SelfQKVWeight:
-      return h + "attn.c_attn.weight";
-    case Param::SelfQKVBias:
-      return h + "attn.c_attn.bias";
-    case Param::SelfOutWeight:
-      return h + "attn.c_proj.weight";
-    case Param::SelfOutBias:
-      return h + "attn.c_proj.bias";
-    case Param::SelfNormWeight:
-      return h + "ln_1.weight";
-    case Param::SelfNormBias:
-      return h + "ln_1.bias";
-    case Param::FFNNormWeight:
-      return h + "ln_2.weight";
-    case Param::FFNNormBias:
-      return h + "ln_2.bias";
-    case Param::FFNInWeight:
-      return h + "mlp.c_fc.weight";
-    case Param::FFNInBias:
-      return h + "mlp.c_fc.bias";
-    case Param::FFNOutWeight:
-      return h + "mlp.c_proj.weight";
-    case Param::FFNOutBias:
-      return h + "mlp.c_proj.bias";
-    case Param::FinalNormWeight:
-      return prefix + "ln_f.weight";
-    case Param::FinalNormBias:
-      return prefix + "ln_f.bias";
-    case Param::LMHeadWeight:
-      return "lm_head.weight";
-    default:
-      return "<gpt2 has no " + std::to_string(int(p)) + ">";
+/// Where a group of ops comes from in the source model (op locations):
+/// a part as WeightNaming::scope names it, and its source module.
+struct ScopeRow {
+  const char *part;
+  const char *pattern;
+};
+
+/// How one architecture names things, as tables.
+struct NameMap {
+  ArrayRef<NameRow> names;
+  ArrayRef<ScopeRow> scopes;
+  const char *layerScope;  ///< a layer part without a row: {p}, {l}, {part}
+  const char *globalScope; ///< a stack-level part without a row
+  bool weightsInOut = false;
+  bool fusedQKV = false;
+};
+
+std::string substitute(StringRef pattern, StringRef prefix, int64_t layer,
+                       StringRef part) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    StringRef rest = pattern.drop_front(i);
+    if (rest.starts_with("{p}")) {
+      out += prefix;
+      i += 2;
+    } else if (rest.starts_with("{l}")) {
+      out += std::to_string(layer);
+      i += 2;
+    } else if (rest.starts_with("{part}")) {
+      out += part;
+      i += 5;
+    } else {
+      out += pattern[i];
     }
   }
+  return out;
+}
+
+/// WeightNaming from a NameMap and the checkpoint's prefix.
+class TableNaming final : public WeightNaming {
+public:
+  TableNaming(const NameMap &map, std::string prefix)
+      : map(map), prefix(std::move(prefix)) {}
+  bool weightsInOut() const override { return map.weightsInOut; }
+  bool fusedQKV() const override { return map.fusedQKV; }
+
+  std::string name(Param p, Stack, int64_t layer) const override {
+    for (const NameRow &r : map.names)
+      if (r.param == p)
+        return substitute(r.pattern, prefix, layer, "");
+    // The model builder asks only for what the configuration uses; a
+    // missing row shows up as a missing weight with this name.
+    return "<no stored name for parameter " + std::to_string(int(p)) + ">";
+  }
   std::string scope(Stack, int64_t layer, StringRef part) const override {
-    if (layer < 0) {
-      if (part == "embeddings")
-        return prefix + "wte";
-      if (part == "final_norm")
-        return prefix + "ln_f";
-      return part.str();
-    }
-    std::string h = prefix + "h." + std::to_string(layer) + ".";
-    return h + (part == "self_attn" ? "attn"
-                : part == "ffn"     ? "mlp"
-                                    : part.str());
+    for (const ScopeRow &r : map.scopes)
+      if (part == r.part)
+        return substitute(r.pattern, prefix, layer, part);
+    return substitute(layer < 0 ? map.globalScope : map.layerScope, prefix,
+                      layer, part);
   }
 
 private:
+  const NameMap &map;
   std::string prefix;
 };
 
-/// BERT: nn.Linear weights, separate query/key/value, post-LN, names with or
-/// without the "bert." prefix.
-class BertNaming final : public WeightNaming {
-public:
-  explicit BertNaming(std::string prefix) : prefix(std::move(prefix)) {}
-
-  std::string name(Param p, Stack, int64_t layer) const override {
-    std::string e = prefix + "embeddings.";
-    std::string l = prefix + "encoder.layer." + std::to_string(layer) + ".";
-    switch (p) {
-    case Param::TokenEmbedding:
-      return e + "word_embeddings.weight";
-    case Param::PositionEmbedding:
-      return e + "position_embeddings.weight";
-    case Param::TokenTypeEmbedding:
-      return e + "token_type_embeddings.weight";
-    case Param::EmbeddingNormWeight:
-      return e + "LayerNorm.weight";
-    case Param::EmbeddingNormBias:
-      return e + "LayerNorm.bias";
-    case Param::SelfQWeight:
-      return l + "attention.self.query.weight";
-    case Param::SelfQBias:
-      return l + "attention.self.query.bias";
-    case Param::SelfKWeight:
-      return l + "attention.self.key.weight";
-    case Param::SelfKBias:
-      return l + "attention.self.key.bias";
-    case Param::SelfVWeight:
-      return l + "attention.self.value.weight";
-    case Param::SelfVBias:
-      return l + "attention.self.value.bias";
-    case Param::SelfOutWeight:
-      return l + "attention.output.dense.weight";
-    case Param::SelfOutBias:
-      return l + "attention.output.dense.bias";
-    case Param::SelfNormWeight:
-      return l + "attention.output.LayerNorm.weight";
-    case Param::SelfNormBias:
-      return l + "attention.output.LayerNorm.bias";
-    case Param::FFNInWeight:
-      return l + "intermediate.dense.weight";
-    case Param::FFNInBias:
-      return l + "intermediate.dense.bias";
-    case Param::FFNOutWeight:
-      return l + "output.dense.weight";
-    case Param::FFNOutBias:
-      return l + "output.dense.bias";
-    case Param::FFNNormWeight:
-      return l + "output.LayerNorm.weight";
-    case Param::FFNNormBias:
-      return l + "output.LayerNorm.bias";
-    default:
-      return "<bert has no " + std::to_string(int(p)) + ">";
-    }
-  }
-  std::string scope(Stack, int64_t layer, StringRef part) const override {
-    if (layer < 0)
-      return prefix + (part == "embeddings" ? "embeddings" : part.str());
-    std::string l = prefix + "encoder.layer." + std::to_string(layer) + ".";
-    return l + (part == "self_attn" ? "attention"
-                : part == "ffn"     ? "intermediate"
-                                    : part.str());
-  }
-
-private:
-  std::string prefix;
+// GPT-2: Conv1D weights stored [in, out], one fused c_attn projection.
+const NameRow kGPT2Names[] = {
+    {Param::TokenEmbedding, "{p}wte.weight"},
+    {Param::PositionEmbedding, "{p}wpe.weight"},
+    {Param::SelfQKVWeight, "{p}h.{l}.attn.c_attn.weight"},
+    {Param::SelfQKVBias, "{p}h.{l}.attn.c_attn.bias"},
+    {Param::SelfOutWeight, "{p}h.{l}.attn.c_proj.weight"},
+    {Param::SelfOutBias, "{p}h.{l}.attn.c_proj.bias"},
+    {Param::SelfNormWeight, "{p}h.{l}.ln_1.weight"},
+    {Param::SelfNormBias, "{p}h.{l}.ln_1.bias"},
+    {Param::FFNNormWeight, "{p}h.{l}.ln_2.weight"},
+    {Param::FFNNormBias, "{p}h.{l}.ln_2.bias"},
+    {Param::FFNInWeight, "{p}h.{l}.mlp.c_fc.weight"},
+    {Param::FFNInBias, "{p}h.{l}.mlp.c_fc.bias"},
+    {Param::FFNOutWeight, "{p}h.{l}.mlp.c_proj.weight"},
+    {Param::FFNOutBias, "{p}h.{l}.mlp.c_proj.bias"},
+    {Param::FinalNormWeight, "{p}ln_f.weight"},
+    {Param::FinalNormBias, "{p}ln_f.bias"},
+    {Param::LMHeadWeight, "lm_head.weight"},
 };
+const ScopeRow kGPT2Scopes[] = {
+    {"embeddings", "{p}wte"},
+    {"final_norm", "{p}ln_f"},
+    {"self_attn", "{p}h.{l}.attn"},
+    {"ffn", "{p}h.{l}.mlp"},
+};
+const NameMap kGPT2Map = {kGPT2Names, kGPT2Scopes,           "{p}h.{l}.{part}",
+                          "{part}",   /*weightsInOut=*/true, /*fusedQKV=*/true};
+
+// BERT: nn.Linear weights, separate query/key/value.
+const NameRow kBertNames[] = {
+    {Param::TokenEmbedding, "{p}embeddings.word_embeddings.weight"},
+    {Param::PositionEmbedding, "{p}embeddings.position_embeddings.weight"},
+    {Param::TokenTypeEmbedding, "{p}embeddings.token_type_embeddings.weight"},
+    {Param::EmbeddingNormWeight, "{p}embeddings.LayerNorm.weight"},
+    {Param::EmbeddingNormBias, "{p}embeddings.LayerNorm.bias"},
+    {Param::SelfQWeight, "{p}encoder.layer.{l}.attention.self.query.weight"},
+    {Param::SelfQBias, "{p}encoder.layer.{l}.attention.self.query.bias"},
+    {Param::SelfKWeight, "{p}encoder.layer.{l}.attention.self.key.weight"},
+    {Param::SelfKBias, "{p}encoder.layer.{l}.attention.self.key.bias"},
+    {Param::SelfVWeight, "{p}encoder.layer.{l}.attention.self.value.weight"},
+    {Param::SelfVBias, "{p}encoder.layer.{l}.attention.self.value.bias"},
+    {Param::SelfOutWeight,
+     "{p}encoder.layer.{l}.attention.output.dense.weight"},
+    {Param::SelfOutBias, "{p}encoder.layer.{l}.attention.output.dense.bias"},
+    {Param::SelfNormWeight,
+     "{p}encoder.layer.{l}.attention.output.LayerNorm.weight"},
+    {Param::SelfNormBias,
+     "{p}encoder.layer.{l}.attention.output.LayerNorm.bias"},
+    {Param::FFNInWeight, "{p}encoder.layer.{l}.intermediate.dense.weight"},
+    {Param::FFNInBias, "{p}encoder.layer.{l}.intermediate.dense.bias"},
+    {Param::FFNOutWeight, "{p}encoder.layer.{l}.output.dense.weight"},
+    {Param::FFNOutBias, "{p}encoder.layer.{l}.output.dense.bias"},
+    {Param::FFNNormWeight, "{p}encoder.layer.{l}.output.LayerNorm.weight"},
+    {Param::FFNNormBias, "{p}encoder.layer.{l}.output.LayerNorm.bias"},
+};
+const ScopeRow kBertScopes[] = {
+    {"self_attn", "{p}encoder.layer.{l}.attention"},
+    {"ffn", "{p}encoder.layer.{l}.intermediate"},
+};
+const NameMap kBertMap = {kBertNames, kBertScopes,
+                          "{p}encoder.layer.{l}.{part}", "{p}{part}"};
 
 //===----------------------------------------------------------------------===//
 // config.json reading
@@ -288,11 +290,94 @@ private:
   const json &cfg;
 };
 
-/// Detects which of the given prefixes the checkpoint's names use.
-std::string detectPrefix(const SafetensorsFile &file, StringRef probe,
-                         ArrayRef<StringRef> prefixes) {
-  for (StringRef p : prefixes)
-    if (file.find((p + probe).str()))
+//===----------------------------------------------------------------------===//
+// Architectures
+//===----------------------------------------------------------------------===//
+
+/// GPT-2: pre-LN with a final ln_f, learned positions, tanh GELU.
+void configureGPT2(ConfigReader &r, ModelSpec &s) {
+  s.family = Family::Decoder;
+  s.dModel = r.integer("n_embd");
+  s.attention.numHeads = r.integer("n_head");
+  s.decoder.layers = r.integer("n_layer");
+  s.embedding.vocabSize = r.integer("vocab_size");
+  s.maxSeqLen = r.integer("n_positions");
+  s.ffn.dFF = r.has("n_inner") ? r.integer("n_inner") : 4 * s.dModel;
+  s.ffn.activation = r.activation("activation_function", "gelu_new");
+  s.norm.eps = r.number("layer_norm_epsilon", 1e-5);
+  s.norm.kind = NormKind::LayerNorm;
+  s.norm.placement = NormPlacement::Pre;
+  s.norm.final = true;
+  s.positions.kind = PositionKind::Learned;
+  s.head.tied = r.boolean("tie_word_embeddings", true);
+  r.require("scale_attn_weights", true);
+  r.require("scale_attn_by_inverse_layer_idx", false);
+  r.require("add_cross_attention", false);
+}
+
+/// BERT: post-LN, word + token-type + position embeddings with a norm,
+/// erf GELU, a padding mask.
+void configureBert(ConfigReader &r, ModelSpec &s) {
+  s.family = Family::Encoder;
+  s.dModel = r.integer("hidden_size");
+  s.attention.numHeads = r.integer("num_attention_heads");
+  s.encoder.layers = r.integer("num_hidden_layers");
+  s.ffn.dFF = r.integer("intermediate_size");
+  s.embedding.vocabSize = r.integer("vocab_size");
+  s.maxSeqLen = r.integer("max_position_embeddings");
+  s.embedding.typeVocabSize = r.integer("type_vocab_size", 2);
+  s.ffn.activation = r.activation("hidden_act", "gelu");
+  s.norm.eps = r.number("layer_norm_eps", 1e-12);
+  s.norm.kind = NormKind::LayerNorm;
+  s.norm.placement = NormPlacement::Post;
+  s.positions.kind = PositionKind::Learned;
+  s.embedding.norm = true;
+  s.paddingMask = true;
+  if (std::optional<std::string> pe = r.string("position_embedding_type");
+      pe && *pe != "absolute")
+    r.error("position_embedding_type")
+        << "tfmc supports only 'absolute' positions, got '" << *pe << "'";
+  r.require("is_decoder", false);
+  r.require("add_cross_attention", false);
+}
+
+/// One Hugging Face architecture: how its config.json maps onto blocks,
+/// how its checkpoint names parameters, and its tokenizer. Adding a family
+/// is adding a row (and, for new kinds of blocks, the blocks).
+struct Architecture {
+  const char *modelType;
+  void (*configure)(ConfigReader &, ModelSpec &);
+  const NameMap *names;
+  /// Prefixes the checkpoint's names may carry (a task head's folder adds
+  /// one), tried in order against the token embedding's name.
+  ArrayRef<StringRef> prefixes;
+  const char *headsKey;  ///< the config key blamed for a bad head count
+  const char *tokenizer; ///< the kind of tokenizer files the folder may hold
+  bool lowercase;        ///< its default (tokenizer_config.json overrides)
+};
+
+const StringRef kGPT2Prefixes[] = {"transformer.", ""};
+const StringRef kBertPrefixes[] = {"bert.", ""};
+
+const Architecture kArchitectures[] = {
+    {"gpt2", configureGPT2, &kGPT2Map, kGPT2Prefixes, "n_head",
+     TFMC_TOKENIZER_BYTE_BPE, false},
+    {"bert", configureBert, &kBertMap, kBertPrefixes, "num_attention_heads",
+     TFMC_TOKENIZER_WORDPIECE, true},
+};
+
+const Architecture *lookupArchitecture(StringRef type) {
+  for (const Architecture &a : kArchitectures)
+    if (type == a.modelType)
+      return &a;
+  return nullptr;
+}
+
+/// The first of the architecture's prefixes the checkpoint's names use.
+std::string detectPrefix(const SafetensorsFile &file, const Architecture &a) {
+  for (StringRef p : a.prefixes)
+    if (file.find(TableNaming(*a.names, p.str())
+                      .name(Param::TokenEmbedding, Stack::Decoder, -1)))
       return p.str();
   return "";
 }
@@ -341,9 +426,17 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
           << "config is missing the key 'model_type'";
     return failure();
   }
-  if (*type != "gpt2" && *type != "bert") {
-    r.error("model_type") << "unsupported model type '" << *type
-                          << "' (tfmc reads 'gpt2' and 'bert' folders)";
+  const Architecture *arch = lookupArchitecture(*type);
+  if (!arch) {
+    auto diag = r.error("model_type");
+    diag << "unsupported model type '" << *type << "' (tfmc reads ";
+    size_t n = std::size(kArchitectures);
+    for (size_t i = 0; i < n; ++i)
+      diag << (i == 0       ? ""
+               : i + 1 == n ? " and "
+                            : ", ")
+           << "'" << kArchitectures[i].modelType << "'";
+    diag << " folders)";
     return failure();
   }
 
@@ -366,57 +459,16 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   }
 
   auto spec = std::make_unique<ModelSpec>(fileLoc(ctx, cfgPath));
-  spec->encoderLoc = spec->decoderLoc = fileLoc(ctx, stPath);
-  if (*type == "gpt2") {
-    spec->family = Family::Decoder;
-    spec->dModel = r.integer("n_embd");
-    spec->numHeads = r.integer("n_head");
-    spec->decoderLayers = r.integer("n_layer");
-    spec->vocabSize = r.integer("vocab_size");
-    spec->maxSeqLen = r.integer("n_positions");
-    spec->dFF = r.has("n_inner") ? r.integer("n_inner") : 4 * spec->dModel;
-    spec->activation = r.activation("activation_function", "gelu_new");
-    spec->normEps = r.number("layer_norm_epsilon", 1e-5);
-    spec->norm = NormKind::LayerNorm;
-    spec->placement = NormPlacement::Pre;
-    spec->finalNorm = true;
-    spec->positions = PositionKind::Learned;
-    spec->tieEmbeddings = r.boolean("tie_word_embeddings", true);
-    r.require("scale_attn_weights", true);
-    r.require("scale_attn_by_inverse_layer_idx", false);
-    r.require("add_cross_attention", false);
-    spec->naming = std::make_unique<GPT2Naming>(
-        detectPrefix(**file, "wte.weight", {"transformer.", ""}));
-  } else {
-    spec->family = Family::Encoder;
-    spec->dModel = r.integer("hidden_size");
-    spec->numHeads = r.integer("num_attention_heads");
-    spec->encoderLayers = r.integer("num_hidden_layers");
-    spec->dFF = r.integer("intermediate_size");
-    spec->vocabSize = r.integer("vocab_size");
-    spec->maxSeqLen = r.integer("max_position_embeddings");
-    spec->typeVocabSize = r.integer("type_vocab_size", 2);
-    spec->activation = r.activation("hidden_act", "gelu");
-    spec->normEps = r.number("layer_norm_eps", 1e-12);
-    spec->norm = NormKind::LayerNorm;
-    spec->placement = NormPlacement::Post;
-    spec->positions = PositionKind::Learned;
-    spec->embeddingNorm = true;
-    spec->paddingMask = true;
-    if (std::optional<std::string> pe = r.string("position_embedding_type");
-        pe && *pe != "absolute")
-      r.error("position_embedding_type")
-          << "tfmc supports only 'absolute' positions, got '" << *pe << "'";
-    r.require("is_decoder", false);
-    r.require("add_cross_attention", false);
-    spec->naming = std::make_unique<BertNaming>(detectPrefix(
-        **file, "embeddings.word_embeddings.weight", {"bert.", ""}));
-  }
+  spec->encoder.loc = spec->decoder.loc = fileLoc(ctx, stPath);
+  arch->configure(r, *spec);
+  spec->naming =
+      std::make_unique<TableNaming>(*arch->names, detectPrefix(**file, *arch));
   if (r.failed)
     return failure();
-  if (spec->dModel % spec->numHeads != 0) {
-    r.error(*type == "gpt2" ? "n_head" : "num_attention_heads")
-        << spec->dModel << " features are not divisible into " << spec->numHeads
+  const AttentionConfig &att = spec->attention;
+  if (spec->dModel % att.numHeads != 0) {
+    r.error(arch->headsKey)
+        << spec->dModel << " features are not divisible into " << att.numHeads
         << " heads";
     return failure();
   }
@@ -427,17 +479,17 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     // HF configs often carry ids of the full tokenizer; keep those in range.
     if (r.has(key) && cfg[key.str()].is_number_integer()) {
       int64_t id = cfg[key.str()].get<int64_t>();
-      if (id >= 0 && id < spec->vocabSize)
+      if (id >= 0 && id < spec->embedding.vocabSize)
         *field = id;
     }
   }
   spec->seqLen = spec->targetSeqLen = ModelSpec::kDynamicLength;
   weights = WeightStore::fromSafetensors(std::move(*file));
 
-  // The tokenizer, when the folder has its files: GPT-2's byte-level BPE,
-  // BERT's WordPiece (lower-cased unless tokenizer_config.json says not).
-  StringRef kind = *type == "gpt2" ? "byte_bpe" : "wordpiece";
-  bool present = true;
+  // The tokenizer, when the folder has its files (GPT-2's byte-level BPE,
+  // BERT's WordPiece, lower-cased unless tokenizer_config.json says not).
+  StringRef kind = arch->tokenizer ? arch->tokenizer : "";
+  bool present = !kind.empty();
   for (StringRef f : tokenizerFiles(kind)) {
     llvm::SmallString<256> p(dir);
     llvm::sys::path::append(p, f);
@@ -446,7 +498,7 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   if (present) {
     spec->tokenizer.kind = kind.str();
     spec->tokenizer.directory = dir.str();
-    spec->tokenizer.lowercase = kind == "wordpiece";
+    spec->tokenizer.lowercase = arch->lowercase;
     llvm::SmallString<256> tc(dir);
     llvm::sys::path::append(tc, "tokenizer_config.json");
     spec->tokenizer.loc = fileLoc(ctx, tc);

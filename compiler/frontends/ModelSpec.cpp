@@ -71,6 +71,8 @@ public:
     case Param::CrossNormBias: return l + "cross_attn_norm.bias";
     case Param::FFNInWeight: return l + "ffn.fc1.weight";
     case Param::FFNInBias: return l + "ffn.fc1.bias";
+    case Param::FFNGateWeight: return l + "ffn.gate.weight";
+    case Param::FFNGateBias: return l + "ffn.gate.bias";
     case Param::FFNOutWeight: return l + "ffn.fc2.weight";
     case Param::FFNOutBias: return l + "ffn.fc2.bias";
     case Param::FFNNormWeight: return l + "ffn_norm.weight";

@@ -28,10 +28,10 @@ LogicalResult mlir::tfm::attachTokenizer(ModuleOp module,
       tfmc::inspectTokenizer(t.kind, t.directory, t.lowercase);
   if (!tok.ok)
     return emitError(loc) << "bad tokenizer: " << tok.error;
-  if (static_cast<int64_t>(tok.vocabSize) > spec.vocabSize)
+  if (static_cast<int64_t>(tok.vocabSize) > spec.embedding.vocabSize)
     return emitError(loc) << "the tokenizer has " << tok.vocabSize
                           << " tokens but the model's vocab_size is "
-                          << spec.vocabSize;
+                          << spec.embedding.vocabSize;
   MLIRContext *ctx = module.getContext();
   ModelAttr model = getModelAttr(module);
   std::optional<TokenizerKind> kind = symbolizeTokenizerKind(t.kind);

@@ -13,8 +13,8 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -26,13 +26,20 @@ namespace {
 
 const char *typeName(const toml::node &n) {
   switch (n.type()) {
-  case toml::node_type::table: return "a table";
-  case toml::node_type::array: return "an array";
-  case toml::node_type::string: return "a string";
-  case toml::node_type::integer: return "an integer";
-  case toml::node_type::floating_point: return "a float";
-  case toml::node_type::boolean: return "a boolean";
-  default: return "a date/time";
+  case toml::node_type::table:
+    return "a table";
+  case toml::node_type::array:
+    return "an array";
+  case toml::node_type::string:
+    return "a string";
+  case toml::node_type::integer:
+    return "an integer";
+  case toml::node_type::floating_point:
+    return "a float";
+  case toml::node_type::boolean:
+    return "a boolean";
+  default:
+    return "a date/time";
   }
 }
 
@@ -139,8 +146,8 @@ public:
     if (!s) {
       if (required && !get(key)) {
         failed = true;
-        emitError(tableLoc()) << "[" << tableName << "] is missing the key '"
-                              << key << "'";
+        emitError(tableLoc())
+            << "[" << tableName << "] is missing the key '" << key << "'";
       }
       return std::nullopt;
     }
@@ -190,8 +197,8 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   std::string text = (*buf)->getBuffer().str();
   sourceMgr.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
 
-  toml::parse_result parsed =
-      toml::parse(std::string_view(text), std::string_view(path.data(), path.size()));
+  toml::parse_result parsed = toml::parse(
+      std::string_view(text), std::string_view(path.data(), path.size()));
   if (!parsed) {
     const toml::parse_error &e = parsed.error();
     emitError(FileLineColLoc::get(&ctx, path, e.source().begin.line,
@@ -203,9 +210,8 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   bool failed = false;
 
   // Top-level tables.
-  static const llvm::StringSet<> kTables = {"model", "encoder", "decoder",
-                                             "weights", "compile",
-                                             "tokenizer"};
+  static const llvm::StringSet<> kTables = {"model",   "encoder", "decoder",
+                                            "weights", "compile", "tokenizer"};
   for (auto &&[k, v] : root) {
     Location l = FileLineColLoc::get(&ctx, path, k.source().begin.line,
                                      k.source().begin.column);
@@ -238,84 +244,93 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
       m.choice("family", {"encoder", "decoder", "encoder-decoder"}, true);
   if (family)
     spec->family = static_cast<Family>(*family);
-  spec->vocabSize = m.integer("vocab_size", true, 1).value_or(0);
+  // One block configuration at a time (ModelSpec.h).
+  EmbeddingConfig &emb = spec->embedding;
+  AttentionConfig &att = spec->attention;
+  FeedForwardConfig &ffn = spec->ffn;
+  NormConfig &norm = spec->norm;
+  emb.vocabSize = m.integer("vocab_size", true, 1).value_or(0);
   spec->dModel = m.integer("d_model", true, 1).value_or(0);
-  spec->numHeads = m.integer("num_heads", true, 1).value_or(0);
-  spec->dFF = m.integer("d_ff", true, 1).value_or(0);
+  att.numHeads = m.integer("num_heads", true, 1).value_or(0);
+  att.numKVHeads = m.integer("num_kv_heads", false, 1, 0).value_or(0);
+  ffn.dFF = m.integer("d_ff", true, 1).value_or(0);
   spec->maxSeqLen = m.integer("max_seq_len", true, 1).value_or(0);
   if (auto c = m.choice("norm", {"layernorm", "rmsnorm"}, false))
-    spec->norm = static_cast<NormKind>(*c);
+    norm.kind = static_cast<NormKind>(*c);
   if (auto c = m.choice("norm_placement", {"post", "pre"}, false))
-    spec->placement = static_cast<NormPlacement>(*c);
-  spec->normEps = m.number("norm_eps", 1e-5, 0.0);
-  if (auto c = m.choice("activation", {"relu", "gelu", "gelu_tanh", "silu"},
-                        false))
-    spec->activation = static_cast<Activation>(*c);
+    norm.placement = static_cast<NormPlacement>(*c);
+  norm.eps = m.number("norm_eps", 1e-5, 0.0);
+  if (auto c =
+          m.choice("activation", {"relu", "gelu", "gelu_tanh", "silu"}, false))
+    ffn.activation = static_cast<Activation>(*c);
+  if (auto c = m.choice("ffn", {"plain", "gated"}, false))
+    ffn.gated = *c == 1;
   if (auto c = m.choice("positional_encoding",
                         {"sinusoidal", "learned", "none"}, false))
-    spec->positions = static_cast<PositionKind>(*c);
-  spec->attentionBias = m.boolean("attention_bias", true);
-  spec->ffnBias = m.boolean("ffn_bias", true);
-  spec->tieEmbeddings = m.boolean("tie_embeddings", true);
-  spec->sharedEmbeddings = m.boolean("shared_embeddings", true);
-  spec->embeddingScale = m.boolean("embedding_scale", false);
-  spec->embeddingNorm = m.boolean("embedding_norm", false);
-  spec->finalNorm =
-      m.boolean("final_norm", spec->placement == NormPlacement::Pre);
+    spec->positions.kind = static_cast<PositionKind>(*c);
+  att.bias = m.boolean("attention_bias", true);
+  ffn.bias = m.boolean("ffn_bias", true);
+  spec->head.tied = m.boolean("tie_embeddings", true);
+  emb.shared = m.boolean("shared_embeddings", true);
+  emb.scale = m.boolean("embedding_scale", false);
+  emb.norm = m.boolean("embedding_norm", false);
+  norm.final = m.boolean("final_norm", norm.placement == NormPlacement::Pre);
   spec->paddingMask = m.boolean("padding_mask", false);
-  spec->typeVocabSize = m.integer("type_vocab_size", false, 0, 0).value_or(0);
+  emb.typeVocabSize = m.integer("type_vocab_size", false, 0, 0).value_or(0);
   for (auto [key, field] :
        {std::pair<StringRef, int64_t *>{"pad_id", &spec->padId},
         {"bos_id", &spec->bosId},
         {"eos_id", &spec->eosId}}) {
     std::optional<int64_t> id = m.integer(key, false, 0);
-    if (id && spec->vocabSize > 0 && *id >= spec->vocabSize)
+    if (id && emb.vocabSize > 0 && *id >= emb.vocabSize)
       m.error(key) << "token id " << *id << " is not below vocab_size "
-                   << spec->vocabSize;
+                   << emb.vocabSize;
     else if (id)
       *field = *id;
   }
   m.rejectUnknownKeys();
   failed |= m.failed;
-  if (!failed && spec->dModel % spec->numHeads != 0) {
+  if (!failed && spec->dModel % att.numHeads != 0) {
     m.error("num_heads") << "d_model = " << spec->dModel
-                         << " is not divisible by num_heads = "
-                         << spec->numHeads;
+                         << " is not divisible by num_heads = " << att.numHeads;
+    failed = true;
+  }
+  if (!failed && att.numHeads % att.kvHeads() != 0) {
+    m.error("num_kv_heads")
+        << "num_heads = " << att.numHeads
+        << " is not a multiple of num_kv_heads = " << att.kvHeads();
     failed = true;
   }
 
   // Stacks.
-  auto readStack = [&](StringRef name, bool wanted, int64_t &layers,
-                       Location &stackLoc) {
+  auto readStack = [&](StringRef name, bool wanted, StackConfig &stack) {
     const toml::table *t = tableOf(name);
     if (!wanted) {
       if (t) {
         emitError(FileLineColLoc::get(&ctx, path, t->source().begin.line,
                                       t->source().begin.column))
-            << "[" << name << "] is not used by a '"
-            << stringify(spec->family) << "' model";
+            << "[" << name << "] is not used by a '" << stringify(spec->family)
+            << "' model";
         failed = true;
       }
       return;
     }
     if (!t) {
-      emitError(spec->modelLoc) << "a '" << stringify(spec->family)
-                                << "' model needs an [" << name
-                                << "] table with 'layers'";
+      emitError(spec->modelLoc)
+          << "a '" << stringify(spec->family) << "' model needs an [" << name
+          << "] table with 'layers'";
       failed = true;
       return;
     }
     TableReader r(ctx, path, *t, name.str());
-    stackLoc = r.tableLoc();
-    layers = r.integer("layers", true, 1).value_or(0);
+    stack.loc = r.tableLoc();
+    stack.layers = r.integer("layers", true, 1).value_or(0);
     r.rejectUnknownKeys();
     failed |= r.failed;
   };
   if (family) {
-    readStack("encoder", spec->hasEncoder(), spec->encoderLayers,
-              spec->encoderLoc);
-    readStack("decoder", spec->hasDecoder(), spec->decoderLayers,
-              spec->decoderLoc);
+    readStack("encoder", spec->hasEncoder(), spec->encoder);
+    readStack("decoder", spec->hasDecoder(), spec->decoder);
   }
 
   // Compile-time shapes: a length not given is chosen at run time.
@@ -329,8 +344,8 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
         r.integer("target_seq_len", false, 1, ModelSpec::kDynamicLength)
             .value_or(ModelSpec::kDynamicLength);
     if (!r.failed && spec->seqLen > spec->maxSeqLen)
-      r.error("seq_len") << spec->seqLen << " exceeds max_seq_len = "
-                         << spec->maxSeqLen;
+      r.error("seq_len") << spec->seqLen
+                         << " exceeds max_seq_len = " << spec->maxSeqLen;
     if (!r.failed && spec->targetSeqLen > spec->maxSeqLen)
       r.error("target_seq_len")
           << spec->targetSeqLen << " exceeds max_seq_len = " << spec->maxSeqLen;
@@ -408,7 +423,7 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     spec->tokenizer.lowercase = lowercase;
     spec->tokenizer.loc = tr.tableLoc();
   }
-  spec->naming = makeCanonicalNaming(spec->family == Family::EncoderDecoder,
-                                     spec->sharedEmbeddings);
+  spec->naming =
+      makeCanonicalNaming(spec->family == Family::EncoderDecoder, emb.shared);
   return spec;
 }

@@ -37,6 +37,8 @@ cases = {
     # The unfused pipeline (attention as matmul/softmax over the whole cache,
     # causal mask with an offset) is the reference for the fused kernel.
     "decoder-unfused": configs["decoder"],
+    # A cache of the key/value heads only (grouped-query attention).
+    "decoder-gqa-gated": configs["decoder-gqa-gated"],
 }
 rng = np.random.default_rng(0)
 t = torch.from_numpy

@@ -119,7 +119,8 @@ DEFAULTS = dict(norm="layernorm", norm_placement="post", norm_eps=1e-5,
                 activation="relu", positional_encoding="sinusoidal",
                 attention_bias=True, ffn_bias=True, tie_embeddings=True,
                 shared_embeddings=True, embedding_scale=False,
-                embedding_norm=False, padding_mask=False, type_vocab_size=0)
+                embedding_norm=False, padding_mask=False, type_vocab_size=0,
+                ffn="plain")
 
 
 def sinusoidal(seq, d, offset=0):
@@ -152,16 +153,24 @@ class Attention(nn.Module):
         super().__init__()
         d, bias = cfg["d_model"], cfg["attention_bias"]
         self.h = cfg["num_heads"]
+        # Grouped-query attention: each key/value head serves h / kv query heads.
+        self.kv = cfg.get("num_kv_heads", self.h)
+        dkv = d // self.h * self.kv
         self.q_proj = nn.Linear(d, d, bias)
-        self.k_proj = nn.Linear(d, d, bias)
-        self.v_proj = nn.Linear(d, d, bias)
+        self.k_proj = nn.Linear(d, dkv, bias)
+        self.v_proj = nn.Linear(d, dkv, bias)
         self.o_proj = nn.Linear(d, d, bias)
 
     def forward(self, xq, xkv, mask=None, return_probs=False):
         b, sq, d = xq.shape
         sk, dh = xkv.shape[1], d // self.h
-        split = lambda t, s: t.view(b, s, self.h, dh).transpose(1, 2)
-        q, k, v = split(self.q_proj(xq), sq), split(self.k_proj(xkv), sk), split(self.v_proj(xkv), sk)
+        split = lambda t, s, h: t.view(b, s, h, dh).transpose(1, 2)
+        q = split(self.q_proj(xq), sq, self.h)
+        k = split(self.k_proj(xkv), sk, self.kv)
+        v = split(self.v_proj(xkv), sk, self.kv)
+        if self.kv != self.h:
+            k = k.repeat_interleave(self.h // self.kv, dim=1)
+            v = v.repeat_interleave(self.h // self.kv, dim=1)
         scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(dh))
         if mask is not None:
             scores = scores + mask
@@ -175,11 +184,14 @@ class FFN(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.fc1 = nn.Linear(cfg["d_model"], cfg["d_ff"], cfg["ffn_bias"])
+        if cfg["ffn"] == "gated":
+            self.gate = nn.Linear(cfg["d_model"], cfg["d_ff"], cfg["ffn_bias"])
         self.fc2 = nn.Linear(cfg["d_ff"], cfg["d_model"], cfg["ffn_bias"])
         self.act = cfg["activation"]
 
     def forward(self, x):
-        h = self.fc1(x)
+        # Gated (GLU variants): fc2(act(gate x) * fc1 x); plain: fc2(act(fc1 x)).
+        h = self.gate(x) if hasattr(self, "gate") else self.fc1(x)
         if self.act == "relu":
             h = F.relu(h)
         elif self.act == "gelu":
@@ -188,6 +200,8 @@ class FFN(nn.Module):
             h = F.gelu(h, approximate="tanh")
         elif self.act == "silu":
             h = F.silu(h)
+        if hasattr(self, "gate"):
+            h = h * self.fc1(x)
         return self.fc2(h)
 
 
@@ -384,6 +398,14 @@ def family_configs():
                                  norm="rmsnorm", norm_placement="pre", activation="silu",
                                  positional_encoding="none", attention_bias=False,
                                  ffn_bias=False, tie_embeddings=False, norm_eps=1e-6),
+        # Llama-shaped blocks: grouped-query attention (6 query heads share
+        # 2 key/value heads of 16), a gated SiLU FFN, pre-RMSNorm.
+        "decoder-gqa-gated": dict(base, family="decoder", decoder_layers=2,
+                                  num_heads=6, num_kv_heads=2, ffn="gated",
+                                  norm="rmsnorm", norm_placement="pre",
+                                  activation="silu", positional_encoding="learned",
+                                  attention_bias=False, ffn_bias=False,
+                                  tie_embeddings=False, norm_eps=1e-6),
     }
 
 

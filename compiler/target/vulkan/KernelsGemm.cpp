@@ -16,10 +16,18 @@ using namespace mlir::tfm;
 using namespace mlir::tfm::vk;
 
 namespace {
-/// A view flattened to [batch, rows, cols] strides.
+/// A view flattened to [batch, rows, cols] strides. Batch dims that do not
+/// merge into one stride (a broadcast one among them: grouped-query
+/// attention's [B, Hkv, 1, S, D] against [B, Hkv, G, S, D]) are addressed
+/// by decomposing the batch index: `batchAt` is then that sum.
 struct Flat {
   View view;
   Sym sb, sr, sc;
+  std::string batchAt; ///< empty: bz * sb
+
+  std::string batchOffset() const {
+    return batchAt.empty() ? " + bz * " + sb.glsl() : batchAt;
+  }
 };
 } // namespace
 
@@ -48,13 +56,13 @@ static std::optional<Sym> mergedStride(Planner &p, const View &v, int64_t from,
 }
 
 /// `v` ([batch..., rows, cols]: the last two dims are rows and cols, the
-/// `batchDims` before them are merged) as a Flat, copying it when the batch
-/// dims do not merge.
+/// `batchDims` before them are merged, or decomposed when they do not
+/// merge) as a Flat.
 static Flat flatten(Planner &p, View v, int64_t batchDims, bool rowsMerged) {
   // rowsMerged: all dims before the last are rows (tfm.linear's input).
   int64_t r = v.rank();
   auto attempt = [&](const View &x) -> std::optional<Flat> {
-    Flat f{x, Sym::c(0), Sym::c(0), x.strides[r - 1]};
+    Flat f{x, Sym::c(0), Sym::c(0), x.strides[r - 1], {}};
     if (rowsMerged) {
       std::optional<Sym> rows = mergedStride(p, x, 0, r - 1);
       if (!rows)
@@ -62,16 +70,30 @@ static Flat flatten(Planner &p, View v, int64_t batchDims, bool rowsMerged) {
       f.sr = *rows;
       return f;
     }
-    std::optional<Sym> b = mergedStride(p, x, r - 2 - batchDims, r - 2);
-    if (!b)
-      return std::nullopt;
-    f.sb = *b;
     f.sr = x.strides[r - 2];
+    if (std::optional<Sym> b = mergedStride(p, x, r - 2 - batchDims, r - 2)) {
+      f.sb = *b;
+      return f;
+    }
+    // bz = row-major index over the batch dims: digit d is
+    // (bz / inner) % dims[d].
+    Sym inner = Sym::c(1);
+    for (int64_t d = r - 3; d >= r - 2 - batchDims; --d) {
+      if (!x.dims[d].isConst(1) && !x.strides[d].isConst(0))
+        f.batchAt += " + ((bz / " + inner.glsl() + ") % " + x.dims[d].glsl() +
+                     ") * " + x.strides[d].glsl();
+      inner = p.S().mul(inner, x.dims[d]);
+    }
     return f;
   };
   if (std::optional<Flat> f = attempt(v))
     return *f;
-  return *attempt(p.contiguous(v));
+  // Rows that do not merge: the plan promised they would (LayoutNeed::Rows);
+  // contiguous() reports the broken promise, and the kernel is not emitted.
+  View c = p.contiguous(v);
+  if (std::optional<Flat> f = attempt(c))
+    return *f;
+  return Flat{c, Sym::c(0), Sym::c(0), Sym::c(0), {}};
 }
 
 LogicalResult Planner::genGemm(Operation *op) {
@@ -87,7 +109,7 @@ LogicalResult Planner::genGemm(Operation *op) {
   bool panels = false;
   View bias;
   bool hasBias = false;
-  llvm::SmallVector<Flat> extras;
+  llvm::SmallVector<Flat, 2> extras;
   unsigned BN = target.gemmBN;
 
   if (linear) {
@@ -200,14 +222,14 @@ LogicalResult Planner::genGemm(Operation *op) {
       << " + bz * M * N + gm * N + gn] = " << result << ";\n";
     return success();
   };
-  std::string aAt = " + bz * " + a.sb.glsl() + " + gm * " + a.sr.glsl() +
-                    " + gk * " + a.sc.glsl();
+  std::string aAt =
+      a.batchOffset() + " + gm * " + a.sr.glsl() + " + gk * " + a.sc.glsl();
   auto bAt = [&](KernelWriter &w) {
     if (panels)
       return w.base(bflat.view) + " + (gn / " + std::to_string(BN) +
              ") * K * " + std::to_string(BN) + " + gk * " + std::to_string(BN) +
              " + gn % " + std::to_string(BN);
-    return w.base(bflat.view) + " + bz * " + bflat.sb.glsl() + " + gk * " +
+    return w.base(bflat.view) + bflat.batchOffset() + " + gk * " +
            bflat.sr.glsl() + " + gn * " + bflat.sc.glsl();
   };
 

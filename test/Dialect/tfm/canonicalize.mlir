@@ -67,6 +67,7 @@ func.func @reshape_round_trip(%x: tensor<2x37x96xf32>) -> tensor<2x37x96xf32> {
   return %1 : tensor<2x37x96xf32>
 }
 
+
 // -----
 
 // CHECK-LABEL: func.func @reshape_splat_constant

@@ -419,6 +419,14 @@ func.func @reshape_dynamic(%x: tensor<?x?xf32>) {
 
 // -----
 
+func.func @reshape_dynamic_groups(%x: tensor<2x?x3x?xf32>) {
+  // expected-error @+1 {{or the same number on both sides with equal static products between them (2x?x3x? -> 2x?x?x3)}}
+  %r = tfm.reshape %x : tensor<2x?x3x?xf32> -> tensor<2x?x?x3xf32>
+  return
+}
+
+// -----
+
 func.func @reshape_dynamic_static_part(%x: tensor<?x6xf32>) {
   // expected-error @+1 {{static parts of ?x6 and ?x4 differ}}
   %r = tfm.reshape %x : tensor<?x6xf32> -> tensor<?x4xf32>

@@ -109,7 +109,7 @@ func.func @elementwise(%x: tensor<2x37x96xf32>, %b: tensor<96xf32>, %h: tensor<2
 }
 
 // CHECK-LABEL: func.func @reductions_and_shapes
-func.func @reductions_and_shapes(%x: tensor<2x37x96xf32>, %y: tensor<2x37x32xf32>, %idx: tensor<4xi64>) {
+func.func @reductions_and_shapes(%x: tensor<2x37x96xf32>, %y: tensor<2x37x32xf32>, %idx: tensor<4xi64>, %dyn: tensor<1x2x3x?x?xf32>) {
   // CHECK: tfm.reduce_max %{{.*}} [2] keep_dims : tensor<2x37x96xf32> -> tensor<2x37x1xf32>
   %0 = tfm.reduce_max %x [2] keep_dims : tensor<2x37x96xf32> -> tensor<2x37x1xf32>
   // CHECK: tfm.reduce_sum %{{.*}} [1, 2] : tensor<2x37x96xf32> -> tensor<2xf32>
@@ -118,6 +118,9 @@ func.func @reductions_and_shapes(%x: tensor<2x37x96xf32>, %y: tensor<2x37x32xf32
   %2 = tfm.reduce_mean %x [2] keep_dims : tensor<2x37x96xf32> -> tensor<2x37x1xf32>
   // CHECK: tfm.reshape %{{.*}} : tensor<2x37x96xf32> -> tensor<2x37x3x32xf32>
   %3 = tfm.reshape %x : tensor<2x37x96xf32> -> tensor<2x37x3x32xf32>
+  // Several dynamic dims kept in order, the static ones between regrouped.
+  // CHECK: tfm.reshape %{{.*}} : tensor<1x2x3x?x?xf32> -> tensor<1x6x?x?xf32>
+  %g = tfm.reshape %dyn : tensor<1x2x3x?x?xf32> -> tensor<1x6x?x?xf32>
   // CHECK: tfm.transpose %{{.*}} [0, 2, 1, 3] : tensor<2x37x3x32xf32> -> tensor<2x3x37x32xf32>
   %4 = tfm.transpose %3 [0, 2, 1, 3] : tensor<2x37x3x32xf32> -> tensor<2x3x37x32xf32>
   // CHECK: tfm.concat %{{.*}}, %{{.*}} axis 2 : (tensor<2x37x96xf32>, tensor<2x37x32xf32>) -> tensor<2x37x128xf32>

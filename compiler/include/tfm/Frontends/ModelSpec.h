@@ -1,10 +1,13 @@
-//===- ModelSpec.h - architecture description shared by frontends -*- C++
-//-*-===//
+//===- ModelSpec.h - a model as a composition of blocks ---------*- C++ -*-===//
 //
-// Part of tfmc. Every frontend (our TOML format, Hugging Face GPT-2 and BERT
-// folders) fills a ModelSpec; one ModelBuilder turns it into tfm IR. How the
-// parameters are named and laid out in the weights file is the only thing
-// that differs between sources (WeightNaming).
+// Part of tfmc. Every frontend (our TOML format, the Hugging Face
+// architectures of HFFrontend.cpp's table) describes a model as the blocks
+// it is made of -- embeddings, positions, attention, feed-forward, norms and
+// the head, each with its own small configuration -- plus the stacks that
+// repeat them and the shapes to compile. The model builder composes one
+// block builder per part (Blocks.h); how parameters are named in the
+// weights file is the only other thing that differs between sources
+// (WeightNaming).
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,6 +65,8 @@ enum class Param {
   CrossNormBias,
   FFNInWeight,
   FFNInBias,
+  FFNGateWeight,
+  FFNGateBias,
   FFNOutWeight,
   FFNOutBias,
   FFNNormWeight,
@@ -95,7 +100,7 @@ std::unique_ptr<WeightNaming> makeCanonicalNaming(bool encoderDecoder,
                                                   bool sharedEmbeddings);
 
 /// The model's tokenizer: a kind the runtime knows and the directory with
-/// its files (tokenizerFiles(kind)), which are copied into the artifact.
+/// its files (tfm/Support/Abi.h, tokenizerFiles), copied into the artifact.
 struct TokenizerSource {
   std::string kind; ///< empty: none; "char", "byte_bpe" or "wordpiece"
   bool lowercase = false;
@@ -103,24 +108,79 @@ struct TokenizerSource {
   std::optional<Location> loc; ///< where the model file describes it
 };
 
+//===----------------------------------------------------------------------===//
+// Blocks
+//===----------------------------------------------------------------------===//
+
+/// Token (and token-type) embeddings, and what is done to their sum.
+struct EmbeddingConfig {
+  int64_t vocabSize = 0;
+  int64_t typeVocabSize = 0; ///< token-type embeddings when > 0
+  bool scale = false;        ///< multiply by sqrt(d_model)
+  bool norm = false;         ///< norm after the embedding sum (BERT)
+  bool shared = true;        ///< encoder-decoder: one token table
+};
+
+/// How positions enter the model. Learned tables and the sinusoidal
+/// encoding are added to the embeddings; kinds that act inside attention
+/// (rotary, relative bias) are the position block's to add.
+struct PositionConfig {
+  PositionKind kind = PositionKind::Sinusoidal;
+  double base = 10000.0; ///< sinusoidal wavelength base
+};
+
+/// Multi-head attention with separate query and key/value head counts
+/// (fewer key/value heads: grouped-query attention, each shared by
+/// numHeads / numKVHeads query heads).
+struct AttentionConfig {
+  int64_t numHeads = 0;
+  int64_t numKVHeads = 0; ///< 0: numHeads
+  bool bias = true;
+
+  int64_t kvHeads() const { return numKVHeads ? numKVHeads : numHeads; }
+};
+
+/// The position-wise feed-forward network: fc2(act(fc1 x)), or, gated,
+/// fc2(act(gate x) * fc1 x).
+struct FeedForwardConfig {
+  int64_t dFF = 0;
+  Activation activation = Activation::ReLU;
+  bool gated = false;
+  bool bias = true;
+};
+
+/// The norms of the residual sublayers.
+struct NormConfig {
+  NormKind kind = NormKind::LayerNorm;
+  NormPlacement placement = NormPlacement::Post;
+  double eps = 1e-5;
+  bool final = false; ///< a norm after the last layer (pre-LN models)
+};
+
+/// The language-model head.
+struct HeadConfig {
+  bool tied = true; ///< the token embedding's transpose
+};
+
+/// A repeated stack of layers.
+struct StackConfig {
+  int64_t layers = 0;
+  Location loc; ///< where the model file describes it
+};
+
 struct ModelSpec {
   Family family = Family::Encoder;
-  int64_t vocabSize = 0, dModel = 0, numHeads = 0, dFF = 0;
-  int64_t encoderLayers = 0, decoderLayers = 0, maxSeqLen = 0;
-  NormKind norm = NormKind::LayerNorm;
-  NormPlacement placement = NormPlacement::Post;
-  double normEps = 1e-5;
-  Activation activation = Activation::ReLU;
-  PositionKind positions = PositionKind::Sinusoidal;
-  bool attentionBias = true, ffnBias = true;
-  bool tieEmbeddings = true;    ///< LM head uses the token embedding.
-  bool sharedEmbeddings = true; ///< encoder-decoder: one token embedding.
-  bool embeddingScale = false;  ///< multiply embeddings by sqrt(d_model).
-  bool embeddingNorm = false;   ///< norm after the embedding sum (BERT).
-  bool finalNorm = false;       ///< norm after the last layer (pre-LN).
-  bool paddingMask = false;     ///< take an attention_mask input.
-  int64_t typeVocabSize = 0;    ///< token-type embeddings when > 0.
+  int64_t dModel = 0, maxSeqLen = 0;
+  EmbeddingConfig embedding;
+  PositionConfig positions;
+  AttentionConfig attention;
+  FeedForwardConfig ffn;
+  NormConfig norm;
+  HeadConfig head;
+  StackConfig encoder, decoder;
+  bool paddingMask = false; ///< take an attention_mask input
   int64_t padId = -1, bosId = -1, eosId = -1;
+
   /// Shapes of the compiled entry points: sequence lengths are static, or
   /// kDynamicLength (any length up to maxSeqLen, chosen at run time).
   int64_t batch = 1, seqLen = 0, targetSeqLen = 0;
@@ -132,16 +192,19 @@ struct ModelSpec {
 
   std::unique_ptr<WeightNaming> naming;
   TokenizerSource tokenizer;
-  /// Where the model is described (file:line:col of the model section) and
-  /// where each stack is described; op locations nest inside these.
-  Location modelLoc, encoderLoc, decoderLoc;
+  /// Where the model is described (file:line:col of the model section); op
+  /// locations nest inside it and the stacks' locations.
+  Location modelLoc;
 
   explicit ModelSpec(Location loc)
-      : modelLoc(loc), encoderLoc(loc), decoderLoc(loc) {}
+      : encoder{0, loc}, decoder{0, loc}, modelLoc(loc) {}
 
-  int64_t headDim() const { return dModel / numHeads; }
+  int64_t headDim() const { return dModel / attention.numHeads; }
   bool hasEncoder() const { return family != Family::Decoder; }
   bool hasDecoder() const { return family != Family::Encoder; }
+  const StackConfig &stack(Stack s) const {
+    return s == Stack::Encoder ? encoder : decoder;
+  }
 };
 
 llvm::StringRef stringify(Family f);

@@ -38,6 +38,50 @@ std::optional<int64_t> mlir::tfm::staticNumElements(ArrayRef<int64_t> shape) {
   return n;
 }
 
+LogicalResult mlir::tfm::verifyReshapeShapes(ArrayRef<int64_t> in,
+                                             ArrayRef<int64_t> out,
+                                             EmitErrorFn emitError) {
+  auto fail = [&](const llvm::Twine &msg) {
+    if (emitError)
+      emitError(msg);
+    return failure();
+  };
+  std::optional<int64_t> a = staticNumElements(in);
+  std::optional<int64_t> b = staticNumElements(out);
+  if (a && b) {
+    if (*a == *b)
+      return success();
+    return fail("cannot reshape " + formatShape(in) + " (" + llvm::Twine(*a) +
+                " elements) to " + formatShape(out) + " (" + llvm::Twine(*b) +
+                " elements)");
+  }
+  // Static products before, between and after the dynamic dimensions.
+  auto segments = [](ArrayRef<int64_t> s) {
+    SmallVector<int64_t> seg(1, 1);
+    for (int64_t d : s) {
+      if (isDyn(d))
+        seg.push_back(1);
+      else
+        seg.back() *= d;
+    }
+    return seg;
+  };
+  SmallVector<int64_t> si = segments(in), so = segments(out);
+  if (si.size() == 2 && so.size() == 2) {
+    // One dynamic dimension each: its size follows from the element count.
+    if (si[0] * si[1] == so[0] * so[1])
+      return success();
+    return fail("static parts of " + formatShape(in) + " and " +
+                formatShape(out) + " differ");
+  }
+  if (si == so)
+    return success();
+  return fail("a dynamic reshape needs exactly one dynamic dimension on each "
+              "side, or the same number on both sides with equal static "
+              "products between them (" +
+              formatShape(in) + " -> " + formatShape(out) + ")");
+}
+
 FailureOr<SmallVector<int64_t>>
 mlir::tfm::broadcastShapes(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs,
                            EmitErrorFn emitError) {
@@ -64,7 +108,8 @@ mlir::tfm::broadcastShapes(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs,
   return out;
 }
 
-bool mlir::tfm::isBroadcastableTo(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
+bool mlir::tfm::isBroadcastableTo(ArrayRef<int64_t> from,
+                                  ArrayRef<int64_t> to) {
   if (from.size() > to.size())
     return false;
   size_t lead = to.size() - from.size();
@@ -84,8 +129,7 @@ LogicalResult mlir::tfm::verifyAxis(int64_t axis, int64_t rank, StringRef what,
   return success();
 }
 
-LogicalResult mlir::tfm::verifyPermutation(ArrayRef<int64_t> perm,
-                                           int64_t rank,
+LogicalResult mlir::tfm::verifyPermutation(ArrayRef<int64_t> perm, int64_t rank,
                                            EmitErrorFn emitError) {
   if (static_cast<int64_t>(perm.size()) != rank) {
     emitError("permutation has " + Twine(perm.size()) +
@@ -95,13 +139,12 @@ LogicalResult mlir::tfm::verifyPermutation(ArrayRef<int64_t> perm,
   llvm::SmallBitVector seen(rank);
   for (int64_t p : perm) {
     if (p < 0 || p >= rank || seen.test(p)) {
-      emitError("permutation [" +
-                llvm::join(llvm::map_range(perm,
-                                           [](int64_t v) {
-                                             return std::to_string(v);
-                                           }),
-                           ", ") +
-                "] is not a permutation of [0, " + Twine(rank) + ")");
+      emitError(
+          "permutation [" +
+          llvm::join(llvm::map_range(
+                         perm, [](int64_t v) { return std::to_string(v); }),
+                     ", ") +
+          "] is not a permutation of [0, " + Twine(rank) + ")");
       return failure();
     }
     seen.set(p);
@@ -124,15 +167,14 @@ mlir::tfm::inferMatmulShape(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs,
   int64_t n = rhs[rhs.size() - (transRhs ? 2 : 1)];
   if (!dimsCompatible(kl, kr)) {
     emitError("contraction sizes differ: " + formatShape(lhs) +
-              (transLhs ? " (transposed)" : "") + " times " +
-              formatShape(rhs) + (transRhs ? " (transposed)" : "") + " (" +
-              Twine(kl) + " vs " + Twine(kr) + ")");
+              (transLhs ? " (transposed)" : "") + " times " + formatShape(rhs) +
+              (transRhs ? " (transposed)" : "") + " (" + Twine(kl) + " vs " +
+              Twine(kr) + ")");
     return failure();
   }
   FailureOr<SmallVector<int64_t>> batch = broadcastShapes(
-      lhs.drop_back(2), rhs.drop_back(2), [&](const Twine &msg) {
-        emitError("batch dimensions: " + msg);
-      });
+      lhs.drop_back(2), rhs.drop_back(2),
+      [&](const Twine &msg) { emitError("batch dimensions: " + msg); });
   if (failed(batch))
     return failure();
   batch->push_back(m);
@@ -208,10 +250,11 @@ LogicalResult mlir::tfm::verifyNormParam(ArrayRef<int64_t> input, int64_t axis,
   return success();
 }
 
-FailureOr<AttentionDims>
-mlir::tfm::inferAttentionDims(ArrayRef<int64_t> q, ArrayRef<int64_t> k,
-                              ArrayRef<int64_t> v, int64_t numHeads,
-                              EmitErrorFn emitError) {
+FailureOr<AttentionDims> mlir::tfm::inferAttentionDims(ArrayRef<int64_t> q,
+                                                       ArrayRef<int64_t> k,
+                                                       ArrayRef<int64_t> v,
+                                                       int64_t numHeads,
+                                                       EmitErrorFn emitError) {
   if (q.size() != k.size() || q.size() != v.size() ||
       (q.size() != 3 && q.size() != 4)) {
     emitError("query, key and value must all have rank 3 ([B, S, H*D]) or "
@@ -265,8 +308,8 @@ mlir::tfm::inferAttentionDims(ArrayRef<int64_t> q, ArrayRef<int64_t> k,
     return failure();
   }
   if (!dimsCompatible(v[1], k[1])) {
-    emitError("key and value sequence lengths differ (" + Twine(k[1]) +
-              " vs " + Twine(v[1]) + ")");
+    emitError("key and value sequence lengths differ (" + Twine(k[1]) + " vs " +
+              Twine(v[1]) + ")");
     return failure();
   }
   for (auto [name, size] : {std::pair<StringRef, int64_t>{"query/key", q[2]},

@@ -117,6 +117,8 @@ void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
 OpFoldResult ReshapeOp::fold(FoldAdaptor) {
   if (getInput().getType() == getType())
     return getInput();
+  // The composition of two valid reshapes is valid (verifyReshapeShapes'
+  // rules are transitive).
   if (auto inner = getInput().getDefiningOp<ReshapeOp>()) {
     getInputMutable().assign(inner.getInput());
     return getResult();

@@ -223,9 +223,9 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
   InferError err{loc};
-  FailureOr<SmallVector<int64_t>> shape =
-      inferLinearShape(shapeOf(adaptor.getInput()), shapeOf(adaptor.getWeight()),
-                       adaptor.getWeightKn(), err);
+  FailureOr<SmallVector<int64_t>> shape = inferLinearShape(
+      shapeOf(adaptor.getInput()), shapeOf(adaptor.getWeight()),
+      adaptor.getWeightKn(), err);
   if (failed(shape))
     return failure();
   results.push_back(
@@ -304,10 +304,9 @@ static LogicalResult inferBinary(std::optional<Location> loc, Value lhs,
 }
 
 #define TFM_BINARY_INFER(OP)                                                   \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &results) {         \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &results) {                                        \
     return inferBinary(loc, adaptor.getLhs(), adaptor.getRhs(), results);      \
   }
 TFM_BINARY_INFER(AddOp)
@@ -334,10 +333,9 @@ static LogicalResult inferReduce(std::optional<Location> loc, Value input,
 }
 
 #define TFM_REDUCE_INFER(OP)                                                   \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &results) {         \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &results) {                                        \
     return inferReduce(loc, adaptor.getInput(), adaptor.getAxes(),             \
                        adaptor.getKeepDims(), results);                        \
   }
@@ -355,31 +353,8 @@ LogicalResult ReshapeOp::verify() {
   auto out = getType();
   if (in.getElementType() != out.getElementType())
     return emitOpError("reshape cannot change the element type");
-  std::optional<int64_t> a = staticNumElements(in.getShape());
-  std::optional<int64_t> b = staticNumElements(out.getShape());
-  if (a && b && *a != *b)
-    return emitOpError("cannot reshape ")
-           << formatShape(in.getShape()) << " (" << *a << " elements) to "
-           << formatShape(out.getShape()) << " (" << *b << " elements)";
-  if (!a || !b) {
-    // A dynamic reshape must keep exactly one dynamic dimension whose size
-    // follows from the static ones.
-    if (in.getNumDynamicDims() != 1 || out.getNumDynamicDims() != 1)
-      return emitOpError("a dynamic reshape needs exactly one dynamic "
-                         "dimension on each side");
-    auto product = [](ArrayRef<int64_t> s) {
-      int64_t n = 1;
-      for (int64_t d : s)
-        if (!ShapedType::isDynamic(d))
-          n *= d;
-      return n;
-    };
-    if (product(in.getShape()) != product(out.getShape()))
-      return emitOpError("static parts of ")
-             << formatShape(in.getShape()) << " and "
-             << formatShape(out.getShape()) << " differ";
-  }
-  return success();
+  return verifyReshapeShapes(in.getShape(), out.getShape(),
+                             [&](const Twine &msg) { emitOpError(msg); });
 }
 
 LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
@@ -415,18 +390,20 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   for (Value v : inputs.drop_front()) {
     ArrayRef<int64_t> s = shapeOf(v);
     if (elementTypeOf(v) != elementTypeOf(inputs[0]))
-      return emitOptionalError(loc, "concat inputs have different element types");
+      return emitOptionalError(loc,
+                               "concat inputs have different element types");
     if (s.size() != first.size())
       return emitOptionalError(loc, "concat inputs have different ranks");
     for (size_t i = 0; i < s.size(); ++i) {
       if (static_cast<int64_t>(i) == axis) {
-        shape[i] = ShapedType::isDynamic(shape[i]) || ShapedType::isDynamic(s[i])
-                       ? ShapedType::kDynamic
-                       : shape[i] + s[i];
+        shape[i] =
+            ShapedType::isDynamic(shape[i]) || ShapedType::isDynamic(s[i])
+                ? ShapedType::kDynamic
+                : shape[i] + s[i];
       } else if (!dimsCompatible(s[i], first[i])) {
         return emitOptionalError(loc, "concat inputs ", formatShape(first),
-                                 " and ", formatShape(s), " differ in dimension ",
-                                 i);
+                                 " and ", formatShape(s),
+                                 " differ in dimension ", i);
       }
     }
   }
@@ -517,14 +494,17 @@ static LogicalResult verifyAddNorm(OpTy op, Value bias) {
   Type t = op.getInput().getType();
   if (op.getResidual().getType() != t)
     return op.emitOpError("residual type ")
-           << op.getResidual().getType() << " differs from the input type " << t;
+           << op.getResidual().getType() << " differs from the input type "
+           << t;
   if (op.getOutput().getType() != t || op.getSum().getType() != t)
     return op.emitOpError("both results must have the input type ") << t;
   return verifyNorm(op, op.getInput(), op.getAxis(),
                     op.getEpsilon().convertToDouble(), op.getScale(), bias);
 }
 
-LogicalResult AddLayerNormOp::verify() { return verifyAddNorm(*this, getBias()); }
+LogicalResult AddLayerNormOp::verify() {
+  return verifyAddNorm(*this, getBias());
+}
 LogicalResult AddRMSNormOp::verify() { return verifyAddNorm(*this, Value()); }
 
 //===----------------------------------------------------------------------===//
@@ -582,8 +562,8 @@ LogicalResult AttentionOp::verify() {
 // TableGen'd definitions
 //===----------------------------------------------------------------------===//
 
-#include "tfm/IR/TfmOpsEnums.cpp.inc"
 #include "tfm/IR/TfmInterfaces.cpp.inc"
+#include "tfm/IR/TfmOpsEnums.cpp.inc"
 
 #define GET_OP_CLASSES
 #include "tfm/IR/TfmOps.cpp.inc"

@@ -14,10 +14,59 @@ using namespace mlir;
 using namespace mlir::tfm;
 using namespace mlir::tfm::cpu;
 
+/// Groups of consecutive dimensions, each ending in (or, for the last,
+/// containing) one dynamic dimension: [1, 2, 3, ?, 5, ?] ->
+/// {0, 1, 2, 3}, {4, 5}.
+static SmallVector<ReassociationIndices>
+dynamicGroups(ArrayRef<int64_t> shape) {
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t i = 0, e = shape.size(); i < e; ++i) {
+    if (groups.back().size() &&
+        ShapedType::isDynamic(shape[groups.back().back()]))
+      groups.emplace_back();
+    groups.back().push_back(i);
+  }
+  // Trailing static dimensions join the last dynamic group.
+  if (groups.size() > 1 && llvm::none_of(groups.back(), [&](int64_t d) {
+        return ShapedType::isDynamic(shape[d]);
+      })) {
+    ReassociationIndices tail = groups.pop_back_val();
+    groups.back().append(tail.begin(), tail.end());
+  }
+  return groups;
+}
+
+/// A reshape keeping several dynamic dimensions in order (the verifier):
+/// collapse each group around one dynamic dimension, then expand the same
+/// groups of the result; both are views of a contiguous buffer.
+static LogicalResult lowerGroupedReshape(ReshapeOp op, Value in, Lowering &l) {
+  RankedTensorType out = op.getType();
+  auto inType = cast<MemRefType>(in.getType());
+  Value collapsed = memref::CollapseShapeOp::create(
+      l.b, in, dynamicGroups(inType.getShape()));
+  SmallVector<OpFoldResult> sizes;
+  unsigned next = 0;
+  for (int64_t d : out.getShape()) {
+    if (!ShapedType::isDynamic(d)) {
+      sizes.push_back(l.b.getIndexAttr(d));
+      continue;
+    }
+    while (!inType.isDynamicDim(next))
+      ++next;
+    sizes.push_back(l.dim(in, next++));
+  }
+  l.bind(op, memref::ExpandShapeOp::create(
+                 l.b, MemRefType::get(out.getShape(), out.getElementType()),
+                 collapsed, dynamicGroups(out.getShape()), sizes));
+  return success();
+}
+
 static LogicalResult lowerReshape(ReshapeOp op, Lowering &l) {
   Value in = l.contiguous(l.lookup(op.getInput()));
   auto inType = cast<MemRefType>(in.getType());
   RankedTensorType out = op.getType();
+  if (out.getNumDynamicDims() > 1)
+    return lowerGroupedReshape(op, in, l);
   // Collapse to one dimension, then expand to the result shape: both are
   // views of a contiguous buffer.
   Value flat = in;

@@ -42,9 +42,10 @@ LogicalResult verifyPermutation(ArrayRef<int64_t> perm, int64_t rank,
                                 EmitErrorFn emitError);
 
 /// Shape of a (batched, optionally transposed) matrix product.
-FailureOr<SmallVector<int64_t>>
-inferMatmulShape(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs, bool transLhs,
-                 bool transRhs, EmitErrorFn emitError);
+FailureOr<SmallVector<int64_t>> inferMatmulShape(ArrayRef<int64_t> lhs,
+                                                 ArrayRef<int64_t> rhs,
+                                                 bool transLhs, bool transRhs,
+                                                 EmitErrorFn emitError);
 
 /// Shape of `x W^T` (or `x W` when `weightKN`) for `x: [..., K]`.
 FailureOr<SmallVector<int64_t>> inferLinearShape(ArrayRef<int64_t> input,
@@ -82,6 +83,14 @@ SmallVector<int64_t> attentionResultShape(const AttentionDims &dims);
 
 /// Number of elements, or nullopt when a dimension is dynamic.
 std::optional<int64_t> staticNumElements(ArrayRef<int64_t> shape);
+
+/// Whether a reshape from `in` to `out` is well defined: equal element
+/// counts when static; with dynamic dimensions, one on each side with equal
+/// static products, or the same number on both sides, in order, with equal
+/// static products before, between and after them. `emitError` (may be
+/// null) says why not.
+LogicalResult verifyReshapeShapes(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
+                                  EmitErrorFn emitError);
 
 /// Shape formatted as `2x37x96` (dynamic dims as `?`) for messages.
 std::string formatShape(ArrayRef<int64_t> shape);

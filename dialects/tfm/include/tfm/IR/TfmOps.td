@@ -442,6 +442,11 @@ def Tfm_ReshapeOp : Tfm_Op<"reshape", [Pure]> {
     Row-major reshape; element counts must match. Splitting heads is a
     reshape `[b, s, h*d] -> [b, s, h, d]` followed by a transpose.
 
+    Dynamic dimensions: either one on each side (its size follows from the
+    element count), or the same number on both sides, kept in order, with
+    only the static dimensions between them regrouped (grouped-query
+    attention's `[b, kv, g, ?, ?] -> [b, kv*g, ?, ?]`).
+
     ```mlir
     %r = tfm.reshape %x : tensor<2x37x96xf32> -> tensor<2x37x3x32xf32>
     ```

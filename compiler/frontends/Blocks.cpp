@@ -1,0 +1,311 @@
+//===- Blocks.cpp - the blocks models are composed of ---------------------===//
+//
+// Part of tfmc.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Blocks.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::tfm;
+using namespace mlir::tfm::blocks;
+using Init = WeightStore::Init;
+
+//===----------------------------------------------------------------------===//
+// Context
+//===----------------------------------------------------------------------===//
+
+void Context::at(Stack s, int64_t layer, StringRef part) {
+  loc = NameLoc::get(b.getStringAttr(spec.naming->scope(s, layer, part)),
+                     spec.stack(s).loc);
+}
+
+Value Context::weight(Param p, Stack s, int64_t layer, ArrayRef<int64_t> shape,
+                      Init init) {
+  std::string name = spec.naming->name(p, s, layer);
+  // A parameter used twice in a function (tied embeddings) is one value.
+  if (Value cached = weightValues.lookup(name))
+    return cached;
+  if (!failedWeights) {
+    if (llvm::Error e = weights.require(name, shape, init)) {
+      emitError(loc) << llvm::toString(std::move(e));
+      failedWeights = true;
+    }
+  }
+  Value v = WeightOp::create(
+      b, NameLoc::get(b.getStringAttr(name), spec.stack(s).loc), name,
+      f32(shape));
+  weightValues[name] = v;
+  return v;
+}
+
+Value Context::dimOf(Value v, int64_t d) {
+  auto t = cast<RankedTensorType>(v.getType());
+  if (!t.isDynamicDim(d))
+    return arith::ConstantIndexOp::create(b, loc, t.getDimSize(d));
+  return tensor::DimOp::create(b, loc, v, d);
+}
+
+Value Context::project(Value x, Param w, Param bias, bool hasBias, Stack s,
+                       int64_t layer, int64_t out, int64_t in) {
+  bool kn = spec.naming->weightsInOut();
+  SmallVector<int64_t> wShape =
+      kn ? SmallVector<int64_t>{in, out} : SmallVector<int64_t>{out, in};
+  Value wv = weight(w, s, layer, wShape, Init::Normal);
+  Value bv = hasBias ? weight(bias, s, layer, {out}, Init::Zeros) : Value();
+  return LinearOp::create(b, loc, x, wv, bv, kn);
+}
+
+//===----------------------------------------------------------------------===//
+// Norms and activations
+//===----------------------------------------------------------------------===//
+
+Value blocks::norm(Context &c, Value x, Param w, Param bias, Stack s,
+                   int64_t layer) {
+  int64_t axis = cast<RankedTensorType>(x.getType()).getRank() - 1;
+  Value g = c.weight(w, s, layer, {c.spec.dModel}, Init::Ones);
+  // Epsilon is added in the element type; store the value the kernels use
+  // (so IR from --decompose, whose epsilon is an f32 constant, recomposes to
+  // exactly the same op).
+  FloatAttr eps = c.b.getF64FloatAttr(static_cast<float>(c.spec.norm.eps));
+  IntegerAttr ax = c.b.getI64IntegerAttr(axis);
+  if (c.spec.norm.kind == NormKind::RMSNorm)
+    return RMSNormOp::create(c.b, c.loc, x.getType(), x, g, ax, eps);
+  Value bv = c.weight(bias, s, layer, {c.spec.dModel}, Init::Zeros);
+  return LayerNormOp::create(c.b, c.loc, x.getType(), x, g, bv, ax, eps);
+}
+
+static Value activation(Context &c, Value x) {
+  switch (c.spec.ffn.activation) {
+  case Activation::ReLU:
+    return ReluOp::create(c.b, c.loc, x);
+  case Activation::GELU:
+    return GeluOp::create(c.b, c.loc, x, GeluApproximation::erf);
+  case Activation::GELUTanh:
+    return GeluOp::create(c.b, c.loc, x, GeluApproximation::tanh);
+  case Activation::SiLU:
+    return SiluOp::create(c.b, c.loc, x);
+  }
+  llvm_unreachable("unknown activation");
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// [B, S, H*Dh] -> [B, H, S, Dh]
+static Value splitHeads(Context &c, Value x, int64_t heads) {
+  ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
+  Value r = ReshapeOp::create(c.b, c.loc,
+                              c.f32({s[0], s[1], heads, c.spec.headDim()}), x);
+  return TransposeOp::create(c.b, c.loc, r, ArrayRef<int64_t>{0, 2, 1, 3});
+}
+
+/// [B, H, S, Dh] -> [B, S, H*Dh]
+static Value mergeHeads(Context &c, Value x) {
+  ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
+  Value t = TransposeOp::create(c.b, c.loc, x, ArrayRef<int64_t>{0, 2, 1, 3});
+  return ReshapeOp::create(c.b, c.loc, c.f32({s[0], s[2], s[1] * s[3]}), t);
+}
+
+/// Grouped-query attention without copying keys and values: the
+/// [B, H, ...] query-side tensor `x` as [B, Hkv, groups, ...] (query head h
+/// is in group h / groups), and a [B, Hkv, ...] key/value-side tensor as
+/// [B, Hkv, 1, ...]; the matmuls broadcast the 1 over the groups.
+static Value groupHeads(Context &c, Value x, int64_t groups) {
+  ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
+  return ReshapeOp::create(c.b, c.loc,
+                           c.f32({s[0], s[1] / groups, groups, s[2], s[3]}), x);
+}
+static Value ungroupHeads(Context &c, Value x) {
+  ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
+  return ReshapeOp::create(c.b, c.loc, c.f32({s[0], s[1] * s[2], s[3], s[4]}),
+                           x);
+}
+
+Value blocks::attention(Context &c, const AttentionInputs &in, Stack s,
+                        int64_t layer) {
+  const ModelSpec &spec = c.spec;
+  c.at(s, layer, in.cross ? "cross_attn" : "self_attn");
+  int64_t d = spec.dModel, dh = spec.headDim();
+  int64_t heads = spec.attention.numHeads, kvHeads = spec.attention.kvHeads();
+  int64_t dq = heads * dh, dkv = kvHeads * dh;
+  bool bias = spec.attention.bias;
+  Value q, k, v;
+  if (!in.cross && spec.naming->fusedQKV()) {
+    Value qkv = c.project(in.query, Param::SelfQKVWeight, Param::SelfQKVBias,
+                          bias, s, layer, dq + 2 * dkv, d);
+    q = SliceOp::create(c.b, c.loc, qkv, 2, 0, dq);
+    k = SliceOp::create(c.b, c.loc, qkv, 2, dq, dq + dkv);
+    v = SliceOp::create(c.b, c.loc, qkv, 2, dq + dkv, dq + 2 * dkv);
+  } else {
+    Param pq = in.cross ? Param::CrossQWeight : Param::SelfQWeight;
+    Param bq = in.cross ? Param::CrossQBias : Param::SelfQBias;
+    Param pk = in.cross ? Param::CrossKWeight : Param::SelfKWeight;
+    Param bk = in.cross ? Param::CrossKBias : Param::SelfKBias;
+    Param pv = in.cross ? Param::CrossVWeight : Param::SelfVWeight;
+    Param bv = in.cross ? Param::CrossVBias : Param::SelfVBias;
+    q = c.project(in.query, pq, bq, bias, s, layer, dq, d);
+    k = c.project(in.keyValue, pk, bk, bias, s, layer, dkv, d);
+    v = c.project(in.keyValue, pv, bv, bias, s, layer, dkv, d);
+  }
+  Value past;
+  if (KVCache *cache = in.cache) {
+    // Generation: this step's keys and values go into the cache at `past`;
+    // attention reads the whole cache, the causal mask hides the rows not
+    // written yet.
+    past = cache->past;
+    k = CacheWriteOp::create(c.b, c.loc, cache->keys[layer], k, past, 1);
+    v = CacheWriteOp::create(c.b, c.loc, cache->values[layer], v, past, 1);
+    cache->newKeys[layer] = k;
+    cache->newValues[layer] = v;
+  }
+  Value qh = splitHeads(c, q, heads);
+  Value kh = splitHeads(c, k, kvHeads);
+  Value vh = splitHeads(c, v, kvHeads);
+  int64_t groups = heads / kvHeads;
+  if (groups > 1) {
+    qh = groupHeads(c, qh, groups);
+    kh = groupHeads(c, kh, 1);
+    vh = groupHeads(c, vh, 1);
+  }
+  // Scaled dot-product attention: softmax(Q K^T / sqrt(d_k) + mask) V.
+  Value scores = MatmulOp::create(c.b, c.loc, qh, kh, /*transpose_lhs=*/false,
+                                  /*transpose_rhs=*/true);
+  if (groups > 1)
+    scores = ungroupHeads(c, scores);
+  scores = ScaleOp::create(c.b, c.loc, scores,
+                           c.b.getF64FloatAttr(1.0 / std::sqrt(dh)));
+  auto st = cast<RankedTensorType>(scores.getType());
+  if (in.causal) {
+    auto mt = c.f32({st.getDimSize(2), st.getDimSize(3)});
+    SmallVector<Value> sizes;
+    if (mt.isDynamicDim(0))
+      sizes.push_back(c.dimOf(q, 1));
+    if (mt.isDynamicDim(1))
+      sizes.push_back(c.dimOf(k, 1));
+    Value cm = CausalMaskOp::create(c.b, c.loc, mt, past, sizes,
+                                    c.b.getF64FloatAttr(-1.0e9));
+    scores = AddOp::create(c.b, c.loc, scores, cm);
+  }
+  if (in.padMask)
+    scores = AddOp::create(c.b, c.loc, scores, in.padMask);
+  Value probs = SoftmaxOp::create(c.b, c.loc, scores, 3);
+  // The debug entries return the probabilities; with that second use,
+  // tfm-fuse-attention leaves this attention unfused (O(seq^2) memory).
+  if (in.probs)
+    in.probs->push_back(probs);
+  Value ctxv = MatmulOp::create(
+      c.b, c.loc, groups > 1 ? groupHeads(c, probs, groups) : probs, vh, false,
+      false);
+  if (groups > 1)
+    ctxv = ungroupHeads(c, ctxv);
+  Value merged = mergeHeads(c, ctxv);
+  Param ow = in.cross ? Param::CrossOutWeight : Param::SelfOutWeight;
+  Param ob = in.cross ? Param::CrossOutBias : Param::SelfOutBias;
+  return c.project(merged, ow, ob, bias, s, layer, d, dq);
+}
+
+//===----------------------------------------------------------------------===//
+// Feed-forward
+//===----------------------------------------------------------------------===//
+
+Value blocks::feedForward(Context &c, Value x, Stack s, int64_t layer) {
+  const FeedForwardConfig &f = c.spec.ffn;
+  c.at(s, layer, "ffn");
+  int64_t d = c.spec.dModel;
+  Value h;
+  if (f.gated) {
+    // act(gate x) * (fc1 x), as in GLU variants (SwiGLU, GeGLU).
+    Value gate = c.project(x, Param::FFNGateWeight, Param::FFNGateBias, f.bias,
+                           s, layer, f.dFF, d);
+    Value up = c.project(x, Param::FFNInWeight, Param::FFNInBias, f.bias, s,
+                         layer, f.dFF, d);
+    h = MulOp::create(c.b, c.loc, activation(c, gate), up);
+  } else {
+    h = c.project(x, Param::FFNInWeight, Param::FFNInBias, f.bias, s, layer,
+                  f.dFF, d);
+    h = activation(c, h);
+  }
+  return c.project(h, Param::FFNOutWeight, Param::FFNOutBias, f.bias, s, layer,
+                   d, f.dFF);
+}
+
+//===----------------------------------------------------------------------===//
+// Embeddings, positions, masks, head
+//===----------------------------------------------------------------------===//
+
+Value blocks::positions(Context &c, Value ids, Stack s, Value past) {
+  const ModelSpec &spec = c.spec;
+  int64_t d = spec.dModel;
+  int64_t seq = cast<RankedTensorType>(ids.getType()).getDimSize(1);
+  SmallVector<Value> sizes;
+  if (ShapedType::isDynamic(seq))
+    sizes.push_back(c.dimOf(ids, 1));
+  switch (spec.positions.kind) {
+  case PositionKind::Sinusoidal:
+    return PositionalEncodingOp::create(
+        c.b, c.loc, c.f32({seq, d}), past, sizes,
+        c.b.getF64FloatAttr(spec.positions.base));
+  case PositionKind::Learned: {
+    Value table = c.weight(Param::PositionEmbedding, s, -1, {spec.maxSeqLen, d},
+                           Init::Normal);
+    if (!past && !ShapedType::isDynamic(seq))
+      return SliceOp::create(c.b, c.loc, table, 0, 0, seq);
+    // Position ids past, past + 1, ... looked up in the table.
+    Value pos = RangeOp::create(c.b, c.loc, c.i64({seq}), past, sizes);
+    return EmbeddingOp::create(c.b, c.loc, table, pos);
+  }
+  case PositionKind::None:
+    return Value();
+  }
+  llvm_unreachable("unknown position kind");
+}
+
+Value blocks::embeddings(Context &c, Value ids, Value tokenTypes, Stack s,
+                         Value past) {
+  const ModelSpec &spec = c.spec;
+  const EmbeddingConfig &e = spec.embedding;
+  c.at(s, -1, "embeddings");
+  int64_t d = spec.dModel;
+  Value table =
+      c.weight(Param::TokenEmbedding, s, -1, {e.vocabSize, d}, Init::Normal);
+  Value x = EmbeddingOp::create(c.b, c.loc, table, ids);
+  if (e.scale)
+    x = ScaleOp::create(c.b, c.loc, x,
+                        c.b.getF64FloatAttr(std::sqrt(double(d))));
+  if (tokenTypes) {
+    Value types = c.weight(Param::TokenTypeEmbedding, s, -1,
+                           {e.typeVocabSize, d}, Init::Normal);
+    x = AddOp::create(c.b, c.loc, x,
+                      EmbeddingOp::create(c.b, c.loc, types, tokenTypes));
+  }
+  if (Value pe = positions(c, ids, s, past))
+    x = AddOp::create(c.b, c.loc, x, pe);
+  if (e.norm)
+    x = norm(c, x, Param::EmbeddingNormWeight, Param::EmbeddingNormBias, s, -1);
+  return x;
+}
+
+Value blocks::paddingMask(Context &c, Value attentionMask) {
+  if (!attentionMask)
+    return Value();
+  c.at(Stack::Encoder, -1, "attention_mask");
+  ArrayRef<int64_t> m =
+      cast<RankedTensorType>(attentionMask.getType()).getShape();
+  return PaddingMaskOp::create(c.b, c.loc, c.f32({m[0], 1, 1, m[1]}),
+                               attentionMask, c.b.getF64FloatAttr(-1.0e9));
+}
+
+Value blocks::lmHead(Context &c, Value x) {
+  c.at(Stack::Decoder, -1, "lm_head");
+  Param p = c.spec.head.tied ? Param::TokenEmbedding : Param::LMHeadWeight;
+  Value w = c.weight(p, Stack::Decoder, -1,
+                     {c.spec.embedding.vocabSize, c.spec.dModel}, Init::Normal);
+  return LinearOp::create(c.b, c.loc, x, w, Value(), /*weightKN=*/false);
+}

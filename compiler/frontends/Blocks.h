@@ -1,0 +1,103 @@
+//===- Blocks.h - the blocks models are composed of -------------*- C++ -*-===//
+//
+// Part of tfmc. Internal to compiler/frontends. One builder per kind of
+// block, each emitting the primitive tfm IR the seed articles describe op
+// by op (attention as matmul/scale/mask/softmax/matmul, never
+// tfm.attention: the fusion passes find it). A family is a choice of blocks
+// (ModelSpec); the model builder (ModelBuilder.cpp) composes them into
+// layers and stacks and wraps them in entry points.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFM_FRONTENDS_BLOCKS_H
+#define TFM_FRONTENDS_BLOCKS_H
+
+#include "tfm/Frontends/ModelSpec.h"
+#include "tfm/Frontends/WeightStore.h"
+#include "tfm/IR/TfmOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::tfm::blocks {
+
+/// What every block builder shares: where ops go and come from, and the
+/// parameters of the function being built.
+class Context {
+public:
+  Context(MLIRContext *ctx, const ModelSpec &spec, WeightStore &weights)
+      : spec(spec), b(ctx), loc(spec.modelLoc), weights(weights) {}
+
+  const ModelSpec &spec;
+  OpBuilder b;
+  Location loc;
+
+  RankedTensorType f32(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getF32Type());
+  }
+  RankedTensorType i64(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getI64Type());
+  }
+  /// Ops emitted next are located at a named scope ("layers.0.self_attn")
+  /// inside the stack's location.
+  void at(Stack s, int64_t layer, StringRef part);
+  /// A named parameter, checked against the weight store (problems are
+  /// reported at the current location, once).
+  Value weight(Param p, Stack s, int64_t layer, ArrayRef<int64_t> shape,
+               WeightStore::Init init);
+  /// Size of dimension `d` of `v` as an index (a constant when static).
+  Value dimOf(Value v, int64_t d);
+  /// x W^T + b for a projection [out, in] (or [in, out] as stored).
+  Value project(Value x, Param w, Param bias, bool hasBias, Stack s,
+                int64_t layer, int64_t out, int64_t in);
+  /// A new function: its parameters start afresh.
+  void beginFunction() { weightValues.clear(); }
+  bool failed() const { return failedWeights; }
+
+private:
+  WeightStore &weights;
+  bool failedWeights = false;
+  /// Weight values of the function being built, by stored name.
+  llvm::StringMap<Value> weightValues;
+};
+
+/// The KV cache of a generation entry: per layer the self-attention keys
+/// and values (state arguments), written at `past`, and their new values.
+struct KVCache {
+  Value past;
+  SmallVector<Value> keys, values;
+  SmallVector<Value> newKeys, newValues;
+};
+
+/// Inputs of one attention sublayer.
+struct AttentionInputs {
+  Value query, keyValue; ///< [B, S, d] activations
+  Value padMask;         ///< additive [B, 1, 1, Sk] mask, or null
+  bool causal = false;
+  bool cross = false;
+  KVCache *cache = nullptr; ///< self-attention of a generation entry
+  /// Debug entries collect the attention probabilities here.
+  SmallVectorImpl<Value> *probs = nullptr;
+};
+
+/// Token (+ token type) embeddings, positions, scale and norm; positions
+/// start after `past` cached tokens (null: 0).
+Value embeddings(Context &c, Value ids, Value tokenTypes, Stack s, Value past);
+/// The position block's contribution added to the embeddings (null when
+/// the positions act elsewhere or not at all).
+Value positions(Context &c, Value ids, Stack s, Value past);
+/// layer_norm / rms_norm over the last dimension.
+Value norm(Context &c, Value x, Param w, Param bias, Stack s, int64_t layer);
+/// Multi-head (grouped-query) scaled dot-product attention with the
+/// output projection.
+Value attention(Context &c, const AttentionInputs &in, Stack s, int64_t layer);
+/// The plain or gated feed-forward network.
+Value feedForward(Context &c, Value x, Stack s, int64_t layer);
+/// The additive [batch, 1, 1, keys] mask of an attention_mask (or null).
+Value paddingMask(Context &c, Value attentionMask);
+/// Logits from the last hidden states.
+Value lmHead(Context &c, Value x);
+
+} // namespace mlir::tfm::blocks
+
+#endif // TFM_FRONTENDS_BLOCKS_H
