@@ -33,5 +33,9 @@ if not os.path.exists(python):
 config.substitutions.append(("%refpython", python))
 config.environment["TFMC_TOOLS"] = config.tfm_tools_dir
 config.environment["PYTHONPATH"] = os.path.join(config.tfm_src_root, "test", "lib")
+# Vulkan pipeline caches of the tests stay in the build tree, not the user's
+# ~/.cache (test/Vulkan/pipeline-cache.test checks the default location).
+config.environment["TFMC_VULKAN_PIPELINE_CACHE"] = os.path.join(
+    config.tfm_obj_root, "test", "vulkan-pipeline-cache")
 config.environment["HF_HUB_OFFLINE"] = "1"
 config.environment["TRANSFORMERS_OFFLINE"] = "1"

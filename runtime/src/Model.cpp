@@ -338,6 +338,15 @@ extern "C" const char *tfmc_model_device(const tfmc_model *model) {
   return model ? vk::deviceName(*model) : "";
 }
 
+extern "C" tfmc_status tfmc_model_pipeline_stats(const tfmc_model *model,
+                                                 tfmc_pipeline_stats *stats) {
+  if (!model || !stats)
+    return fail(TFMC_ERROR_INVALID_ARGUMENT,
+                "tfmc_model_pipeline_stats: null argument");
+  *stats = vk::pipelineStats(*model);
+  return TFMC_OK;
+}
+
 extern "C" const char *tfmc_model_target_cpu(const tfmc_model *model) {
   return model ? model->manifest.cpu.c_str() : "";
 }

@@ -169,6 +169,28 @@ size_t tfmc_session_profile(const tfmc_session *session,
 /* The device a model runs on: "cpu" or the Vulkan device's name. */
 const char *tfmc_model_device(const tfmc_model *model);
 
+/* How a Vulkan artifact's pipelines were created when it was opened:
+ * from the SPIR-V through a pipeline cache persisted per device, driver and
+ * kernels file (in $XDG_CACHE_HOME/tfmc/vulkan or ~/.cache/tfmc/vulkan;
+ * $TFMC_VULKAN_PIPELINE_CACHE names another directory, or "0" for none).
+ * Drivers that compile shaders at their first dispatch rather than at
+ * pipeline creation (Mesa's lavapipe) spend that time in the first run of
+ * each entry instead. A CPU artifact reports zeros. */
+typedef enum tfmc_pipeline_cache {
+  TFMC_PIPELINE_CACHE_OFF = 0,  /* no cache directory, or turned off */
+  TFMC_PIPELINE_CACHE_HIT = 1,  /* read a cache for this device and kernels */
+  TFMC_PIPELINE_CACHE_MISS = 2, /* none yet: built from SPIR-V */
+} tfmc_pipeline_cache;
+typedef struct tfmc_pipeline_stats {
+  size_t pipelines;       /* one per kernel */
+  double create_ms;       /* vkCreateComputePipelines, all of them */
+  tfmc_pipeline_cache cache;
+  int cache_written;      /* the cache file was (re)written at open */
+  const char *cache_path; /* "" when off; valid while the model is open */
+} tfmc_pipeline_stats;
+tfmc_status tfmc_model_pipeline_stats(const tfmc_model *model,
+                                      tfmc_pipeline_stats *stats);
+
 /*===----------------------------------------------------------------------===
  * Generation: a KV cache and the entries that extend it
  *===----------------------------------------------------------------------===*/

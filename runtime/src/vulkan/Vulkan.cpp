@@ -2,6 +2,8 @@
 //
 // Part of tfmc. See Vulkan.h. Environment:
 //   TFMC_VULKAN_DEVICE      index or (part of the) name of the device to use
+//   TFMC_VULKAN_PIPELINE_CACHE  where pipeline caches persist, or 0/off
+//                           (PipelineCache.h)
 //   TFMC_VULKAN_VALIDATION  1 (or "sync"): enable VK_LAYER_KHRONOS_validation
 //                           with synchronization validation; "core": the
 //                           layer without synchronization validation (it
@@ -14,12 +16,15 @@
 
 #define VK_NO_PROTOTYPES
 #include "Vulkan.h"
+#include "PipelineCache.h"
 
 #include "../Internal.h"
+#include "tfmc/checksum.h"
 
 #include <vulkan/vulkan.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -60,6 +65,7 @@ namespace tfmc::rt::vk {
   X(vkDestroyPipelineLayout)                                                   \
   X(vkCreatePipelineCache)                                                     \
   X(vkDestroyPipelineCache)                                                    \
+  X(vkGetPipelineCacheData)                                                    \
   X(vkCreateComputePipelines)                                                  \
   X(vkDestroyPipeline)                                                         \
   X(vkCreateDescriptorPool)                                                    \
@@ -124,6 +130,10 @@ public:
   VkPipelineCache cache = VK_NULL_HANDLE;
   std::vector<VkPipeline> pipelines;
   std::vector<std::string> kernelNames;
+  /// How the pipelines were made ready (tfmc_model_pipeline_stats).
+  tfmc_pipeline_stats stats{};
+  std::string cachePath;
+  size_t cacheReadBytes = 0; ///< of the cache file read at open
   VkCommandPool pool = VK_NULL_HANDLE;
   Buffer weights;
 
@@ -582,11 +592,26 @@ static tfmc_status createPipelines(Context &c, const Manifest &m,
     return fail(TFMC_ERROR_IO, path + ": cannot open: " + std::strerror(errno));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
                           std::istreambuf_iterator<char>());
+  // The pipeline cache of these kernels on this device, from an earlier
+  // process (PipelineCache.h).
+  c.cachePath =
+      pipelineCachePath(c.properties, tfmc_checksum(bytes.data(), bytes.size()));
+  std::vector<char> cached =
+      c.cachePath.empty() ? std::vector<char>()
+                          : readPipelineCache(c.cachePath, c.properties);
+  c.stats.cache_path = c.cachePath.c_str();
+  c.cacheReadBytes = cached.size();
+  c.stats.cache = c.cachePath.empty() ? TFMC_PIPELINE_CACHE_OFF
+                  : cached.empty()    ? TFMC_PIPELINE_CACHE_MISS
+                                      : TFMC_PIPELINE_CACHE_HIT;
   VkPipelineCacheCreateInfo cache{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+  cache.initialDataSize = cached.size();
+  cache.pInitialData = cached.empty() ? nullptr : cached.data();
   if (tfmc_status s =
           c.check(c.vkCreatePipelineCache(c.device, &cache, nullptr, &c.cache),
                   "creating the pipeline cache"))
     return s;
+  auto start = std::chrono::steady_clock::now();
   for (const VulkanKernel &k : m.kernels)
     if (static_cast<uint64_t>(k.offset) + k.words * 4 > bytes.size())
       return fail(TFMC_ERROR_FORMAT, path + ": kernel '" + k.name +
@@ -656,7 +681,30 @@ static tfmc_status createPipelines(Context &c, const Manifest &m,
     c.pipelines.push_back(pipeline);
     c.kernelNames.push_back(k.name);
   }
+  c.stats.pipelines = c.pipelines.size();
+  c.stats.create_ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
   return TFMC_OK;
+}
+
+/// Writes the pipeline cache back when the driver's data differs from what
+/// was read (a miss, or pipelines the cache lacked).
+static void savePipelineCache(Context &c) {
+  if (c.cachePath.empty())
+    return;
+  size_t n = 0;
+  if (c.vkGetPipelineCacheData(c.device, c.cache, &n, nullptr) != VK_SUCCESS ||
+      n == 0)
+    return;
+  std::vector<char> data(n);
+  if (c.vkGetPipelineCacheData(c.device, c.cache, &n, data.data()) !=
+      VK_SUCCESS)
+    return;
+  data.resize(n);
+  if (c.stats.cache == TFMC_PIPELINE_CACHE_HIT && n == c.cacheReadBytes)
+    return;
+  c.stats.cache_written = writePipelineCache(c.cachePath, data);
 }
 
 static tfmc_status uploadWeights(Context &c, const void *data, size_t bytes) {
@@ -699,6 +747,7 @@ tfmc_status vk::open(tfmc_model &model, const std::string &kernelsPath) {
   if (tfmc_status s =
           createPipelines(*ctx, model.manifest, kernelsPath, manifestPath))
     return s;
+  savePipelineCache(*ctx);
   if (tfmc_status s =
           uploadWeights(*ctx, model.weights, model.manifest.weightsBytes))
     return s;
@@ -708,6 +757,15 @@ tfmc_status vk::open(tfmc_model &model, const std::string &kernelsPath) {
 
 const char *vk::deviceName(const tfmc_model &model) {
   return model.vulkan ? model.vulkan->properties.deviceName : "cpu";
+}
+
+tfmc_pipeline_stats vk::pipelineStats(const tfmc_model &model) {
+  if (!model.vulkan) {
+    tfmc_pipeline_stats none{};
+    none.cache_path = "";
+    return none;
+  }
+  return model.vulkan->stats;
 }
 
 //===----------------------------------------------------------------------===//

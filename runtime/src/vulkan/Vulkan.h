@@ -33,6 +33,8 @@ class StateBlock;
 tfmc_status open(tfmc_model &model, const std::string &kernelsPath);
 /// The device's name.
 const char *deviceName(const tfmc_model &model);
+/// How the pipelines were made ready at open.
+tfmc_pipeline_stats pipelineStats(const tfmc_model &model);
 /// Device resources of a new session.
 tfmc_status createSession(tfmc_session &session);
 /// Makes `dst` use `src`'s KV-cache state block.

@@ -204,6 +204,18 @@ std::string needAttentionEntry(const char *entry) {
 
 } // namespace
 
+void tfmc::printPipelineStats(const Model &model) {
+  tfmc_pipeline_stats st;
+  if (tfmc_model_pipeline_stats(model.get(), &st) != TFMC_OK || !st.pipelines)
+    return;
+  const char *cache = st.cache == TFMC_PIPELINE_CACHE_HIT    ? "hit"
+                      : st.cache == TFMC_PIPELINE_CACHE_MISS ? "miss"
+                                                             : "off";
+  std::fprintf(stderr, "pipelines: %zu created in %.2f ms; pipeline cache %s%s%s%s\n",
+               st.pipelines, st.create_ms, cache, *st.cache_path ? " " : "",
+               st.cache_path, st.cache_written ? " (written)" : "");
+}
+
 int tfmc::generate(Model &model, const TextOptions &o) {
   std::string family = model.family();
   bool encdec = family == TFMC_FAMILY_ENCODER_DECODER;
@@ -248,6 +260,23 @@ int tfmc::generate(Model &model, const TextOptions &o) {
   Generator gen(model);
   if (o.threads)
     check(tfmc_generator_set_num_threads(gen.g, o.threads));
+  // Vulkan drivers may compile a shader at its first dispatch (Mesa's
+  // lavapipe JITs every kernel then): an untimed first pass -- the prompt,
+  // one decode step, then an empty cache again -- keeps that out of the
+  // prefill and decode figures and reports it on its own.
+  tfmc_pipeline_stats pipelines;
+  check(tfmc_model_pipeline_stats(model.get(), &pipelines));
+  double firstRunMs = -1;
+  if (o.warmup && pipelines.pipelines) {
+    auto w0 = Clock::now();
+    if (encdec)
+      check(tfmc_generator_encode(gen.g, prompt.data(), prompt.size()));
+    gen.append(target);
+    if (o.maxNewTokens > 1)
+      gen.append({target.back()});
+    check(tfmc_generator_reset(gen.g));
+    firstRunMs = 1e3 * seconds(w0, Clock::now());
+  }
   auto t0 = Clock::now();
   if (encdec)
     check(tfmc_generator_encode(gen.g, prompt.data(), prompt.size()));
@@ -300,6 +329,12 @@ int tfmc::generate(Model &model, const TextOptions &o) {
   }
   std::fflush(stdout);
   size_t steps = generated.empty() ? 0 : generated.size() - 1;
+  printPipelineStats(model);
+  if (firstRunMs >= 0)
+    std::fprintf(stderr,
+                 "first run: %.2f ms (prefill + one decode step, untimed "
+                 "below: includes the driver's first-use shader compiles)\n",
+                 firstRunMs);
   std::fprintf(stderr,
                "prefill: %zu tokens in %.2f ms (%.1f tokens/s); decode: %zu "
                "tokens in %.2f ms (%.1f tokens/s)%s\n",

@@ -26,6 +26,8 @@ struct TextOptions {
   tfmc_sampling sampling = {0.0f, 0, 1.0f};
   uint64_t seed = 0;
   bool showIds = false, normalize = true;
+  /// Vulkan: one untimed prefill + decode step first (see generate).
+  bool warmup = true;
   std::string attentionDir, outputDir;
   int threads = 0;
 };
@@ -34,6 +36,10 @@ struct TextOptions {
 int generate(Model &model, const TextOptions &o);
 /// --text: sentence embeddings and their cosine similarities.
 int embed(Model &model, const TextOptions &o);
+
+/// Vulkan artifacts: how long creating the pipelines took at open and what
+/// the pipeline cache did, on stderr (nothing for CPU artifacts).
+void printPipelineStats(const Model &model);
 
 /// Reports an error as tfmc-run does; returns 1.
 int fail(const std::string &msg);

@@ -64,6 +64,10 @@ Text (through the tokenizer compiled into the artifact):
   --seed S                seed of the sampler (default 0): same seed, same
                           text
   --show-ids              also print the generated token ids
+  --no-warmup             Vulkan artifacts: time the first prefill as it
+                          comes (by default an untimed first pass, reported
+                          as "first run", absorbs the driver's first-use
+                          shader compiles)
   --text TEXT             encoder: the sentence's embedding (mean pooling,
                           L2-normalised); repeat for cosine similarities;
                           --output-dir writes DIR/embeddings.npy
@@ -252,6 +256,8 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
         return fail("--dump-attention needs a directory");
     } else if (a == "--show-ids") {
       o.text.showIds = true;
+    } else if (a == "--no-warmup") {
+      o.text.warmup = false;
     } else if (a == "--no-normalize") {
       o.text.normalize = false;
     } else if (is("--max-new-tokens") || is("--top-k") || is("--seed")) {
@@ -425,6 +431,7 @@ int run(const Options &o, tfmc_model *embedded) {
   }
 
   if (o.bench) {
+    printPipelineStats(model);
     using clock = std::chrono::steady_clock;
     for (int i = 0; i < 2; ++i)
       session.run();
