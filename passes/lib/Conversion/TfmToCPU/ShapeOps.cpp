@@ -39,6 +39,18 @@ dynamicGroups(ArrayRef<int64_t> shape) {
 /// A reshape keeping several dynamic dimensions in order (the verifier):
 /// collapse each group around one dynamic dimension, then expand the same
 /// groups of the result; both are views of a contiguous buffer.
+/// memref.expand_shape of `src` to `shape`; the result keeps the source's
+/// offset and strides (a dense view inside a larger buffer, e.g. the key
+/// part of a merged QKV projection).
+static Value expandShape(Lowering &l, Value src, ArrayRef<int64_t> shape,
+                         ArrayRef<ReassociationIndices> groups,
+                         ArrayRef<OpFoldResult> sizes) {
+  FailureOr<MemRefType> type = memref::ExpandShapeOp::computeExpandedType(
+      cast<MemRefType>(src.getType()), shape, groups);
+  assert(succeeded(type) && "a dense view always expands");
+  return memref::ExpandShapeOp::create(l.b, *type, src, groups, sizes);
+}
+
 static LogicalResult lowerGroupedReshape(ReshapeOp op, Value in, Lowering &l) {
   RankedTensorType out = op.getType();
   auto inType = cast<MemRefType>(in.getType());
@@ -55,9 +67,8 @@ static LogicalResult lowerGroupedReshape(ReshapeOp op, Value in, Lowering &l) {
       ++next;
     sizes.push_back(l.dim(in, next++));
   }
-  l.bind(op, memref::ExpandShapeOp::create(
-                 l.b, MemRefType::get(out.getShape(), out.getElementType()),
-                 collapsed, dynamicGroups(out.getShape()), sizes));
+  l.bind(op, expandShape(l, collapsed, out.getShape(),
+                         dynamicGroups(out.getShape()), sizes));
   return success();
 }
 
@@ -75,10 +86,7 @@ static LogicalResult lowerReshape(ReshapeOp op, Lowering &l) {
     for (int64_t i = 0; i < inType.getRank(); ++i)
       all[0].push_back(i);
     flat = inType.getRank() == 0
-               ? memref::ExpandShapeOp::create(
-                     l.b, MemRefType::get({1}, inType.getElementType()), in,
-                     ArrayRef<ReassociationIndices>{})
-                     .getResult()
+               ? expandShape(l, in, {1}, {}, {l.b.getIndexAttr(1)})
                : memref::CollapseShapeOp::create(l.b, in, all).getResult();
   }
   if (out.getRank() == 1 &&
@@ -111,9 +119,7 @@ static LogicalResult lowerReshape(ReshapeOp op, Lowering &l) {
   SmallVector<ReassociationIndices> one(1);
   for (int64_t i = 0; i < out.getRank(); ++i)
     one[0].push_back(i);
-  Value view = memref::ExpandShapeOp::create(
-      l.b, MemRefType::get(out.getShape(), out.getElementType()), flat, one,
-      sizes);
+  Value view = expandShape(l, flat, out.getShape(), one, sizes);
   l.bind(op, view);
   return success();
 }
