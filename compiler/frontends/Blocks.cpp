@@ -128,6 +128,21 @@ static Value ungroupHeads(Context &c, Value x) {
                            x);
 }
 
+/// [B, S, H*Dh] rotated per head at positions past + s (tfm.rotary on the
+/// [B, S, H, Dh] view).
+static Value rotary(Context &c, Value x, int64_t heads, Value past) {
+  const PositionConfig &p = c.spec.positions;
+  ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
+  int64_t dh = c.spec.headDim();
+  Value h = ReshapeOp::create(c.b, c.loc, c.f32({s[0], s[1], heads, dh}), x);
+  IntegerAttr dims = p.rotaryDim && p.rotaryDim != dh
+                         ? c.b.getI64IntegerAttr(p.rotaryDim)
+                         : IntegerAttr();
+  Value r = RotaryOp::create(c.b, c.loc, h.getType(), h, past,
+                             c.b.getF64FloatAttr(p.base), dims);
+  return ReshapeOp::create(c.b, c.loc, x.getType(), r);
+}
+
 Value blocks::attention(Context &c, const AttentionInputs &in, Stack s,
                         int64_t layer) {
   const ModelSpec &spec = c.spec;
@@ -154,12 +169,17 @@ Value blocks::attention(Context &c, const AttentionInputs &in, Stack s,
     k = c.project(in.keyValue, pk, bk, bias, s, layer, dkv, d);
     v = c.project(in.keyValue, pv, bv, bias, s, layer, dkv, d);
   }
-  Value past;
+  Value past = in.cache ? in.cache->past : Value();
+  if (spec.positions.kind == PositionKind::Rotary && !in.cross) {
+    // Rotary positions: queries and keys rotated at past + s, before the
+    // keys enter the cache.
+    q = rotary(c, q, heads, past);
+    k = rotary(c, k, kvHeads, past);
+  }
   if (KVCache *cache = in.cache) {
     // Generation: this step's keys and values go into the cache at `past`;
     // attention reads the whole cache, the causal mask hides the rows not
     // written yet.
-    past = cache->past;
     k = CacheWriteOp::create(c.b, c.loc, cache->keys[layer], k, past, 1);
     v = CacheWriteOp::create(c.b, c.loc, cache->values[layer], v, past, 1);
     cache->newKeys[layer] = k;
@@ -262,6 +282,7 @@ Value blocks::positions(Context &c, Value ids, Stack s, Value past) {
     return EmbeddingOp::create(c.b, c.loc, table, pos);
   }
   case PositionKind::None:
+  case PositionKind::Rotary: // (applied to queries and keys in attention)
     return Value();
   }
   llvm_unreachable("unknown position kind");

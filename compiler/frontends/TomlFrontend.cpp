@@ -266,8 +266,19 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   if (auto c = m.choice("ffn", {"plain", "gated"}, false))
     ffn.gated = *c == 1;
   if (auto c = m.choice("positional_encoding",
-                        {"sinusoidal", "learned", "none"}, false))
+                        {"sinusoidal", "learned", "none", "rotary"}, false))
     spec->positions.kind = static_cast<PositionKind>(*c);
+  bool rotary = spec->positions.kind == PositionKind::Rotary;
+  for (StringRef key : {"rotary_base", "rotary_dim"})
+    if (!rotary && m.get(key))
+      m.error(key) << "needs positional_encoding = \"rotary\"";
+  if (rotary) {
+    spec->positions.base = m.number("rotary_base", 10000.0, 1.0);
+    if (spec->positions.base <= 1.0)
+      m.error("rotary_base") << "must be greater than 1";
+    spec->positions.rotaryDim =
+        m.integer("rotary_dim", false, 2, 0).value_or(0);
+  }
   att.bias = m.boolean("attention_bias", true);
   ffn.bias = m.boolean("ffn_bias", true);
   spec->head.tied = m.boolean("tie_embeddings", true);
@@ -293,6 +304,13 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   if (!failed && spec->dModel % att.numHeads != 0) {
     m.error("num_heads") << "d_model = " << spec->dModel
                          << " is not divisible by num_heads = " << att.numHeads;
+    failed = true;
+  }
+  if (int64_t r = spec->positions.rotaryDim;
+      !failed && r && (r % 2 != 0 || r > spec->headDim())) {
+    m.error("rotary_dim") << "rotary_dim = " << r
+                          << " must be even and at most the head dimension "
+                          << spec->headDim();
     failed = true;
   }
   if (!failed && att.numHeads % att.kvHeads() != 0) {

@@ -325,7 +325,7 @@ bool parseManifest(const std::string &path, const std::string &text,
                                w.dtype + "'");
         w.layout = t.at("layout").str();
         if (w.layout != "row_major" && w.layout != "gemm_panels" &&
-            w.layout != "sinusoidal")
+            w.layout != "sinusoidal" && w.layout != "rotary")
           throw FieldError(t.path + ".layout",
                            "unknown layout '" + w.layout + "'");
         Node shape = t.at("shape");

@@ -39,6 +39,8 @@ cases = {
     "decoder-unfused": configs["decoder"],
     # A cache of the key/value heads only (grouped-query attention).
     "decoder-gqa-gated": configs["decoder-gqa-gated"],
+    # Rotary positions at the cache offset (keys rotated before caching).
+    "decoder-llama": configs["decoder-llama"],
 }
 rng = np.random.default_rng(0)
 t = torch.from_numpy

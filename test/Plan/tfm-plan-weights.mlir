@@ -75,3 +75,26 @@ func.func @pe(%n: index) -> tensor<?x16xf32> {
   %pe = tfm.positional_encoding sizes(%n) : tensor<?x16xf32>
   return %pe : tensor<?x16xf32>
 }
+
+// -----
+
+// A rotary embedding reads a [positions, R] cos | sin table, in f32 whatever
+// the activations' type, sized by the model's max_seq_len for a run-time
+// offset; R is the rotated width (dims), not head_dim.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: tfm.weights = #tfm.weight_plan<bytes = 3072, entries = [<name = "tfm.rotary[32x24,base=500000.00]", type = tensor<32x24xf32>, layout = rotary, base = 5.000000e+05 : f64, offset = 0, bytes = 3072>]>
+module attributes {tfm.model = #tfm.model<family = decoder, vocab_size = 10, max_seq_len = 32>} {
+  func.func @rope(%x: tensor<1x3x2x32xbf16>, %past: index) -> tensor<1x3x2x32xbf16> {
+    %r = tfm.rotary %x offset %past base 5.000000e+05 dims 24 : tensor<1x3x2x32xbf16>
+    return %r : tensor<1x3x2x32xbf16>
+  }
+}
+
+// -----
+
+// A run-time offset without a maximum has no table size.
+func.func @rope(%x: tensor<1x3x2x32xf32>, %past: index) -> tensor<1x3x2x32xf32> {
+  // expected-error @below {{reads positions at a run-time offset or of a run-time length; the plan needs max-positions}}
+  %r = tfm.rotary %x offset %past base 1.000000e+04 : tensor<1x3x2x32xf32>
+  return %r : tensor<1x3x2x32xf32>
+}

@@ -195,3 +195,37 @@ func.func @plain_linear(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
   %y = tfm.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
+
+// -----
+
+// Rotary embedding, rotate-half form, 4 of 8 features rotated at a run-time
+// offset: theta_i = 1 / 10000^(2i/4) in f32, the angles as an outer product
+// of the positions and theta, and the untouched tail concatenated back.
+// CHECK-LABEL: func.func @rotary
+// CHECK-SAME: (%[[X:.+]]: tensor<1x5x2x8xf32>, %[[OFF:.+]]: index)
+// CHECK-DAG: %[[THETA:.+]] = tfm.constant dense<[1.000000e+00, 0.00999999977]> : tensor<2xf32>
+// CHECK-DAG: %[[POS:.+]] = tfm.range offset %[[OFF]] : tensor<5xi64>
+// CHECK: %[[PF:.+]] = tfm.convert %[[POS]] : tensor<5xi64> -> tensor<5xf32>
+// CHECK: %[[COL:.+]] = tfm.reshape %[[PF]] : tensor<5xf32> -> tensor<5x1xf32>
+// CHECK: %[[ANG:.+]] = tfm.mul %[[COL]], %[[THETA]] : tensor<5x1xf32>, tensor<2xf32>
+// CHECK: %[[C:.+]] = tfm.cos %[[ANG]] : tensor<5x2xf32>
+// CHECK: %[[CB:.+]] = tfm.reshape %[[C]] : tensor<5x2xf32> -> tensor<1x5x1x2xf32>
+// CHECK: %[[S:.+]] = tfm.sin %[[ANG]] : tensor<5x2xf32>
+// CHECK: %[[SB:.+]] = tfm.reshape %[[S]] : tensor<5x2xf32> -> tensor<1x5x1x2xf32>
+// CHECK: %[[X1:.+]] = tfm.slice %[[X]] axis 3 [0 : 2]
+// CHECK: %[[X2:.+]] = tfm.slice %[[X]] axis 3 [2 : 4]
+// CHECK: %[[A:.+]] = tfm.mul %[[X1]], %[[CB]]
+// CHECK: %[[B:.+]] = tfm.mul %[[X2]], %[[SB]]
+// CHECK: %[[O1:.+]] = tfm.sub %[[A]], %[[B]]
+// CHECK: %[[E:.+]] = tfm.mul %[[X2]], %[[CB]]
+// CHECK: %[[F:.+]] = tfm.mul %[[X1]], %[[SB]]
+// CHECK: %[[O2:.+]] = tfm.add %[[E]], %[[F]]
+// CHECK: %[[REST:.+]] = tfm.slice %[[X]] axis 3 [4 : 8]
+// CHECK: %[[R:.+]] = tfm.concat %[[O1]], %[[O2]], %[[REST]] axis 3
+// CHECK: return %[[R]]
+// ONLY-GELU-LABEL: func.func @rotary
+// ONLY-GELU: tfm.rotary
+func.func @rotary(%x: tensor<1x5x2x8xf32>, %off: index) -> tensor<1x5x2x8xf32> {
+  %r = tfm.rotary %x offset %off base 1.000000e+04 dims 4 : tensor<1x5x2x8xf32>
+  return %r : tensor<1x5x2x8xf32>
+}

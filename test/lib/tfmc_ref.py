@@ -123,6 +123,23 @@ DEFAULTS = dict(norm="layernorm", norm_placement="post", norm_eps=1e-5,
                 ffn="plain")
 
 
+def rotary(x, offset=0, base=10000.0, rotary_dim=None):
+    """Rotary position embedding of x [B, S, H, D] at positions offset + s,
+    computed as Hugging Face's Llama (transformers 4.38) computes it in f32:
+    inv_freq = 1 / base^(arange(0, R, 2) / R), angles = positions * inv_freq,
+    x * cos + rotate_half(x) * sin over the first R features."""
+    d = x.shape[-1]
+    r = rotary_dim or d
+    inv_freq = 1.0 / (base ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
+    pos = torch.arange(offset, offset + x.shape[1], dtype=torch.int64).float()
+    freqs = (inv_freq[None, :, None] @ pos[None, None, :]).transpose(1, 2)[0]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos()[None, :, None, :].to(x.dtype), emb.sin()[None, :, None, :].to(x.dtype)
+    xr, rest = x[..., :r], x[..., r:]
+    rot = torch.cat((-xr[..., r // 2:], xr[..., :r // 2]), dim=-1)
+    return torch.cat((xr * cos + rot * sin, rest), dim=-1)
+
+
 def sinusoidal(seq, d, offset=0):
     """PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(...), in f64."""
     pos = np.arange(offset, offset + seq, dtype=np.float64)[:, None]
@@ -149,8 +166,11 @@ class Norm(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, rotary=False):
         super().__init__()
+        # Rotary positions (self-attention of positional_encoding = "rotary"):
+        # queries and keys rotated at positions 0 .. s-1.
+        self.rope = (cfg.get("rotary_base", 10000.0), cfg.get("rotary_dim")) if rotary else None
         d, bias = cfg["d_model"], cfg["attention_bias"]
         self.h = cfg["num_heads"]
         # Grouped-query attention: each key/value head serves h / kv query heads.
@@ -168,6 +188,9 @@ class Attention(nn.Module):
         q = split(self.q_proj(xq), sq, self.h)
         k = split(self.k_proj(xkv), sk, self.kv)
         v = split(self.v_proj(xkv), sk, self.kv)
+        if self.rope:
+            rope = lambda t: rotary(t.transpose(1, 2), 0, *self.rope).transpose(1, 2)
+            q, k = rope(q), rope(k)
         if self.kv != self.h:
             k = k.repeat_interleave(self.h // self.kv, dim=1)
             v = v.repeat_interleave(self.h // self.kv, dim=1)
@@ -209,7 +232,7 @@ class Layer(nn.Module):
     def __init__(self, cfg, cross):
         super().__init__()
         self.pre = cfg["norm_placement"] == "pre"
-        self.self_attn = Attention(cfg)
+        self.self_attn = Attention(cfg, rotary=cfg["positional_encoding"] == "rotary")
         self.self_attn_norm = Norm(cfg)
         if cross:
             self.cross_attn = Attention(cfg)
@@ -406,6 +429,16 @@ def family_configs():
                                   activation="silu", positional_encoding="learned",
                                   attention_bias=False, ffn_bias=False,
                                   tie_embeddings=False, norm_eps=1e-6),
+        # A Llama-style decoder: rotary positions on 12 of each head's 16
+        # features (as Phi's partial rotary), theta 500000 (Llama 3), 6 query
+        # heads over 2 key/value heads, gated SiLU FFN, pre-RMSNorm, untied head.
+        "decoder-llama": dict(base, family="decoder", decoder_layers=2,
+                              num_heads=6, num_kv_heads=2, ffn="gated",
+                              norm="rmsnorm", norm_placement="pre",
+                              activation="silu", positional_encoding="rotary",
+                              rotary_base=500000.0, rotary_dim=12,
+                              attention_bias=False, ffn_bias=False,
+                              tie_embeddings=False, norm_eps=1e-6),
     }
 
 

@@ -10,6 +10,7 @@
 #include "tfm/Target/Artifact.h"
 
 #include "tfm/Conversion/Passes.h"
+#include "tfm/IR/ScalarUtils.h"
 #include "tfm/IR/TfmOps.h"
 #include "tfm/Support/Abi.h"
 #include "tfmc/checksum.h"
@@ -128,6 +129,14 @@ llvm::Expected<uint64_t> mlir::tfm::writeWeights(WeightPlanAttr plan,
     ArrayRef<int64_t> shape = type.getShape();
     if (e.getLayout() == WeightLayout::sinusoidal) {
       sinusoidal(logical, shape[0], shape[1], e.getBase().getValueAsDouble());
+      storeAs(elt, logical.data(), logical.size(), dst);
+      continue;
+    }
+    if (e.getLayout() == WeightLayout::rotary) {
+      logical.resize(shape[0] * shape[1]);
+      for (int64_t p = 0; p < shape[0]; ++p)
+        rotaryTableRow(e.getBase().getValueAsDouble(), p, shape[1],
+                       logical.data() + p * shape[1]);
       storeAs(elt, logical.data(), logical.size(), dst);
       continue;
     }

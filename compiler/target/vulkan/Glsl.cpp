@@ -442,6 +442,8 @@ LogicalResult ScalarPrinter::printOp(Operation &op, const std::string &indent) {
           .Case<math::ExpOp>([&](auto) { return call("exp"); })
           .Case<math::LogOp>([&](auto) { return call("log"); })
           .Case<math::SqrtOp>([&](auto) { return call("sqrt"); })
+          .Case<math::CosOp>([&](auto) { return call("cos"); })
+          .Case<math::SinOp>([&](auto) { return call("sin"); })
           .Case<math::RsqrtOp>(
               [&](auto) { return "(1.0 / sqrt(" + a(0) + "))"; })
           .Case<math::AbsFOp>([&](auto) { return call("abs"); })

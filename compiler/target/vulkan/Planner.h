@@ -73,7 +73,8 @@ public:
   /// A weight in GEMM panels of width `nr`: [ceil(N/nr), K, nr].
   FailureOr<View> weightPanels(WeightOp op, bool kn, int64_t nr);
   /// The planned sinusoidal table of `d` features ([rows, d]).
-  FailureOr<View> sinusoidTable(int64_t d, double base);
+  FailureOr<View> generatedTable(WeightLayout layout, int64_t cols,
+                                 double base);
 
   // Dispatches ---------------------------------------------------------------
   /// Adds a dispatch of the kernel `w` describes over `groups` workgroups.

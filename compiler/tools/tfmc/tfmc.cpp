@@ -65,8 +65,8 @@ static cl::opt<uint64_t>
                cl::value_desc("seed"), cl::cat(inputCat));
 static cl::opt<bool> decompose(
     "decompose",
-    cl::desc("Expand softmax, norms and activations into primitives, as ONNX "
-             "exporters do"),
+    cl::desc("Expand softmax, norms, activations and rotary embeddings into "
+             "primitives, as ONNX exporters do"),
     cl::cat(inputCat));
 
 enum class Emit {
@@ -428,7 +428,7 @@ static LogicalResult runPipeline(ModuleOp module, const CpuTarget *target,
                    failed(pm.run(module)));
   if (decompose) {
     DecomposePassOptions opts;
-    opts.ops = {"softmax", "layer_norm", "rms_norm", "gelu", "silu"};
+    opts.ops = {"softmax", "layer_norm", "rms_norm", "gelu", "silu", "rotary"};
     pm.addNestedPass<func::FuncOp>(createDecomposePass(opts));
   }
   if (needsFusion()) {

@@ -24,18 +24,18 @@ using namespace mlir::tfm;
 
 static constexpr int64_t kWeightAlignment = 64;
 
-std::string mlir::tfm::sinusoidalTableName(int64_t rows, int64_t d,
-                                           double base) {
-  return llvm::formatv("tfm.sinusoidal[{0}x{1},base={2}]", rows, d, base).str();
+std::string mlir::tfm::generatedTableName(WeightLayout layout, int64_t rows,
+                                          int64_t cols, double base) {
+  return llvm::formatv("tfm.{0}[{1}x{2},base={3}]",
+                       stringifyWeightLayout(layout), rows, cols, base)
+      .str();
 }
 
-int64_t mlir::tfm::sinusoidalRows(PositionalEncodingOp op,
-                                  int64_t maxPositions) {
-  RankedTensorType t = op.getType();
-  // A run-time offset or length reads rows up to the maximum (0: unknown).
-  if (op.getOffset() || t.isDynamicDim(0))
+int64_t mlir::tfm::positionTableRows(bool runtimePositions, int64_t length,
+                                     int64_t maxPositions) {
+  if (runtimePositions)
     return std::max<int64_t>(maxPositions, 0);
-  return std::max(t.getDimSize(0), maxPositions);
+  return std::max(length, maxPositions);
 }
 
 bool mlir::tfm::readsEmbeddingFromPanels(Value table) {
@@ -148,19 +148,34 @@ struct PlanWeightsPass final : tfm::impl::PlanWeightsPassBase<PlanWeightsPass> {
           plan.add(w, WeightLayout::row_major, 0, false);
         }
       }
+      // Generated position tables: [positions, cols], computed by the
+      // artifact writer.
+      auto addTable = [&](Operation *reader, WeightLayout layout, Type elt,
+                          bool runtime, int64_t length, int64_t cols,
+                          double base) -> WalkResult {
+        int64_t n = positionTableRows(runtime, length, rows);
+        if (n <= 0)
+          return reader->emitOpError(
+              "reads positions at a run-time offset or of a run-time length; "
+              "the plan needs max-positions");
+        plan.add(generatedTableName(layout, n, cols, base),
+                 RankedTensorType::get({n, cols}, elt), layout, 0, false, {}, 0,
+                 FloatAttr::get(Float64Type::get(&getContext()), base));
+        return WalkResult::advance();
+      };
       if (auto pe = dyn_cast<PositionalEncodingOp>(op)) {
         RankedTensorType t = pe.getType();
-        int64_t n = sinusoidalRows(pe, rows);
-        if (n <= 0)
-          return pe.emitOpError("reads positions at a run-time offset or of "
-                                "a run-time length; the plan needs "
-                                "max-positions");
-        double base = pe.getBase().convertToDouble();
-        plan.add(
-            sinusoidalTableName(n, t.getDimSize(1), base),
-            RankedTensorType::get({n, t.getDimSize(1)}, t.getElementType()),
-            WeightLayout::sinusoidal, 0, false, {}, 0,
-            FloatAttr::get(Float64Type::get(&getContext()), base));
+        return addTable(pe, WeightLayout::sinusoidal, t.getElementType(),
+                        pe.getOffset() || t.isDynamicDim(0), t.getDimSize(0),
+                        t.getDimSize(1), pe.getBase().convertToDouble());
+      }
+      if (auto ro = dyn_cast<RotaryOp>(op)) {
+        // cos | sin in f32 whatever the activations' type.
+        RankedTensorType t = ro.getType();
+        return addTable(ro, WeightLayout::rotary,
+                        Float32Type::get(&getContext()),
+                        ro.getOffset() || t.isDynamicDim(1), t.getDimSize(1),
+                        ro.getRotaryDims(), ro.getBase().convertToDouble());
       }
       return WalkResult::advance();
     });

@@ -331,7 +331,7 @@ LogicalResult ShapeBounds::visit(Operation *op) {
         });
       })
       .Case<SliceOp, CacheWriteOp, CopyOp, ConvertOp, SoftmaxOp, LayerNormOp,
-            RMSNormOp, AddLayerNormOp, AddRMSNormOp>(
+            RMSNormOp, AddLayerNormOp, AddRMSNormOp, RotaryOp>(
           [&](Operation *) { return assign(same(0)); })
       .Default([&](Operation *o) -> LogicalResult {
         if (o->getNumResults() == 0)

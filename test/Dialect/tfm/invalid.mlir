@@ -79,6 +79,54 @@ func.func @embedding_wrong_result(%ids: tensor<2x5xi64>) {
 
 // -----
 
+func.func @rotary_rank(%x: tensor<37x8x64xf32>) {
+  // expected-error @+1 {{input must be [batch, seq, heads, head_dim], got 37x8x64}}
+  %r = tfm.rotary %x base 1.000000e+04 : tensor<37x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @rotary_dynamic_head_dim(%x: tensor<1x37x8x?xf32>) {
+  // expected-error @+1 {{heads and head_dim must be static}}
+  %r = tfm.rotary %x base 1.000000e+04 : tensor<1x37x8x?xf32>
+  return
+}
+
+// -----
+
+func.func @rotary_odd_dims(%x: tensor<1x37x8x64xf32>) {
+  // expected-error @+1 {{rotates 31 features; it must be an even number from 2 to head_dim = 64}}
+  %r = tfm.rotary %x base 1.000000e+04 dims 31 : tensor<1x37x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @rotary_too_many_dims(%x: tensor<1x37x8x64xf32>) {
+  // expected-error @+1 {{rotates 66 features; it must be an even number from 2 to head_dim = 64}}
+  %r = tfm.rotary %x base 1.000000e+04 dims 66 : tensor<1x37x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @rotary_base(%x: tensor<1x37x8x64xf32>) {
+  // expected-error @+1 {{base must be greater than 1}}
+  %r = tfm.rotary %x base 1.000000e+00 : tensor<1x37x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @rotary_int(%x: tensor<1x37x8x64xi32>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %r = tfm.rotary %x base 1.000000e+04 : tensor<1x37x8x64xi32>
+  return
+}
+
+// -----
+
 func.func @pe_rank() {
   // expected-error @+1 {{result must be [seq, d], got 2x37x96}}
   %pe = tfm.positional_encoding : tensor<2x37x96xf32>

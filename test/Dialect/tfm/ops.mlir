@@ -35,6 +35,20 @@ func.func @embeddings(%ids: tensor<2x37xi64>, %ids32: tensor<2x37xi32>, %am: ten
   return %e, %e32, %pe, %ped, %cm, %cmd, %pm : tensor<2x37x96xf32>, tensor<2x37x96xf32>, tensor<37x96xf32>, tensor<?x96xf32>, tensor<37x37xf32>, tensor<?x?xf32>, tensor<2x1x1x37xf32>
 }
 
+// CHECK-LABEL: func.func @rotary
+func.func @rotary(%x: tensor<1x37x8x64xf32>, %y: tensor<1x?x2x64xbf16>, %past: index)
+    -> (tensor<1x37x8x64xf32>, tensor<1x?x2x64xbf16>, tensor<1x37x8x64xf32>) {
+  // CHECK: tfm.rotary %{{.*}} base 1.000000e+04 : tensor<1x37x8x64xf32>
+  %q = tfm.rotary %x base 1.000000e+04 : tensor<1x37x8x64xf32>
+  // CHECK: tfm.rotary %{{.*}} offset %{{.*}} base 5.000000e+05 dims 32 : tensor<1x?x2x64xbf16>
+  %k = tfm.rotary %y offset %past base 5.000000e+05 dims 32 : tensor<1x?x2x64xbf16>
+  // CHECK: tfm.cos %{{.*}} : tensor<1x37x8x64xf32>
+  %c = tfm.cos %q : tensor<1x37x8x64xf32>
+  // CHECK: tfm.sin %{{.*}} : tensor<1x37x8x64xf32>
+  %s = tfm.sin %c : tensor<1x37x8x64xf32>
+  return %q, %k, %s : tensor<1x37x8x64xf32>, tensor<1x?x2x64xbf16>, tensor<1x37x8x64xf32>
+}
+
 // CHECK-LABEL: func.func @contractions
 func.func @contractions(%q: tensor<2x3x37x32xf32>, %k: tensor<2x3x37x32xf32>, %a: tensor<5x4xf32>, %b: tensor<3x4x6xf32>,
                         %x: tensor<2x37x96xf32>, %r: tensor<2x37x384xf32>)

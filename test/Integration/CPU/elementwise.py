@@ -32,6 +32,7 @@ wide = (np.linspace(-12, 12, 2 * 37 * 96).reshape(2, 37, 96)).astype(np.float32)
 for op, f, x in [("exp", torch.exp, np.linspace(-87, 88, 2 * 37 * 96)),
                  ("tanh", torch.tanh, wide), ("erf", torch.erf, wide),
                  ("sigmoid", torch.sigmoid, wide), ("silu", F.silu, wide),
+                 ("cos", torch.cos, wide), ("sin", torch.sin, wide),
                  ("relu", F.relu, wide), ("gelu", F.gelu, wide),
                  ("sqrt", torch.sqrt, np.abs(wide)), ("rsqrt", torch.rsqrt, np.abs(wide) + 0.01)]:
     x = np.asarray(x, np.float32).reshape(A.shape)
@@ -82,6 +83,31 @@ mlir = f"""func.func @main(%x: {T}, %i: {ty(idx.shape, 'i64')}) -> {ty((2, 5, 96
 }}
 """
 check("gather_axis1", mlir, [A, idx], None, lambda x, i, W: x[:, i, :])
+
+# Rotary position embeddings (cos | sin table computed at compile time):
+# every feature, a partial rotation at a run-time offset (a dimension of a
+# second input, as a KV cache's length would be), and the op's
+# decomposition into primitives (tfm.cos, tfm.sin, slices, concat).
+X = randn(2, 37, 3, 32, scale=3.0)
+mlir = f"""func.func @main(%x: {ty(X.shape)}) -> {ty(X.shape)} {{
+  %r = tfm.rotary %x base 1.000000e+04 : {ty(X.shape)}
+  return %r : {ty(X.shape)}
+}}
+"""
+check("rotary", mlir, [X], None, lambda x, W: tfmc_ref.rotary(x))
+mlir = f"""func.func @main(%x: {ty(X.shape)}, %past: {ty((1, 1000))}) -> {ty(X.shape)} {{
+  %c1 = arith.constant 1 : index
+  %off = tensor.dim %past, %c1 : {ty((1, 1000))}
+  %r = tfm.rotary %x offset %off base 5.000000e+05 dims 20 : {ty(X.shape)}
+  return %r : {ty(X.shape)}
+}}
+"""
+check("rotary_partial_offset", mlir, [X, randn(1, 1000)], None,
+      lambda x, past, W: tfmc_ref.rotary(x, offset=1000, base=500000.0, rotary_dim=20),
+      args=("--max-positions=1100",))
+check("rotary_decomposed", mlir, [X, randn(1, 1000)], None,
+      lambda x, past, W: tfmc_ref.rotary(x, offset=1000, base=500000.0, rotary_dim=20),
+      args=("--max-positions=1100", "--decompose"))
 
 # Masks, materialised (not fused into an attention).
 am = np.ones((2, 37), np.int64)

@@ -28,7 +28,7 @@ enum class Family { Encoder, Decoder, EncoderDecoder };
 enum class NormKind { LayerNorm, RMSNorm };
 enum class NormPlacement { Post, Pre };
 enum class Activation { ReLU, GELU, GELUTanh, SiLU };
-enum class PositionKind { Sinusoidal, Learned, None };
+enum class PositionKind { Sinusoidal, Learned, None, Rotary };
 
 /// Which stack of an encoder-decoder a parameter belongs to.
 enum class Stack { Encoder, Decoder };
@@ -126,7 +126,8 @@ struct EmbeddingConfig {
 /// (rotary, relative bias) are the position block's to add.
 struct PositionConfig {
   PositionKind kind = PositionKind::Sinusoidal;
-  double base = 10000.0; ///< sinusoidal wavelength base
+  double base = 10000.0; ///< sinusoidal or rotary wavelength base (theta)
+  int64_t rotaryDim = 0; ///< rotary: features rotated per head (0: all)
 };
 
 /// Multi-head attention with separate query and key/value head counts

@@ -304,10 +304,15 @@ WeightEntryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          << "' needs rank 2 and a positive panel_width";
     break;
   case WeightLayout::sinusoidal:
+  case WeightLayout::rotary:
     if (type.getRank() != 2 || !base || base.getValueAsDouble() <= 0 ||
         !parts.empty())
-      return emitError() << "sinusoidal table '" << name.getValue()
+      return emitError() << stringifyWeightLayout(layout) << " table '"
+                         << name.getValue()
                          << "' needs rank 2, a positive base and no parts";
+    if (layout == WeightLayout::rotary && type.getDimSize(1) % 2 != 0)
+      return emitError() << "rotary table '" << name.getValue()
+                         << "' needs an even number of columns";
     break;
   }
   if (!parts.empty() && (concatAxis < 0 || concatAxis >= type.getRank()))
@@ -330,6 +335,17 @@ WeightEntryAttr WeightPlanAttr::lookup(StringRef name, WeightLayout layout,
         (!elt || e.getType().getElementType() == elt))
       return e;
   return WeightEntryAttr();
+}
+
+WeightEntryAttr WeightPlanAttr::lookupTable(WeightLayout layout, int64_t cols,
+                                            double base) const {
+  WeightEntryAttr best;
+  for (WeightEntryAttr e : getEntries())
+    if (e.getLayout() == layout && e.getType().getDimSize(1) == cols &&
+        e.getBase() && e.getBase().getValueAsDouble() == base &&
+        (!best || e.getType().getDimSize(0) > best.getType().getDimSize(0)))
+      best = e;
+  return best;
 }
 
 LogicalResult

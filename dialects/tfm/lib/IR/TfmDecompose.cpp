@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tfm/IR/ScalarUtils.h"
 #include "tfm/IR/TfmOps.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -236,6 +237,10 @@ static FailureOr<Value> tensorizeScalarOp(Emitter *e, Operation *op,
     return un(TanhOp());
   if (isa<math::ErfOp>(op))
     return un(ErfOp());
+  if (isa<math::CosOp>(op))
+    return un(CosOp());
+  if (isa<math::SinOp>(op))
+    return un(SinOp());
   if (isa<math::SqrtOp>(op))
     return un(SqrtOp());
   if (isa<math::RsqrtOp>(op))
@@ -273,15 +278,65 @@ FailureOr<SmallVector<Value>> LinearOp::decomposeOperation(OpBuilder &b) {
                                getWeightKn());
   IRMapping map;
   map.map(body.getArgument(0), acc);
-  for (auto [arg, in] : llvm::zip(body.getArguments().drop_front(),
-                                  getEpilogueInputs()))
+  for (auto [arg, in] :
+       llvm::zip(body.getArguments().drop_front(), getEpilogueInputs()))
     map.map(arg, in);
   for (Operation &op : body.without_terminator()) {
-    SmallVector<Value> operands =
-        llvm::map_to_vector(op.getOperands(), [&](Value v) {
-          return map.lookup(v);
-        });
+    SmallVector<Value> operands = llvm::map_to_vector(
+        op.getOperands(), [&](Value v) { return map.lookup(v); });
     map.map(op.getResult(0), *tensorizeScalarOp(&e, &op, operands, elt));
   }
   return SmallVector<Value>{map.lookup(body.getTerminator()->getOperand(0))};
+}
+
+//===----------------------------------------------------------------------===//
+// Rotary position embedding
+//===----------------------------------------------------------------------===//
+
+/// rotary: the angles p * theta as an outer product of the positions (as
+/// f32) and the constant theta, their cos and sin, and the rotate-half
+/// combination of the two halves of the rotated features:
+///   [x1, x2, rest] -> [x1 cos - x2 sin, x2 cos + x1 sin, rest]
+FailureOr<SmallVector<Value>> RotaryOp::decomposeOperation(OpBuilder &b) {
+  Emitter e{b, getLoc()};
+  Value x = getInput();
+  RankedTensorType t = getType();
+  Type elt = t.getElementType();
+  int64_t r = getRotaryDims(), half = r / 2, d = t.getDimSize(3);
+  int64_t seq = t.getDimSize(1);
+  SmallVector<Value> sizes;
+  if (t.isDynamicDim(1))
+    sizes.push_back(tensor::DimOp::create(b, e.loc, x, 1));
+  Value pos =
+      RangeOp::create(b, e.loc, RankedTensorType::get({seq}, b.getI64Type()),
+                      getOffset(), sizes);
+  Value posF = ConvertOp::create(
+      b, e.loc, RankedTensorType::get({seq}, b.getF32Type()), pos);
+  posF = e.reshape(posF, {seq, 1});
+  // theta_i = 1 / base^(2i/R), in f32 as PyTorch computes it.
+  SmallVector<float> theta;
+  for (int64_t i = 0; i < half; ++i)
+    theta.push_back(rotaryTheta(getBase().convertToDouble(), i, r));
+  auto thetaType = RankedTensorType::get({half}, b.getF32Type());
+  Value thetaC = ConstantOp::create(
+      b, e.loc, DenseElementsAttr::get(thetaType, ArrayRef<float>(theta)));
+  Value angles = e.mul(posF, thetaC); // [seq, half]
+  auto cast = [&](Value v) {
+    return elt.isF32()
+               ? v
+               : Value(ConvertOp::create(
+                     b, e.loc, RankedTensorType::get({seq, half}, elt), v));
+  };
+  Value cos =
+      e.reshape(cast(CosOp::create(b, e.loc, angles)), {1, seq, 1, half});
+  Value sin =
+      e.reshape(cast(SinOp::create(b, e.loc, angles)), {1, seq, 1, half});
+  Value x1 = SliceOp::create(b, e.loc, x, 3, 0, half);
+  Value x2 = SliceOp::create(b, e.loc, x, 3, half, r);
+  Value o1 = e.sub(e.mul(x1, cos), e.mul(x2, sin));
+  Value o2 = e.add(e.mul(x2, cos), e.mul(x1, sin));
+  SmallVector<Value> parts = {o1, o2};
+  if (r < d)
+    parts.push_back(SliceOp::create(b, e.loc, x, 3, r, d));
+  return SmallVector<Value>{ConcatOp::create(b, e.loc, parts, 3)};
 }

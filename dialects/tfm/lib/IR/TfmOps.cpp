@@ -119,6 +119,29 @@ LogicalResult PositionalEncodingOp::verify() {
   return verifyDynamicSizes(*this, type, getDynamicSizes());
 }
 
+int64_t RotaryOp::getRotaryDims() {
+  if (std::optional<int64_t> r = getRotaryDim())
+    return *r;
+  return getType().getShape().back();
+}
+
+LogicalResult RotaryOp::verify() {
+  RankedTensorType type = getType();
+  if (type.getRank() != 4)
+    return emitOpError("input must be [batch, seq, heads, head_dim], got ")
+           << formatShape(type.getShape());
+  if (type.isDynamicDim(2) || type.isDynamicDim(3))
+    return emitOpError("heads and head_dim must be static");
+  int64_t d = type.getDimSize(3), r = getRotaryDims();
+  if (r <= 0 || r % 2 != 0 || r > d)
+    return emitOpError("rotates ")
+           << r
+           << " features; it must be an even number from 2 to head_dim = " << d;
+  if (!(getBase().convertToDouble() > 1.0))
+    return emitOpError("base must be greater than 1");
+  return success();
+}
+
 LogicalResult RangeOp::verify() {
   RankedTensorType type = getType();
   if (type.getRank() != 1)

@@ -98,6 +98,12 @@ Value RsqrtOp::buildScalarComputation(OpBuilder &b, Location loc,
 Value TanhOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
   return math::TanhOp::create(b, loc, a[0]);
 }
+Value CosOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return math::CosOp::create(b, loc, a[0]);
+}
+Value SinOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
+  return math::SinOp::create(b, loc, a[0]);
+}
 Value ErfOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
   return math::ErfOp::create(b, loc, a[0]);
 }
@@ -161,4 +167,26 @@ Value mlir::tfm::buildConvert(OpBuilder &b, Location loc, Value x, Type to) {
 Value ConvertOp::buildScalarComputation(OpBuilder &b, Location loc,
                                         ValueRange a) {
   return buildConvert(b, loc, a[0], getType().getElementType());
+}
+
+//===----------------------------------------------------------------------===//
+// Rotary angles
+//===----------------------------------------------------------------------===//
+
+float mlir::tfm::rotaryTheta(double base, int64_t i, int64_t rotaryDims) {
+  // inv_freq = 1.0 / (base ** (arange(0, R, 2).float() / R)), all in f32.
+  float exponent = static_cast<float>(2 * i) / static_cast<float>(rotaryDims);
+  float power = std::pow(static_cast<float>(base), exponent);
+  return 1.0f / power;
+}
+
+void mlir::tfm::rotaryTableRow(double base, int64_t p, int64_t rotaryDims,
+                               float *row) {
+  int64_t half = rotaryDims / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    // freqs = inv_freq @ positions: one f32 product per element.
+    float angle = static_cast<float>(p) * rotaryTheta(base, i, rotaryDims);
+    row[i] = static_cast<float>(std::cos(static_cast<double>(angle)));
+    row[half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
+  }
 }

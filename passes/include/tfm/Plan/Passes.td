@@ -62,8 +62,9 @@ def PlanWeightsPass : Pass<"tfm-plan-weights", "ModuleOp"> {
     panels `[ceil(N / panel-width), K, panel-width]` where it is the weight
     of a `tfm.linear`, row-major where anything else reads it (an embedding
     table tied to the LM head is read from the head's panels with
-    `embedding-from-panels`). Sinusoidal tables of `tfm.positional_encoding`
-    are generated entries. Each entry keeps the weight's element type, so a
+    `embedding-from-panels`). The sinusoidal tables of
+    `tfm.positional_encoding` and the cos | sin tables of `tfm.rotary` are
+    generated entries (computed by the artifact writer). Each entry keeps the weight's element type, so a
     bf16 weight is stored in 2 bytes per element. Entries are 64-byte
     aligned, in order of first use.
   }];

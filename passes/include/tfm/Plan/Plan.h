@@ -144,11 +144,15 @@ int64_t placeArena(MutableArrayRef<ArenaRequest> requests, int64_t alignment);
 // Weights
 //===----------------------------------------------------------------------===//
 
-/// Name of the generated sinusoidal table with `rows` rows of `d` features.
-std::string sinusoidalTableName(int64_t rows, int64_t d, double base);
-/// Rows of the table a tfm.positional_encoding reads (`maxPositions` rows,
-/// or its static length when larger or when no maximum is set).
-int64_t sinusoidalRows(PositionalEncodingOp op, int64_t maxPositions);
+/// Name of a generated table (layout sinusoidal or rotary) with `rows` rows
+/// of `cols` columns and wavelength `base`.
+std::string generatedTableName(WeightLayout layout, int64_t rows, int64_t cols,
+                               double base);
+/// Rows of the position table an op reads: `maxPositions` rows, or its
+/// static length when larger or when no maximum is set; positions at a
+/// run-time offset or of a run-time length need the maximum (0: unknown).
+int64_t positionTableRows(bool runtimePositions, int64_t length,
+                          int64_t maxPositions);
 /// True when embedding table `table` is read from the GEMM panels of the
 /// linears it is otherwise only the weight of.
 bool readsEmbeddingFromPanels(Value table);

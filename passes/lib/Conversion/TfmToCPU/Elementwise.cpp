@@ -10,6 +10,8 @@
 
 #include "Lowering.h"
 
+#include "tfm/IR/ScalarUtils.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -189,7 +191,8 @@ static LogicalResult lowerPositionalEncoding(PositionalEncodingOp op,
   int64_t d = t.getDimSize(1);
   // The table is computed at compile time (in double precision) and stored
   // with the weights; the op is a view of rows [offset, offset + seq).
-  Value table = l.sinusoidTable(d, op.getBase().convertToDouble());
+  Value table = l.generatedTable(WeightLayout::sinusoidal, d,
+                                 op.getBase().convertToDouble());
   OpFoldResult offset = l.b.getIndexAttr(0);
   if (Value off = l.scalar(op.getOffset()))
     offset = off;
@@ -201,6 +204,66 @@ static LogicalResult lowerPositionalEncoding(PositionalEncodingOp op,
       ArrayRef<OpFoldResult>{len, l.b.getIndexAttr(d)},
       ArrayRef<OpFoldResult>{l.b.getIndexAttr(1), l.b.getIndexAttr(1)});
   l.bind(op, view);
+  return success();
+}
+
+/// out[b, s, h, j] from x[b, s, h, j], its rotate-half partner and row
+/// offset + s of the planned cos | sin table; features j >= R pass through.
+/// The partner and table indices are clamped into range for every j so
+/// that the loads stay in bounds where the select discards them.
+static LogicalResult lowerRotary(RotaryOp op, Lowering &l) {
+  RankedTensorType t = op.getType();
+  int64_t r = op.getRotaryDims(), half = r / 2;
+  Value table =
+      l.generatedTable(WeightLayout::rotary, r, op.getBase().convertToDouble());
+  Value x = l.lookup(op.getInput());
+  Value out = l.allocFor(op, l.dynamicSizesLike(t, x));
+  Value offset = l.scalar(op.getOffset());
+  Type elt = t.getElementType(), f32 = l.b.getF32Type();
+  MLIRContext *ctx = l.b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+  SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
+  linalg::GenericOp::create(
+      l.b, TypeRange{}, ValueRange{x}, ValueRange{out},
+      SmallVector<AffineMap>{id, id}, iters,
+      [&](OpBuilder &nb, Location loc, ValueRange args) {
+        auto idx = [&](int64_t v) {
+          return arith::ConstantIndexOp::create(nb, loc, v).getResult();
+        };
+        SmallVector<Value> iv;
+        for (int64_t i = 0; i < 4; ++i)
+          iv.push_back(linalg::IndexOp::create(nb, loc, i));
+        Value j = iv[3];
+        Value p =
+            offset ? arith::AddIOp::create(nb, loc, iv[1], offset) : iv[1];
+        Value first = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult,
+                                            j, idx(half));
+        Value rotated = arith::CmpIOp::create(
+            nb, loc, arith::CmpIPredicate::ult, j, idx(r));
+        Value i = arith::RemUIOp::create(nb, loc, j, idx(half));
+        Value partner = arith::SelectOp::create(
+            nb, loc, first, arith::AddIOp::create(nb, loc, j, idx(half)),
+            arith::SubIOp::create(nb, loc, j, idx(half)));
+        Value c = memref::LoadOp::create(nb, loc, table, ValueRange{p, i});
+        Value s = memref::LoadOp::create(
+            nb, loc, table,
+            ValueRange{p, arith::AddIOp::create(nb, loc, i, idx(half))});
+        Value xv = buildConvert(nb, loc, args[0], f32);
+        Value xp = buildConvert(
+            nb, loc,
+            memref::LoadOp::create(nb, loc, x,
+                                   ValueRange{iv[0], iv[1], iv[2], partner}),
+            f32);
+        // first half: x c - x' s; second half: x c + x' s.
+        Value xs = arith::MulFOp::create(nb, loc, xp, s);
+        Value xc = arith::MulFOp::create(nb, loc, xv, c);
+        Value rot = arith::SelectOp::create(
+            nb, loc, first, arith::SubFOp::create(nb, loc, xc, xs),
+            arith::AddFOp::create(nb, loc, xc, xs));
+        Value v = arith::SelectOp::create(nb, loc, rotated, rot, xv);
+        linalg::YieldOp::create(nb, loc, buildConvert(nb, loc, v, elt));
+      });
+  l.bind(op, out);
   return success();
 }
 
@@ -372,6 +435,8 @@ LogicalResult mlir::tfm::cpu::lowerMisc(Operation *op, Lowering &l) {
     return lowerGatherLike(op, g.getInput(), g.getIndices(), g.getAxis(), l);
   if (auto p = dyn_cast<PositionalEncodingOp>(op))
     return lowerPositionalEncoding(p, l);
+  if (auto r = dyn_cast<RotaryOp>(op))
+    return lowerRotary(r, l);
   if (auto c = dyn_cast<CausalMaskOp>(op))
     return lowerCausalMask(c, l);
   if (auto r = dyn_cast<RangeOp>(op))

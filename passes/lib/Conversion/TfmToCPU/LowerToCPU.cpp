@@ -139,21 +139,14 @@ Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr) {
                      {});
 }
 
-Value Lowering::sinusoidTable(int64_t d, double base) {
-  // The longest table of that width serves every length.
-  WeightEntryAttr best;
-  for (WeightEntryAttr e : plan.getEntries())
-    if (e.getLayout() == WeightLayout::sinusoidal &&
-        e.getType().getDimSize(1) == d && e.getBase() &&
-        e.getBase().getValueAsDouble() == base &&
-        (!best || e.getType().getDimSize(0) > best.getType().getDimSize(0)))
-      best = e;
-  if (best)
-    return weightsView(best, MemRefType::get(best.getType().getShape(),
-                                             best.getType().getElementType()));
-  emitError(b.getLoc()) << "the weight plan has no sinusoidal table of " << d
-                        << " features";
-  return placeholder(MemRefType::get({1, d}, b.getF32Type()), {});
+Value Lowering::generatedTable(WeightLayout layout, int64_t cols, double base) {
+  if (WeightEntryAttr e = plan.lookupTable(layout, cols, base))
+    return weightsView(e, MemRefType::get(e.getType().getShape(),
+                                          e.getType().getElementType()));
+  emitError(b.getLoc()) << "the weight plan has no "
+                        << stringifyWeightLayout(layout) << " table of " << cols
+                        << " columns";
+  return placeholder(MemRefType::get({1, cols}, b.getF32Type()), {});
 }
 
 Value Lowering::dim(Value memref, int64_t d) {
@@ -237,9 +230,6 @@ LogicalResult mlir::tfm::cpu::lowerOp(Operation *op, Lowering &l) {
           [&](Operation *o) { return lowerRowKernel(o, l); })
       .Case<ReshapeOp, TransposeOp, SliceOp, ConcatOp, CacheWriteOp, CopyOp>(
           [&](Operation *o) { return lowerShapeOp(o, l); })
-      .Case<ConstantOp, EmbeddingOp, GatherOp, PositionalEncodingOp,
-            CausalMaskOp, PaddingMaskOp, ReduceMaxOp, ReduceSumOp, ReduceMeanOp,
-            RangeOp>([&](Operation *o) { return lowerMisc(o, l); })
       .Case<tensor::DimOp>([&](tensor::DimOp d) -> LogicalResult {
         std::optional<int64_t> index = d.getConstantIndex();
         if (!index)
@@ -258,7 +248,10 @@ LogicalResult mlir::tfm::cpu::lowerOp(Operation *op, Lowering &l) {
           l.cloneScalar(o);
           return success();
         }
-        return o->emitOpError("is not supported by the CPU backend");
+        // Every other op (constants, gathers, positions, masks, reductions)
+        // is lowered by Elementwise.cpp's lowerMisc, which rejects what it
+        // does not know: a new op of that kind touches that file only.
+        return lowerMisc(o, l);
       });
 }
 

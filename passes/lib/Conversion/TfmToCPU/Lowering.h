@@ -75,8 +75,8 @@ public:
   /// A view of a weight in the given layout.
   Value weightView(WeightOp op);
   Value gemmPanels(WeightOp op, bool kn, int64_t nr);
-  /// The planned sinusoidal table of `d` features.
-  Value sinusoidTable(int64_t d, double base);
+  /// The planned position table (sinusoidal, rotary) of `cols` columns.
+  Value generatedTable(WeightLayout layout, int64_t cols, double base);
   /// Whether the plan stores `table` only as GEMM panels (an embedding
   /// then reads rows from them).
   bool onlyInPanels(WeightOp table) const;

@@ -25,6 +25,14 @@ Value buildConvert(OpBuilder &b, Location loc, Value x, Type to);
 /// GELU in its erf or tanh form.
 Value buildGelu(OpBuilder &b, Location loc, Value x, GeluApproximation approx);
 
+/// tfm.rotary's θ_i = 1 / base^(2i/R) in f32, rounded at each step as
+/// PyTorch (Hugging Face's rotary embeddings) computes it.
+float rotaryTheta(double base, int64_t i, int64_t rotaryDims);
+
+/// Row `p` of tfm.rotary's table: cos(fl(p θ_i)) for i < R/2, then
+/// sin(fl(p θ_i)), each correctly rounded from double.
+void rotaryTableRow(double base, int64_t p, int64_t rotaryDims, float *row);
+
 } // namespace mlir::tfm
 
 #endif // TFM_IR_SCALARUTILS_H

@@ -74,9 +74,11 @@ def Tfm_IoRole : I32EnumAttr<"IoRole",
 def Tfm_LayoutRowMajor : I32EnumAttrCase<"row_major", 0>;
 def Tfm_LayoutGemmPanels : I32EnumAttrCase<"gemm_panels", 1>;
 def Tfm_LayoutSinusoidal : I32EnumAttrCase<"sinusoidal", 2>;
+def Tfm_LayoutRotary : I32EnumAttrCase<"rotary", 3>;
 def Tfm_WeightLayout : I32EnumAttr<"WeightLayout",
     "how a tensor is stored in the weights buffer",
-    [Tfm_LayoutRowMajor, Tfm_LayoutGemmPanels, Tfm_LayoutSinusoidal]> {
+    [Tfm_LayoutRowMajor, Tfm_LayoutGemmPanels, Tfm_LayoutSinusoidal,
+     Tfm_LayoutRotary]> {
   let cppNamespace = "::mlir::tfm";
   let genSpecializedAttr = 0;
 }
@@ -221,7 +223,9 @@ def Tfm_WeightEntryAttr : Tfm_Attr<"WeightEntry", "weight_entry"> {
     in the weights buffer. `gemm_panels` stores the right operand of a GEMM
     as `[ceil(N / panel_width), K, panel_width]` (zero padded; `kn`: the
     logical weight is `[K, N]`); `sinusoidal` is the table of
-    "Attention Is All You Need" with wavelength `base`.
+    "Attention Is All You Need" with wavelength `base`; `rotary` the
+    `[positions, R]` table of `tfm.rotary`: row `p` holds `cos(p θ_i)` in
+    columns `i < R/2` and `sin(p θ_i)` after them.
 
     ```mlir
     #tfm.weight_entry<name = "h.0.mlp.c_fc.weight", type = tensor<96x384xbf16>,
@@ -270,6 +274,10 @@ def Tfm_WeightPlanAttr : Tfm_Attr<"WeightPlan", "weight_plan"> {
     /// given), null when absent.
     WeightEntryAttr lookup(::llvm::StringRef name, WeightLayout layout,
                            ::mlir::Type elt = {}) const;
+    /// The longest generated table (`sinusoidal`, `rotary`) of `cols`
+    /// columns and wavelength `base`: it serves every shorter length.
+    WeightEntryAttr lookupTable(WeightLayout layout, int64_t cols,
+                                double base) const;
   }];
 }
 

@@ -132,6 +132,44 @@ def Tfm_PositionalEncodingOp : Tfm_Op<"positional_encoding",
   let hasVerifier = 1;
 }
 
+def Tfm_RotaryOp : Tfm_Op<"rotary", [Pure, AllTypesMatch<["input", "result"]>,
+    DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>]> {
+  let summary = "rotary position embedding (RoPE) of queries or keys";
+  let description = [{
+    Rotates feature pairs of `input` (`[batch, seq, heads, head_dim]`) by
+    angles proportional to the position: row `s` is at position
+    `p = offset + s` (offset 0 when absent). With `R = rotary_dim` (default
+    `head_dim`, even) and, for `i < R/2`, `θ_i = 1 / base^(2i/R)`:
+
+        out[..., i]       = x[..., i] cos(p θ_i) - x[..., i + R/2] sin(p θ_i)
+        out[..., i + R/2] = x[..., i + R/2] cos(p θ_i) + x[..., i] sin(p θ_i)
+        out[..., j]       = x[..., j]                    for R <= j < head_dim
+
+    the "rotate half" pairing of GPT-NeoX and Llama (Hugging Face's
+    `apply_rotary_pos_emb`). `θ_i` and `p θ_i` are rounded to f32 as
+    PyTorch computes them; the cosines and sines of those angles come from
+    a table the weight plan generates (layout `rotary`).
+
+    ```mlir
+    %q = tfm.rotary %x base 1.000000e+04 : tensor<1x37x8x64xf32>
+    %k = tfm.rotary %y offset %past base 5.000000e+05 dims 32 : tensor<1x?x2x64xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Optional<Index>:$offset,
+                       DefaultValuedAttr<F64Attr, "10000.0">:$base,
+                       OptionalAttr<I64Attr>:$rotary_dim);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`offset` $offset^)? `base` $base (`dims` $rotary_dim^)? attr-dict
+    `:` type($input)
+  }];
+  let extraClassDeclaration = [{
+    /// R: the rotated features of each head.
+    int64_t getRotaryDims();
+  }];
+  let hasVerifier = 1;
+}
+
 def Tfm_CausalMaskOp : Tfm_Op<"causal_mask", [Pure, AttrSizedOperandSegments]> {
   let summary = "additive causal (look-ahead) mask";
   let description = [{
@@ -317,6 +355,8 @@ def Tfm_ExpOp : Tfm_UnaryOp<"exp", "exp(x)">;
 def Tfm_SqrtOp : Tfm_UnaryOp<"sqrt", "sqrt(x)">;
 def Tfm_RsqrtOp : Tfm_UnaryOp<"rsqrt", "1 / sqrt(x)">;
 def Tfm_TanhOp : Tfm_UnaryOp<"tanh", "tanh(x)">;
+def Tfm_CosOp : Tfm_UnaryOp<"cos", "cos(x)">;
+def Tfm_SinOp : Tfm_UnaryOp<"sin", "sin(x)">;
 def Tfm_ErfOp : Tfm_UnaryOp<"erf", "erf(x)">;
 def Tfm_ReluOp : Tfm_UnaryOp<"relu", "max(x, 0)">;
 def Tfm_SigmoidOp : Tfm_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
