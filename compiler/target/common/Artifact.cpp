@@ -403,8 +403,10 @@ llvm::Error mlir::tfm::writeArtifactDir(
         llvm::Error(llvm::function_ref<std::string(llvm::StringRef)>)>
         fill) {
   // Owned copy: the linker resets LLVM's command-line options, which may
-  // back the caller's string.
-  const std::string outDir = outDirRef.str();
+  // back the caller's string. "out/" and "out" are the same directory.
+  std::string outDir = outDirRef.str();
+  while (outDir.size() > 1 && llvm::sys::path::is_separator(outDir.back()))
+    outDir.pop_back();
   std::string tmp =
       (outDir + ".tmp-" + llvm::Twine(llvm::sys::Process::getProcessId()))
           .str();
@@ -422,20 +424,40 @@ llvm::Error mlir::tfm::writeArtifactDir(
   };
   if (llvm::Error e = fill(at))
     return fail(std::move(e));
-  // Replace a previous artifact (never anything else).
-  if (llvm::sys::fs::exists(outDir)) {
-    llvm::SmallString<256> manifest(outDir);
-    llvm::sys::path::append(manifest, "manifest.json");
-    if (!llvm::sys::fs::is_directory(outDir) ||
-        !llvm::sys::fs::exists(manifest))
-      return fail(error(outDir + " exists and is not a tfmc artifact; "
-                                 "refusing to replace it"));
-    if (std::error_code ec = removeArtifactDir(outDir))
-      return fail(error("cannot replace " + outDir + " (" + ec.message() +
-                        "; does it hold other files?)"));
+  // Replace a previous artifact (never anything else): everything is
+  // checked before anything is touched, the old artifact is moved aside,
+  // the new one renamed into place, and only then is the old one removed.
+  if (!llvm::sys::fs::exists(outDir)) {
+    if (std::error_code ec = llvm::sys::fs::rename(tmp, outDir))
+      return fail(error("cannot create " + outDir + ": " + ec.message()));
+    return llvm::Error::success();
   }
-  if (std::error_code ec = llvm::sys::fs::rename(tmp, outDir))
+  llvm::SmallString<256> manifest(outDir);
+  llvm::sys::path::append(manifest, "manifest.json");
+  if (!llvm::sys::fs::is_directory(outDir) || !llvm::sys::fs::exists(manifest))
+    return fail(error(outDir + " exists and is not a tfmc artifact; "
+                               "refusing to replace it"));
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(outDir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    llvm::StringRef name = llvm::sys::path::filename(it->path());
+    if (!llvm::is_contained(kArtifactFiles, name))
+      return fail(error(outDir + " holds files tfmc did not write ('" + name +
+                        "'); refusing to replace it"));
+  }
+  if (ec)
+    return fail(error("cannot read " + outDir + ": " + ec.message()));
+  std::string old =
+      (outDir + ".old-" + llvm::Twine(llvm::sys::Process::getProcessId()))
+          .str();
+  (void)removeArtifactDir(old);
+  if ((ec = llvm::sys::fs::rename(outDir, old)))
+    return fail(error("cannot replace " + outDir + ": " + ec.message()));
+  if ((ec = llvm::sys::fs::rename(tmp, outDir))) {
+    (void)llvm::sys::fs::rename(old, outDir);
     return fail(error("cannot create " + outDir + ": " + ec.message()));
+  }
+  (void)removeArtifactDir(old);
   return llvm::Error::success();
 }
 
