@@ -166,6 +166,35 @@ const ScopeRow kBertScopes[] = {
 const NameMap kBertMap = {kBertNames, kBertScopes,
                           "{p}encoder.layer.{l}.{part}", "{p}{part}"};
 
+// Llama (LlamaForCausalLM / LlamaModel): nn.Linear weights, separate
+// q/k/v projections, gated MLP, RMSNorm, rotary positions.
+const NameRow kLlamaNames[] = {
+    {Param::TokenEmbedding, "{p}embed_tokens.weight"},
+    {Param::SelfQWeight, "{p}layers.{l}.self_attn.q_proj.weight"},
+    {Param::SelfQBias, "{p}layers.{l}.self_attn.q_proj.bias"},
+    {Param::SelfKWeight, "{p}layers.{l}.self_attn.k_proj.weight"},
+    {Param::SelfKBias, "{p}layers.{l}.self_attn.k_proj.bias"},
+    {Param::SelfVWeight, "{p}layers.{l}.self_attn.v_proj.weight"},
+    {Param::SelfVBias, "{p}layers.{l}.self_attn.v_proj.bias"},
+    {Param::SelfOutWeight, "{p}layers.{l}.self_attn.o_proj.weight"},
+    {Param::SelfOutBias, "{p}layers.{l}.self_attn.o_proj.bias"},
+    {Param::SelfNormWeight, "{p}layers.{l}.input_layernorm.weight"},
+    {Param::FFNNormWeight, "{p}layers.{l}.post_attention_layernorm.weight"},
+    {Param::FFNGateWeight, "{p}layers.{l}.mlp.gate_proj.weight"},
+    {Param::FFNInWeight, "{p}layers.{l}.mlp.up_proj.weight"},
+    {Param::FFNOutWeight, "{p}layers.{l}.mlp.down_proj.weight"},
+    {Param::FinalNormWeight, "{p}norm.weight"},
+    {Param::LMHeadWeight, "lm_head.weight"},
+};
+const ScopeRow kLlamaScopes[] = {
+    {"embeddings", "{p}embed_tokens"},
+    {"final_norm", "{p}norm"},
+    {"self_attn", "{p}layers.{l}.self_attn"},
+    {"ffn", "{p}layers.{l}.mlp"},
+};
+const NameMap kLlamaMap = {kLlamaNames, kLlamaScopes, "{p}layers.{l}.{part}",
+                           "{part}"};
+
 //===----------------------------------------------------------------------===//
 // config.json reading
 //===----------------------------------------------------------------------===//
@@ -341,6 +370,44 @@ void configureBert(ConfigReader &r, ModelSpec &s) {
   r.require("add_cross_attention", false);
 }
 
+/// Llama as transformers 4.38's LlamaConfig defines it (defaults of keys a
+/// config.json may omit are LlamaConfig's): pre-RMSNorm, grouped-query
+/// attention, rotary positions (rotate half, theta rope_theta), gated
+/// SiLU MLP without biases, untied LM head.
+void configureLlama(ConfigReader &r, ModelSpec &s) {
+  // Sizes with LlamaConfig's defaults, positive when given.
+  auto size = [&](StringRef key, int64_t dflt) {
+    int64_t v = r.integer(key, dflt);
+    if (r.has(key) && v <= 0)
+      r.error(key) << "must be positive, got " << v;
+    return v;
+  };
+  s.family = Family::Decoder;
+  s.dModel = size("hidden_size", 4096);
+  s.attention.numHeads = size("num_attention_heads", 32);
+  s.attention.numKVHeads = size("num_key_value_heads", s.attention.numHeads);
+  s.decoder.layers = size("num_hidden_layers", 32);
+  s.ffn.dFF = size("intermediate_size", 11008);
+  s.embedding.vocabSize = size("vocab_size", 32000);
+  s.maxSeqLen = size("max_position_embeddings", 2048);
+  s.ffn.activation = r.activation("hidden_act", "silu");
+  s.ffn.gated = true;
+  s.ffn.bias = false;
+  s.norm.eps = r.number("rms_norm_eps", 1e-6);
+  s.norm.kind = NormKind::RMSNorm;
+  s.norm.placement = NormPlacement::Pre;
+  s.norm.final = true;
+  s.positions.kind = PositionKind::Rotary;
+  s.positions.base = r.number("rope_theta", 10000.0);
+  if (!(s.positions.base > 1.0))
+    r.error("rope_theta") << "must be greater than 1";
+  if (r.has("rope_scaling"))
+    r.error("rope_scaling") << "rotary scaling is not supported yet (only "
+                               "null or an absent key)";
+  s.attention.bias = r.boolean("attention_bias", false);
+  s.head.tied = r.boolean("tie_word_embeddings", false);
+}
+
 /// One Hugging Face architecture: how its config.json maps onto blocks,
 /// how its checkpoint names parameters, and its tokenizer. Adding a family
 /// is adding a row (and, for new kinds of blocks, the blocks).
@@ -358,12 +425,15 @@ struct Architecture {
 
 const StringRef kGPT2Prefixes[] = {"transformer.", ""};
 const StringRef kBertPrefixes[] = {"bert.", ""};
+const StringRef kLlamaPrefixes[] = {"model.", ""};
 
 const Architecture kArchitectures[] = {
     {"gpt2", configureGPT2, &kGPT2Map, kGPT2Prefixes, "n_head",
      TFMC_TOKENIZER_BYTE_BPE, false},
     {"bert", configureBert, &kBertMap, kBertPrefixes, "num_attention_heads",
      TFMC_TOKENIZER_WORDPIECE, true},
+    {"llama", configureLlama, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
+     nullptr, false},
 };
 
 const Architecture *lookupArchitecture(StringRef type) {
@@ -470,6 +540,12 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     r.error(arch->headsKey)
         << spec->dModel << " features are not divisible into " << att.numHeads
         << " heads";
+    return failure();
+  }
+  if (att.numHeads % att.kvHeads() != 0) {
+    r.error("num_key_value_heads")
+        << att.numHeads << " query heads are not divisible into "
+        << att.kvHeads() << " key/value heads";
     return failure();
   }
   for (auto [key, field] :

@@ -1,9 +1,14 @@
-"""Hugging Face GPT-2 and BERT folders written by transformers itself, with
-random weights and odd sizes (d 96, 3 heads, vocab 1000, batch 2, sequence
-37), compiled by tfmc and compared with transformers' GPT2LMHeadModel and
-BertModel (padding and token types included) at fp32 atol 1e-5, rtol 1e-4.
+"""Hugging Face GPT-2, BERT and Llama folders written by transformers
+itself, with random weights and odd sizes (d 96, 3 heads, vocab 1000, batch
+2, sequence 37; Llama: 6 query heads over 2 key/value heads, rope_theta
+500000, untied head, with and without attention biases), compiled by tfmc
+and compared with transformers' GPT2LMHeadModel, BertModel (padding and
+token types included) and LlamaForCausalLM (eager attention) at fp32 atol
+1e-5, rtol 1e-4. Llama also generates with its KV cache: prefill 17
+tokens, then one token at a time to 40, every step's logits compared with
+transformers' full forward.
 
-usage: check_hf.py WORKDIR gpt2|bert
+usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias
 """
 import os
 import sys
@@ -13,7 +18,9 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tfmc_run import compare, compile_model, run  # noqa: E402
-from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel  # noqa: E402
+from transformers import (BertConfig, BertModel, GPT2Config, GPT2LMHeadModel,  # noqa: E402
+                          LlamaConfig, LlamaForCausalLM)
+import tfmc_rt  # noqa: E402
 
 work, which = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -23,14 +30,26 @@ if which == "gpt2":
     model = GPT2LMHeadModel(GPT2Config(n_embd=96, n_head=3, n_layer=2, vocab_size=1000,
                                        n_positions=64, attn_pdrop=0, embd_pdrop=0,
                                        resid_pdrop=0)).eval()
+elif which.startswith("llama"):
+    cfg = LlamaConfig(hidden_size=96, num_attention_heads=6, num_key_value_heads=2,
+                      num_hidden_layers=2, intermediate_size=200, vocab_size=1000,
+                      max_position_embeddings=64, rope_theta=500000.0,
+                      attention_bias=which == "llama-bias")
+    model = LlamaForCausalLM._from_config(cfg, attn_implementation="eager").eval()
 else:
     model = BertModel(BertConfig(hidden_size=96, num_attention_heads=3, num_hidden_layers=2,
                                  intermediate_size=200, vocab_size=1000,
                                  max_position_embeddings=64), add_pooling_layer=False).eval()
 # Default initialisation leaves norms at 1 and biases at 0; perturb them all.
+# Llama's matrices are drawn large enough (std 0.1) that attention is peaked
+# and the rotary positions change the result (at std 0.02 the softmax is
+# nearly uniform and positions would hardly matter).
 with torch.no_grad():
     for name, p in model.named_parameters():
-        p.add_(0.02 * torch.randn_like(p))
+        if which.startswith("llama") and p.dim() == 2:
+            p.normal_(0.0, 0.1)
+        else:
+            p.add_(0.02 * torch.randn_like(p))
 folder = os.path.join(work, which)
 model.save_pretrained(folder, safe_serialization=True)
 art = compile_model(folder, os.path.join(work, which + ".out"), "--batch=%d" % B,
@@ -40,9 +59,21 @@ rng = np.random.default_rng(3)
 ids = rng.integers(0, 1000, size=(B, S), dtype=np.int64)
 t = torch.from_numpy
 with torch.no_grad():
-    if which == "gpt2":
+    if which == "gpt2" or which.startswith("llama"):
         got = run(art, {"input_ids": ids})["logits"]
-        compare("hf-gpt2 logits", got, model(t(ids)).logits.numpy())
+        compare("hf-%s logits" % which, got, model(t(ids)).logits.numpy())
+        if which.startswith("llama"):
+            # Dynamic lengths (no --seq-len): prefill and KV-cache decode.
+            gen = tfmc_rt.Model(compile_model(folder, os.path.join(work, which + ".gen"))).generator()
+            seq = rng.integers(0, 1000, size=(1, 40), dtype=np.int64)
+            want = model(t(seq)).logits.numpy()[0]
+            gen.append(seq[0, :17])
+            steps = [gen.logits()]
+            for i in range(17, 40):
+                gen.append(seq[0, i:i + 1])
+                steps.append(gen.logits())
+            compare("hf-%s prefill 17 + decode to 40, every step" % which,
+                    np.stack(steps), want[16:])
     else:
         mask = np.ones((B, S), dtype=np.int64)
         mask[0, S - 9:] = 0
