@@ -228,7 +228,7 @@ Value blocks::attention(Context &c, const AttentionInputs &in, Stack s,
   Value merged = mergeHeads(c, ctxv);
   Param ow = in.cross ? Param::CrossOutWeight : Param::SelfOutWeight;
   Param ob = in.cross ? Param::CrossOutBias : Param::SelfOutBias;
-  return c.project(merged, ow, ob, bias, s, layer, d, dq);
+  return c.project(merged, ow, ob, spec.attention.outBias, s, layer, d, dq);
 }
 
 //===----------------------------------------------------------------------===//

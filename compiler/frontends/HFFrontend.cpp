@@ -227,6 +227,10 @@ public:
   bool has(StringRef key) const {
     return cfg.contains(key.str()) && !cfg[key.str()].is_null();
   }
+  /// The key is given as null (which can differ from its default).
+  bool isNull(StringRef key) const {
+    return cfg.contains(key.str()) && cfg[key.str()].is_null();
+  }
 
   int64_t integer(StringRef key, std::optional<int64_t> dflt = std::nullopt) {
     if (!has(key)) {
@@ -370,12 +374,25 @@ void configureBert(ConfigReader &r, ModelSpec &s) {
   r.require("add_cross_attention", false);
 }
 
-/// Llama as transformers 4.38's LlamaConfig defines it (defaults of keys a
-/// config.json may omit are LlamaConfig's): pre-RMSNorm, grouped-query
-/// attention, rotary positions (rotate half, theta rope_theta), gated
-/// SiLU MLP without biases, untied LM head.
-void configureLlama(ConfigReader &r, ModelSpec &s) {
-  // Sizes with LlamaConfig's defaults, positive when given.
+/// The defaults transformers 4.38's config class of a Llama-style family
+/// gives the keys a config.json may omit, and what differs between them.
+struct LlamaLikeDefaults {
+  int64_t hiddenSize, intermediateSize, layers, heads;
+  int64_t kvHeads; ///< 0: the number of query heads
+  int64_t vocabSize, maxPositions;
+  /// The eager attention's sliding window (0: none): Mistral and Qwen2
+  /// mask keys more than `sliding_window` positions back.
+  int64_t slidingWindow;
+  bool qkvBias, outBias; ///< fixed by the family (Qwen2: q/k/v only)
+  bool biasKey;          ///< `attention_bias` may override both (Llama)
+};
+
+/// Pre-RMSNorm decoders with grouped-query attention, rotary positions
+/// (rotate half, theta rope_theta), a gated SiLU MLP without biases and an
+/// untied LM head: Llama, Mistral, Qwen2.
+void configureLlamaLike(ConfigReader &r, ModelSpec &s,
+                        const LlamaLikeDefaults &d) {
+  // Sizes with the config class's defaults, positive when given.
   auto size = [&](StringRef key, int64_t dflt) {
     int64_t v = r.integer(key, dflt);
     if (r.has(key) && v <= 0)
@@ -383,13 +400,25 @@ void configureLlama(ConfigReader &r, ModelSpec &s) {
     return v;
   };
   s.family = Family::Decoder;
-  s.dModel = size("hidden_size", 4096);
-  s.attention.numHeads = size("num_attention_heads", 32);
-  s.attention.numKVHeads = size("num_key_value_heads", s.attention.numHeads);
-  s.decoder.layers = size("num_hidden_layers", 32);
-  s.ffn.dFF = size("intermediate_size", 11008);
-  s.embedding.vocabSize = size("vocab_size", 32000);
-  s.maxSeqLen = size("max_position_embeddings", 2048);
+  s.dModel = size("hidden_size", d.hiddenSize);
+  s.attention.numHeads = size("num_attention_heads", d.heads);
+  s.attention.numKVHeads =
+      size("num_key_value_heads", d.kvHeads ? d.kvHeads : s.attention.numHeads);
+  s.decoder.layers = size("num_hidden_layers", d.layers);
+  s.ffn.dFF = size("intermediate_size", d.intermediateSize);
+  s.embedding.vocabSize = size("vocab_size", d.vocabSize);
+  s.maxSeqLen = size("max_position_embeddings", d.maxPositions);
+  // transformers' eager attention masks keys beyond the sliding window
+  // (in 4.38 whenever sliding_window is set, whatever use_sliding_window
+  // says). The window is not implemented yet, so the model accepts at most
+  // that many positions: within them, no key is ever outside the window
+  // and the results are exact.
+  if (d.slidingWindow && !r.isNull("sliding_window")) {
+    int64_t w =
+        r.has("sliding_window") ? size("sliding_window", 0) : d.slidingWindow;
+    if (w > 0)
+      s.maxSeqLen = std::min(s.maxSeqLen, w);
+  }
   s.ffn.activation = r.activation("hidden_act", "silu");
   s.ffn.gated = true;
   s.ffn.bias = false;
@@ -404,8 +433,28 @@ void configureLlama(ConfigReader &r, ModelSpec &s) {
   if (r.has("rope_scaling"))
     r.error("rope_scaling") << "rotary scaling is not supported yet (only "
                                "null or an absent key)";
-  s.attention.bias = r.boolean("attention_bias", false);
+  s.attention.bias = d.qkvBias;
+  s.attention.outBias = d.outBias;
+  if (d.biasKey)
+    s.attention.bias = s.attention.outBias =
+        r.boolean("attention_bias", d.qkvBias);
   s.head.tied = r.boolean("tie_word_embeddings", false);
+}
+
+void configureLlama(ConfigReader &r, ModelSpec &s) {
+  configureLlamaLike(r, s,
+                     {4096, 11008, 32, 32, 0, 32000, 2048, 0, false, false,
+                      /*biasKey=*/true});
+}
+void configureMistral(ConfigReader &r, ModelSpec &s) {
+  configureLlamaLike(r, s,
+                     {4096, 14336, 32, 32, 8, 32000, 4096 * 32, 4096, false,
+                      false, /*biasKey=*/false});
+}
+void configureQwen2(ConfigReader &r, ModelSpec &s) {
+  configureLlamaLike(r, s,
+                     {4096, 22016, 32, 32, 0, 151936, 32768, 4096, true, false,
+                      /*biasKey=*/false});
 }
 
 /// One Hugging Face architecture: how its config.json maps onto blocks,
@@ -433,6 +482,10 @@ const Architecture kArchitectures[] = {
     {"bert", configureBert, &kBertMap, kBertPrefixes, "num_attention_heads",
      TFMC_TOKENIZER_WORDPIECE, true},
     {"llama", configureLlama, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
+     nullptr, false},
+    {"mistral", configureMistral, &kLlamaMap, kLlamaPrefixes,
+     "num_attention_heads", nullptr, false},
+    {"qwen2", configureQwen2, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
      nullptr, false},
 };
 

@@ -279,7 +279,7 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     spec->positions.rotaryDim =
         m.integer("rotary_dim", false, 2, 0).value_or(0);
   }
-  att.bias = m.boolean("attention_bias", true);
+  att.bias = att.outBias = m.boolean("attention_bias", true);
   ffn.bias = m.boolean("ffn_bias", true);
   spec->head.tied = m.boolean("tie_embeddings", true);
   emb.shared = m.boolean("shared_embeddings", true);

@@ -8,7 +8,9 @@ token types included) and LlamaForCausalLM (eager attention) at fp32 atol
 tokens, then one token at a time to 40, every step's logits compared with
 transformers' full forward.
 
-usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias
+Mistral (sliding window 48) and Qwen2 (q/k/v biases only) the same way.
+
+usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias|mistral|qwen2
 """
 import os
 import sys
@@ -19,7 +21,8 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tfmc_run import compare, compile_model, run  # noqa: E402
 from transformers import (BertConfig, BertModel, GPT2Config, GPT2LMHeadModel,  # noqa: E402
-                          LlamaConfig, LlamaForCausalLM)
+                          LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
+                          Qwen2Config, Qwen2ForCausalLM)
 import tfmc_rt  # noqa: E402
 
 work, which = sys.argv[1], sys.argv[2]
@@ -30,12 +33,19 @@ if which == "gpt2":
     model = GPT2LMHeadModel(GPT2Config(n_embd=96, n_head=3, n_layer=2, vocab_size=1000,
                                        n_positions=64, attn_pdrop=0, embd_pdrop=0,
                                        resid_pdrop=0)).eval()
-elif which.startswith("llama"):
-    cfg = LlamaConfig(hidden_size=96, num_attention_heads=6, num_key_value_heads=2,
-                      num_hidden_layers=2, intermediate_size=200, vocab_size=1000,
-                      max_position_embeddings=64, rope_theta=500000.0,
-                      attention_bias=which == "llama-bias")
-    model = LlamaForCausalLM._from_config(cfg, attn_implementation="eager").eval()
+elif which in ("llama", "llama-bias", "mistral", "qwen2"):
+    # Mistral: a 48-token sliding window (tfmc then accepts 48 positions);
+    # Qwen2: q/k/v biases without an output bias.
+    sizes = dict(hidden_size=96, num_attention_heads=6, num_key_value_heads=2,
+                 num_hidden_layers=2, intermediate_size=200, vocab_size=1000,
+                 max_position_embeddings=64, rope_theta=500000.0)
+    cls, cfg = {
+        "llama": (LlamaForCausalLM, LlamaConfig(**sizes)),
+        "llama-bias": (LlamaForCausalLM, LlamaConfig(**sizes, attention_bias=True)),
+        "mistral": (MistralForCausalLM, MistralConfig(**sizes, sliding_window=48)),
+        "qwen2": (Qwen2ForCausalLM, Qwen2Config(**sizes)),
+    }[which]
+    model = cls._from_config(cfg, attn_implementation="eager").eval()
 else:
     model = BertModel(BertConfig(hidden_size=96, num_attention_heads=3, num_hidden_layers=2,
                                  intermediate_size=200, vocab_size=1000,
@@ -46,7 +56,7 @@ else:
 # nearly uniform and positions would hardly matter).
 with torch.no_grad():
     for name, p in model.named_parameters():
-        if which.startswith("llama") and p.dim() == 2:
+        if which not in ("gpt2", "bert") and p.dim() == 2:
             p.normal_(0.0, 0.1)
         else:
             p.add_(0.02 * torch.randn_like(p))
@@ -59,10 +69,10 @@ rng = np.random.default_rng(3)
 ids = rng.integers(0, 1000, size=(B, S), dtype=np.int64)
 t = torch.from_numpy
 with torch.no_grad():
-    if which == "gpt2" or which.startswith("llama"):
+    if which != "bert":
         got = run(art, {"input_ids": ids})["logits"]
         compare("hf-%s logits" % which, got, model(t(ids)).logits.numpy())
-        if which.startswith("llama"):
+        if which != "gpt2":
             # Dynamic lengths (no --seq-len): prefill and KV-cache decode.
             gen = tfmc_rt.Model(compile_model(folder, os.path.join(work, which + ".gen"))).generator()
             seq = rng.integers(0, 1000, size=(1, 40), dtype=np.int64)

@@ -8,7 +8,8 @@ import shutil
 import sys
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
+                          Qwen2Config, Qwen2ForCausalLM)
 
 out = sys.argv[1]
 torch.manual_seed(0)
@@ -16,6 +17,12 @@ cfg = LlamaConfig(hidden_size=24, num_attention_heads=6, num_key_value_heads=2,
                   num_hidden_layers=1, intermediate_size=40, vocab_size=100,
                   max_position_embeddings=16, rope_theta=500000.0)
 LlamaForCausalLM(cfg).save_pretrained(os.path.join(out, "llama"), safe_serialization=True)
+sizes = dict(hidden_size=24, num_attention_heads=6, num_key_value_heads=2, num_hidden_layers=1,
+             intermediate_size=40, vocab_size=100, max_position_embeddings=16)
+MistralForCausalLM(MistralConfig(**sizes, sliding_window=8)).save_pretrained(
+    os.path.join(out, "mistral"), safe_serialization=True)
+Qwen2ForCausalLM(Qwen2Config(**sizes)).save_pretrained(
+    os.path.join(out, "qwen2"), safe_serialization=True)
 for name, change in [("rope-scaling", {"rope_scaling": {"type": "linear", "factor": 2.0}}),
                      ("kv-heads", {"num_key_value_heads": 4}),
                      ("theta", {"rope_theta": 1.0}),

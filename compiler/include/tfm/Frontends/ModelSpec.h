@@ -136,7 +136,8 @@ struct PositionConfig {
 struct AttentionConfig {
   int64_t numHeads = 0;
   int64_t numKVHeads = 0; ///< 0: numHeads
-  bool bias = true;
+  bool bias = true;    ///< biases of the Q, K and V projections
+  bool outBias = true; ///< bias of the output projection
 
   int64_t kvHeads() const { return numKVHeads ? numKVHeads : numHeads; }
 };
