@@ -138,8 +138,11 @@ static Value rotary(Context &c, Value x, int64_t heads, Value past) {
   IntegerAttr dims = p.rotaryDim && p.rotaryDim != dh
                          ? c.b.getI64IntegerAttr(p.rotaryDim)
                          : IntegerAttr();
+  FloatAttr scaling = p.rotaryScaling != 1.0
+                          ? c.b.getF64FloatAttr(p.rotaryScaling)
+                          : FloatAttr();
   Value r = RotaryOp::create(c.b, c.loc, h.getType(), h, past,
-                             c.b.getF64FloatAttr(p.base), dims);
+                             c.b.getF64FloatAttr(p.base), dims, scaling);
   return ReshapeOp::create(c.b, c.loc, x.getType(), r);
 }
 

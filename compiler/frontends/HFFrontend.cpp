@@ -315,6 +315,38 @@ public:
     return Activation::GELU;
   }
 
+  /// rope_scaling as transformers 4.38 reads it: {"type": "linear" |
+  /// "dynamic", "factor": a float > 1}. Linear divides the positions by the
+  /// factor. Dynamic NTK scaling changes theta only for sequences longer
+  /// than max_position_embeddings, which the model never accepts, so
+  /// within its positions the result is exactly the unscaled one.
+  void ropeScaling(ModelSpec &s) {
+    if (!has("rope_scaling"))
+      return;
+    const json &v = cfg["rope_scaling"];
+    auto type = v.is_object() ? v.find("type") : v.end();
+    auto factor = v.is_object() ? v.find("factor") : v.end();
+    if (!v.is_object() || v.size() != 2 || type == v.end() ||
+        factor == v.end() || !type->is_string()) {
+      error("rope_scaling")
+          << "expected {\"type\": \"linear\" or \"dynamic\", \"factor\": a "
+             "number > 1}";
+      return;
+    }
+    std::string t = type->get<std::string>();
+    if (t != "linear" && t != "dynamic") {
+      error("rope_scaling") << "unsupported scaling type '" << t
+                            << "' (tfmc supports linear and dynamic)";
+      return;
+    }
+    if (!factor->is_number_float() || !(factor->get<double>() > 1.0)) {
+      error("rope_scaling") << "factor must be a float greater than 1";
+      return;
+    }
+    if (t == "linear")
+      s.positions.rotaryScaling = factor->get<double>();
+  }
+
   bool failed = false;
 
 private:
@@ -430,9 +462,7 @@ void configureLlamaLike(ConfigReader &r, ModelSpec &s,
   s.positions.base = r.number("rope_theta", 10000.0);
   if (!(s.positions.base > 1.0))
     r.error("rope_theta") << "must be greater than 1";
-  if (r.has("rope_scaling"))
-    r.error("rope_scaling") << "rotary scaling is not supported yet (only "
-                               "null or an absent key)";
+  r.ropeScaling(s);
   s.attention.bias = d.qkvBias;
   s.attention.outBias = d.outBias;
   if (d.biasKey)

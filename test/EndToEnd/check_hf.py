@@ -10,7 +10,7 @@ transformers' full forward.
 
 Mistral (sliding window 48) and Qwen2 (q/k/v biases only) the same way.
 
-usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias|mistral|qwen2
+usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias|llama-linear|llama-dynamic|mistral|qwen2
 """
 import os
 import sys
@@ -33,7 +33,7 @@ if which == "gpt2":
     model = GPT2LMHeadModel(GPT2Config(n_embd=96, n_head=3, n_layer=2, vocab_size=1000,
                                        n_positions=64, attn_pdrop=0, embd_pdrop=0,
                                        resid_pdrop=0)).eval()
-elif which in ("llama", "llama-bias", "mistral", "qwen2"):
+elif which in ("llama", "llama-bias", "llama-linear", "llama-dynamic", "mistral", "qwen2"):
     # Mistral: a 48-token sliding window (tfmc then accepts 48 positions);
     # Qwen2: q/k/v biases without an output bias.
     sizes = dict(hidden_size=96, num_attention_heads=6, num_key_value_heads=2,
@@ -42,6 +42,11 @@ elif which in ("llama", "llama-bias", "mistral", "qwen2"):
     cls, cfg = {
         "llama": (LlamaForCausalLM, LlamaConfig(**sizes)),
         "llama-bias": (LlamaForCausalLM, LlamaConfig(**sizes, attention_bias=True)),
+        "llama-linear": (LlamaForCausalLM, LlamaConfig(
+            **sizes, rope_scaling={"type": "linear", "factor": 4.0})),
+        # Dynamic NTK scaling changes nothing up to max_position_embeddings.
+        "llama-dynamic": (LlamaForCausalLM, LlamaConfig(
+            **sizes, rope_scaling={"type": "dynamic", "factor": 2.0})),
         "mistral": (MistralForCausalLM, MistralConfig(**sizes, sliding_window=48)),
         "qwen2": (Qwen2ForCausalLM, Qwen2Config(**sizes)),
     }[which]

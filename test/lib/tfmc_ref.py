@@ -123,7 +123,7 @@ DEFAULTS = dict(norm="layernorm", norm_placement="post", norm_eps=1e-5,
                 ffn="plain")
 
 
-def rotary(x, offset=0, base=10000.0, rotary_dim=None):
+def rotary(x, offset=0, base=10000.0, rotary_dim=None, scaling=1.0):
     """Rotary position embedding of x [B, S, H, D] at positions offset + s,
     computed as Hugging Face's Llama (transformers 4.38) computes it in f32:
     inv_freq = 1 / base^(arange(0, R, 2) / R), angles = positions * inv_freq,
@@ -132,6 +132,8 @@ def rotary(x, offset=0, base=10000.0, rotary_dim=None):
     r = rotary_dim or d
     inv_freq = 1.0 / (base ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
     pos = torch.arange(offset, offset + x.shape[1], dtype=torch.int64).float()
+    if scaling != 1.0:  # LlamaLinearScalingRotaryEmbedding
+        pos = pos / scaling
     freqs = (inv_freq[None, :, None] @ pos[None, None, :]).transpose(1, 2)[0]
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos()[None, :, None, :].to(x.dtype), emb.sin()[None, :, None, :].to(x.dtype)

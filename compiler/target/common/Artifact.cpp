@@ -136,7 +136,9 @@ llvm::Expected<uint64_t> mlir::tfm::writeWeights(WeightPlanAttr plan,
       logical.resize(shape[0] * shape[1]);
       for (int64_t p = 0; p < shape[0]; ++p)
         rotaryTableRow(e.getBase().getValueAsDouble(), p, shape[1],
-                       logical.data() + p * shape[1]);
+                       logical.data() + p * shape[1],
+                       e.getScaling() ? e.getScaling().getValueAsDouble()
+                                      : 1.0);
       storeAs(elt, logical.data(), logical.size(), dst);
       continue;
     }

@@ -467,53 +467,8 @@ LogicalResult Planner::genMisc(Operation *op) {
         FailureOr<Sym> off = optionalIndex(ro.getOffset());
         int64_t r = ro.getRotaryDims(), half = r / 2;
         FailureOr<View> tableV = generatedTable(WeightLayout::rotary, r,
-                                                ro.getBase().convertToDouble());
-        if (failed(xV) || failed(off) || failed(tableV))
-          return failure();
-        View x = *xV, table = *tableV;
-        if (S().upper(x.dims[1]) > table.dims[0].value)
-          return ro.emitOpError("needs ")
-                 << S().upper(x.dims[1])
-                 << " positions but the planned table has "
-                 << table.dims[0].value;
-        View out = result(ro.getResult(), x.dims);
-        Sym offset = *off;
-        std::string h = std::to_string(half), rd = std::to_string(r);
-        return produce(
-            ro.getResult(), out, {x},
-            [&](KernelWriter &w, llvm::ArrayRef<std::string> in,
-                llvm::ArrayRef<std::string> c, std::string &res) {
-              // The rotate-half partner and the table column, clamped into
-              // range for the features that pass through.
-              w.body << "    bool rfirst = " << c[3] << " < " << h << ";\n"
-                     << "    int ri = " << c[3] << " % " << h << ";\n"
-                     << "    int rj = rfirst ? " << c[3] << " + " << h << " : "
-                     << c[3] << " - " << h << ";\n"
-                     << "    int rp = " << c[1] << " + " << offset.glsl()
-                     << ";\n"
-                     << "    float rc = "
-                     << w.load(table, KernelWriter::linear(table, {"rp", "ri"}))
-                     << ";\n"
-                     << "    float rsn = "
-                     << w.load(table,
-                               KernelWriter::linear(table, {"rp", "ri + " + h}))
-                     << ";\n"
-                     << "    float rx = "
-                     << w.load(x, KernelWriter::linear(
-                                      x, {c[0], c[1], c[2], "rj"}))
-                     << ";\n";
-              res = "(" + c[3] + " < " + rd + " ? " + in[0] +
-                    " * rc + (rfirst ? -rx : rx) * rsn : " + in[0] + ")";
-              return success();
-            },
-            "rotary");
-      })
-      .Case<RotaryOp>([&](RotaryOp ro) -> LogicalResult {
-        FailureOr<View> xV = view(ro.getInput());
-        FailureOr<Sym> off = optionalIndex(ro.getOffset());
-        int64_t r = ro.getRotaryDims(), half = r / 2;
-        FailureOr<View> tableV = generatedTable(WeightLayout::rotary, r,
-                                                ro.getBase().convertToDouble());
+                                                ro.getBase().convertToDouble(),
+                                                ro.getPositionScaling());
         if (failed(xV) || failed(off) || failed(tableV))
           return failure();
         View x = *xV, table = *tableV;

@@ -207,8 +207,8 @@ FailureOr<View> Planner::weightPanels(WeightOp op, bool kn, int64_t nr) {
 }
 
 FailureOr<View> Planner::generatedTable(WeightLayout layout, int64_t cols,
-                                        double base) {
-  WeightEntryAttr e = weights.lookupTable(layout, cols, base);
+                                        double base, double scaling) {
+  WeightEntryAttr e = weights.lookupTable(layout, cols, base, scaling);
   if (!e)
     return emitError(function.getLoc())
            << "the weight plan has no " << stringifyWeightLayout(layout)

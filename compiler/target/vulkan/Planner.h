@@ -74,7 +74,7 @@ public:
   FailureOr<View> weightPanels(WeightOp op, bool kn, int64_t nr);
   /// The planned sinusoidal table of `d` features ([rows, d]).
   FailureOr<View> generatedTable(WeightLayout layout, int64_t cols,
-                                 double base);
+                                 double base, double scaling = 1.0);
 
   // Dispatches ---------------------------------------------------------------
   /// Adds a dispatch of the kernel `w` describes over `groups` workgroups.

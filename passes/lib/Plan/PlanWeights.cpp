@@ -61,7 +61,7 @@ public:
 
   void add(StringRef name, RankedTensorType type, WeightLayout layout,
            int64_t panelWidth, bool kn, ArrayRef<StringAttr> parts,
-           int64_t concatAxis, FloatAttr base) {
+           int64_t concatAxis, FloatAttr base, FloatAttr scaling = {}) {
     std::string key =
         llvm::formatv("{0}|{1}|{2}|{3}", name, stringifyWeightLayout(layout),
                       kn, panelWidth)
@@ -69,9 +69,9 @@ public:
     if (!seen.insert(key).second)
       return;
     int64_t bytes = WeightEntryAttr::storedBytes(type, layout, panelWidth, kn);
-    entries.push_back(WeightEntryAttr::get(ctx, StringAttr::get(ctx, name),
-                                           type, layout, panelWidth, kn, parts,
-                                           concatAxis, base, size, bytes));
+    entries.push_back(WeightEntryAttr::get(
+        ctx, StringAttr::get(ctx, name), type, layout, panelWidth, kn, parts,
+        concatAxis, base, scaling, size, bytes));
     size +=
         (bytes + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
   }
@@ -152,15 +152,19 @@ struct PlanWeightsPass final : tfm::impl::PlanWeightsPassBase<PlanWeightsPass> {
       // artifact writer.
       auto addTable = [&](Operation *reader, WeightLayout layout, Type elt,
                           bool runtime, int64_t length, int64_t cols,
-                          double base) -> WalkResult {
+                          double base, double scaling = 1.0) -> WalkResult {
         int64_t n = positionTableRows(runtime, length, rows);
         if (n <= 0)
           return reader->emitOpError(
               "reads positions at a run-time offset or of a run-time length; "
               "the plan needs max-positions");
-        plan.add(generatedTableName(layout, n, cols, base),
-                 RankedTensorType::get({n, cols}, elt), layout, 0, false, {}, 0,
-                 FloatAttr::get(Float64Type::get(&getContext()), base));
+        auto f64 = Float64Type::get(&getContext());
+        std::string name = generatedTableName(layout, n, cols, base);
+        if (scaling != 1.0)
+          name += llvm::formatv("/{0}", scaling).str();
+        plan.add(name, RankedTensorType::get({n, cols}, elt), layout, 0, false,
+                 {}, 0, FloatAttr::get(f64, base),
+                 scaling != 1.0 ? FloatAttr::get(f64, scaling) : FloatAttr());
         return WalkResult::advance();
       };
       if (auto pe = dyn_cast<PositionalEncodingOp>(op)) {
@@ -175,7 +179,8 @@ struct PlanWeightsPass final : tfm::impl::PlanWeightsPassBase<PlanWeightsPass> {
         return addTable(ro, WeightLayout::rotary,
                         Float32Type::get(&getContext()),
                         ro.getOffset() || t.isDynamicDim(1), t.getDimSize(1),
-                        ro.getRotaryDims(), ro.getBase().convertToDouble());
+                        ro.getRotaryDims(), ro.getBase().convertToDouble(),
+                        ro.getPositionScaling());
       }
       return WalkResult::advance();
     });

@@ -115,3 +115,15 @@ func.func @f(%x: tensor<2xf32>) -> tensor<2xf32> {
   %y = tfm.exp %x {tfm.bufers = []} : tensor<2xf32>
   return %y : tensor<2xf32>
 }
+
+// -----
+
+// expected-error @+2 {{'t': a scaling applies only to rotary tables and must be positive}}
+// expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter 'entries'}}
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 128, entries = [<name = "t", type = tensor<4x8xf32>, layout = sinusoidal, base = 1.0e4, scaling = 2.0, offset = 0, bytes = 128>]>} {}
+
+// -----
+
+// expected-error @+2 {{rotary table 'r' needs an even number of columns}}
+// expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter 'entries'}}
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 128, entries = [<name = "r", type = tensor<4x7xf32>, layout = rotary, base = 1.0e4, offset = 0, bytes = 112>]>} {}

@@ -119,6 +119,14 @@ func.func @rotary_base(%x: tensor<1x37x8x64xf32>) {
 
 // -----
 
+func.func @rotary_scaling(%x: tensor<1x37x8x64xf32>) {
+  // expected-error @+1 {{scaling must be positive}}
+  %r = tfm.rotary %x base 1.000000e+04 scaling 0.000000e+00 : tensor<1x37x8x64xf32>
+  return
+}
+
+// -----
+
 func.func @rotary_int(%x: tensor<1x37x8x64xi32>) {
   // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
   %r = tfm.rotary %x base 1.000000e+04 : tensor<1x37x8x64xi32>

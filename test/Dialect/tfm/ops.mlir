@@ -41,7 +41,9 @@ func.func @rotary(%x: tensor<1x37x8x64xf32>, %y: tensor<1x?x2x64xbf16>, %past: i
   // CHECK: tfm.rotary %{{.*}} base 1.000000e+04 : tensor<1x37x8x64xf32>
   %q = tfm.rotary %x base 1.000000e+04 : tensor<1x37x8x64xf32>
   // CHECK: tfm.rotary %{{.*}} offset %{{.*}} base 5.000000e+05 dims 32 : tensor<1x?x2x64xbf16>
-  %k = tfm.rotary %y offset %past base 5.000000e+05 dims 32 : tensor<1x?x2x64xbf16>
+  %k0 = tfm.rotary %y offset %past base 5.000000e+05 dims 32 : tensor<1x?x2x64xbf16>
+  // CHECK: tfm.rotary %{{.*}} base 5.000000e+05 dims 32 scaling 4.000000e+00 : tensor<1x?x2x64xbf16>
+  %k = tfm.rotary %k0 base 5.000000e+05 dims 32 scaling 4.000000e+00 : tensor<1x?x2x64xbf16>
   // CHECK: tfm.cos %{{.*}} : tensor<1x37x8x64xf32>
   %c = tfm.cos %q : tensor<1x37x8x64xf32>
   // CHECK: tfm.sin %{{.*}} : tensor<1x37x8x64xf32>

@@ -23,7 +23,9 @@ MistralForCausalLM(MistralConfig(**sizes, sliding_window=8)).save_pretrained(
     os.path.join(out, "mistral"), safe_serialization=True)
 Qwen2ForCausalLM(Qwen2Config(**sizes)).save_pretrained(
     os.path.join(out, "qwen2"), safe_serialization=True)
-for name, change in [("rope-scaling", {"rope_scaling": {"type": "linear", "factor": 2.0}}),
+for name, change in [("rope-scaling", {"rope_scaling": {"type": "yarn", "factor": 2.0}}),
+                     ("rope-factor", {"rope_scaling": {"type": "linear", "factor": 1}}),
+                     ("rope-linear", {"rope_scaling": {"type": "linear", "factor": 2.5}}),
                      ("kv-heads", {"num_key_value_heads": 4}),
                      ("theta", {"rope_theta": 1.0}),
                      ("act", {"hidden_act": "quick_gelu"})]:

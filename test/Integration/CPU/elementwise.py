@@ -105,6 +105,16 @@ mlir = f"""func.func @main(%x: {ty(X.shape)}, %past: {ty((1, 1000))}) -> {ty(X.s
 check("rotary_partial_offset", mlir, [X, randn(1, 1000)], None,
       lambda x, past, W: tfmc_ref.rotary(x, offset=1000, base=500000.0, rotary_dim=20),
       args=("--max-positions=1100",))
+# Linear position scaling (rope_scaling = {type = "linear", factor = 4}).
+mlir_scaled = mlir.replace("dims 20", "dims 20 scaling 4.000000e+00")
+check("rotary_scaled", mlir_scaled, [X, randn(1, 1000)], None,
+      lambda x, past, W: tfmc_ref.rotary(x, offset=1000, base=500000.0, rotary_dim=20,
+                                         scaling=4.0),
+      args=("--max-positions=1100",))
+check("rotary_scaled_decomposed", mlir_scaled, [X, randn(1, 1000)], None,
+      lambda x, past, W: tfmc_ref.rotary(x, offset=1000, base=500000.0, rotary_dim=20,
+                                         scaling=4.0),
+      args=("--max-positions=1100", "--decompose"))
 check("rotary_decomposed", mlir, [X, randn(1, 1000)], None,
       lambda x, past, W: tfmc_ref.rotary(x, offset=1000, base=500000.0, rotary_dim=20),
       args=("--max-positions=1100", "--decompose"))

@@ -280,12 +280,11 @@ int64_t WeightEntryAttr::storedBytes(RankedTensorType type, WeightLayout layout,
   return count * elementBytes(type.getElementType());
 }
 
-LogicalResult
-WeightEntryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                        StringAttr name, RankedTensorType type,
-                        WeightLayout layout, int64_t panelWidth, bool kn,
-                        ArrayRef<StringAttr> parts, int64_t concatAxis,
-                        FloatAttr base, int64_t offset, int64_t bytes) {
+LogicalResult WeightEntryAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, StringAttr name,
+    RankedTensorType type, WeightLayout layout, int64_t panelWidth, bool kn,
+    ArrayRef<StringAttr> parts, int64_t concatAxis, FloatAttr base,
+    FloatAttr scaling, int64_t offset, int64_t bytes) {
   if (!name || name.getValue().empty())
     return emitError() << "a weight entry needs a name";
   if (!type.hasStaticShape())
@@ -315,6 +314,11 @@ WeightEntryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          << "' needs an even number of columns";
     break;
   }
+  if (scaling &&
+      (layout != WeightLayout::rotary || !(scaling.getValueAsDouble() > 0)))
+    return emitError() << "'" << name.getValue()
+                       << "': a scaling applies only to rotary tables and "
+                          "must be positive";
   if (!parts.empty() && (concatAxis < 0 || concatAxis >= type.getRank()))
     return emitError() << "concat_axis " << concatAxis << " of '"
                        << name.getValue() << "' is out of range";
@@ -338,11 +342,12 @@ WeightEntryAttr WeightPlanAttr::lookup(StringRef name, WeightLayout layout,
 }
 
 WeightEntryAttr WeightPlanAttr::lookupTable(WeightLayout layout, int64_t cols,
-                                            double base) const {
+                                            double base, double scaling) const {
   WeightEntryAttr best;
   for (WeightEntryAttr e : getEntries())
     if (e.getLayout() == layout && e.getType().getDimSize(1) == cols &&
         e.getBase() && e.getBase().getValueAsDouble() == base &&
+        (e.getScaling() ? e.getScaling().getValueAsDouble() : 1.0) == scaling &&
         (!best || e.getType().getDimSize(0) > best.getType().getDimSize(0)))
       best = e;
   return best;

@@ -312,6 +312,12 @@ FailureOr<SmallVector<Value>> RotaryOp::decomposeOperation(OpBuilder &b) {
                       getOffset(), sizes);
   Value posF = ConvertOp::create(
       b, e.loc, RankedTensorType::get({seq}, b.getF32Type()), pos);
+  if (double s = getPositionScaling(); s != 1.0) {
+    auto scalar = RankedTensorType::get({1}, b.getF32Type());
+    posF = e.div(posF, ConstantOp::create(b, e.loc,
+                                          DenseElementsAttr::get(
+                                              scalar, static_cast<float>(s))));
+  }
   posF = e.reshape(posF, {seq, 1});
   // theta_i = 1 / base^(2i/R), in f32 as PyTorch computes it.
   SmallVector<float> theta;

@@ -125,6 +125,12 @@ int64_t RotaryOp::getRotaryDims() {
   return getType().getShape().back();
 }
 
+double RotaryOp::getPositionScaling() {
+  if (std::optional<llvm::APFloat> s = getScaling())
+    return s->convertToDouble();
+  return 1.0;
+}
+
 LogicalResult RotaryOp::verify() {
   RankedTensorType type = getType();
   if (type.getRank() != 4)
@@ -139,6 +145,8 @@ LogicalResult RotaryOp::verify() {
            << " features; it must be an even number from 2 to head_dim = " << d;
   if (!(getBase().convertToDouble() > 1.0))
     return emitOpError("base must be greater than 1");
+  if (!(getPositionScaling() > 0.0))
+    return emitOpError("scaling must be positive");
   return success();
 }
 

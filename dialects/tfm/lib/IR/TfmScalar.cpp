@@ -181,11 +181,15 @@ float mlir::tfm::rotaryTheta(double base, int64_t i, int64_t rotaryDims) {
 }
 
 void mlir::tfm::rotaryTableRow(double base, int64_t p, int64_t rotaryDims,
-                               float *row) {
+                               float *row, double scaling) {
   int64_t half = rotaryDims / 2;
+  // Linear scaling: positions.float() / factor, in f32.
+  float q = scaling == 1.0
+                ? static_cast<float>(p)
+                : static_cast<float>(p) / static_cast<float>(scaling);
   for (int64_t i = 0; i < half; ++i) {
     // freqs = inv_freq @ positions: one f32 product per element.
-    float angle = static_cast<float>(p) * rotaryTheta(base, i, rotaryDims);
+    float angle = q * rotaryTheta(base, i, rotaryDims);
     row[i] = static_cast<float>(std::cos(static_cast<double>(angle)));
     row[half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
   }

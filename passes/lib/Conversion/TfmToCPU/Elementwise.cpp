@@ -215,7 +215,8 @@ static LogicalResult lowerRotary(RotaryOp op, Lowering &l) {
   RankedTensorType t = op.getType();
   int64_t r = op.getRotaryDims(), half = r / 2;
   Value table =
-      l.generatedTable(WeightLayout::rotary, r, op.getBase().convertToDouble());
+      l.generatedTable(WeightLayout::rotary, r, op.getBase().convertToDouble(),
+                       op.getPositionScaling());
   Value x = l.lookup(op.getInput());
   Value out = l.allocFor(op, l.dynamicSizesLike(t, x));
   Value offset = l.scalar(op.getOffset());

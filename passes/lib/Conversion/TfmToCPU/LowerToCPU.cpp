@@ -139,8 +139,9 @@ Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr) {
                      {});
 }
 
-Value Lowering::generatedTable(WeightLayout layout, int64_t cols, double base) {
-  if (WeightEntryAttr e = plan.lookupTable(layout, cols, base))
+Value Lowering::generatedTable(WeightLayout layout, int64_t cols, double base,
+                               double scaling) {
+  if (WeightEntryAttr e = plan.lookupTable(layout, cols, base, scaling))
     return weightsView(e, MemRefType::get(e.getType().getShape(),
                                           e.getType().getElementType()));
   emitError(b.getLoc()) << "the weight plan has no "

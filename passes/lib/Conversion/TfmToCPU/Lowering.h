@@ -76,7 +76,8 @@ public:
   Value weightView(WeightOp op);
   Value gemmPanels(WeightOp op, bool kn, int64_t nr);
   /// The planned position table (sinusoidal, rotary) of `cols` columns.
-  Value generatedTable(WeightLayout layout, int64_t cols, double base);
+  Value generatedTable(WeightLayout layout, int64_t cols, double base,
+                       double scaling = 1.0);
   /// Whether the plan stores `table` only as GEMM panels (an embedding
   /// then reads rows from them).
   bool onlyInPanels(WeightOp table) const;

@@ -29,9 +29,10 @@ Value buildGelu(OpBuilder &b, Location loc, Value x, GeluApproximation approx);
 /// PyTorch (Hugging Face's rotary embeddings) computes it.
 float rotaryTheta(double base, int64_t i, int64_t rotaryDims);
 
-/// Row `p` of tfm.rotary's table: cos(fl(p θ_i)) for i < R/2, then
-/// sin(fl(p θ_i)), each correctly rounded from double.
-void rotaryTableRow(double base, int64_t p, int64_t rotaryDims, float *row);
+/// Row `p` of tfm.rotary's table: cos(fl(q θ_i)) for i < R/2, then
+/// sin(fl(q θ_i)), each correctly rounded from double; q = fl(p / scaling).
+void rotaryTableRow(double base, int64_t p, int64_t rotaryDims, float *row,
+                    double scaling = 1.0);
 
 } // namespace mlir::tfm
 

@@ -225,7 +225,8 @@ def Tfm_WeightEntryAttr : Tfm_Attr<"WeightEntry", "weight_entry"> {
     logical weight is `[K, N]`); `sinusoidal` is the table of
     "Attention Is All You Need" with wavelength `base`; `rotary` the
     `[positions, R]` table of `tfm.rotary`: row `p` holds `cos(p θ_i)` in
-    columns `i < R/2` and `sin(p θ_i)` after them.
+    columns `i < R/2` and `sin(p θ_i)` after them (positions divided by
+    `scaling` first, when given).
 
     ```mlir
     #tfm.weight_entry<name = "h.0.mlp.c_fc.weight", type = tensor<96x384xbf16>,
@@ -239,6 +240,7 @@ def Tfm_WeightEntryAttr : Tfm_Attr<"WeightEntry", "weight_entry"> {
                         Tfm_ListParameter<"StringAttr">:$parts,
                         DefaultValuedParameter<"int64_t", "0">:$concat_axis,
                         OptionalParameter<"FloatAttr">:$base,
+                        OptionalParameter<"FloatAttr">:$scaling,
                         "int64_t":$offset, "int64_t":$bytes);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
@@ -277,7 +279,7 @@ def Tfm_WeightPlanAttr : Tfm_Attr<"WeightPlan", "weight_plan"> {
     /// The longest generated table (`sinusoidal`, `rotary`) of `cols`
     /// columns and wavelength `base`: it serves every shorter length.
     WeightEntryAttr lookupTable(WeightLayout layout, int64_t cols,
-                                double base) const;
+                                double base, double scaling = 1.0) const;
   }];
 }
 

@@ -146,7 +146,9 @@ def Tfm_RotaryOp : Tfm_Op<"rotary", [Pure, AllTypesMatch<["input", "result"]>,
         out[..., j]       = x[..., j]                    for R <= j < head_dim
 
     the "rotate half" pairing of GPT-NeoX and Llama (Hugging Face's
-    `apply_rotary_pos_emb`). `θ_i` and `p θ_i` are rounded to f32 as
+    `apply_rotary_pos_emb`). With `scaling` (linear position scaling, as
+    Hugging Face's `rope_scaling = {type = "linear"}`) the angles are
+    `(p / scaling) θ_i`. `θ_i`, `p / scaling` and the angles are rounded to f32 as
     PyTorch computes them; the cosines and sines of those angles come from
     a table the weight plan generates (layout `rotary`).
 
@@ -157,15 +159,19 @@ def Tfm_RotaryOp : Tfm_Op<"rotary", [Pure, AllTypesMatch<["input", "result"]>,
   }];
   let arguments = (ins Tfm_FloatTensor:$input, Optional<Index>:$offset,
                        DefaultValuedAttr<F64Attr, "10000.0">:$base,
-                       OptionalAttr<I64Attr>:$rotary_dim);
+                       OptionalAttr<I64Attr>:$rotary_dim,
+                       OptionalAttr<F64Attr>:$scaling);
   let results = (outs Tfm_FloatTensor:$result);
   let assemblyFormat = [{
-    $input (`offset` $offset^)? `base` $base (`dims` $rotary_dim^)? attr-dict
+    $input (`offset` $offset^)? `base` $base (`dims` $rotary_dim^)?
+    (`scaling` $scaling^)? attr-dict
     `:` type($input)
   }];
   let extraClassDeclaration = [{
     /// R: the rotated features of each head.
     int64_t getRotaryDims();
+    /// The linear position scaling factor (1 without one).
+    double getPositionScaling();
   }];
   let hasVerifier = 1;
 }
