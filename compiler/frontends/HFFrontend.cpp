@@ -527,12 +527,70 @@ const Architecture *lookupArchitecture(StringRef type) {
 }
 
 /// The first of the architecture's prefixes the checkpoint's names use.
-std::string detectPrefix(const SafetensorsFile &file, const Architecture &a) {
+std::string detectPrefix(const WeightStore &store, const Architecture &a) {
   for (StringRef p : a.prefixes)
-    if (file.find(TableNaming(*a.names, p.str())
-                      .name(Param::TokenEmbedding, Stack::Decoder, -1)))
+    if (store.shape(TableNaming(*a.names, p.str())
+                        .name(Param::TokenEmbedding, Stack::Decoder, -1)))
       return p.str();
   return "";
+}
+
+/// A sharded checkpoint: model.safetensors.index.json's weight_map names,
+/// for every tensor, the shard file (in the model folder) that holds it.
+/// Shards must be plain file names resolving inside the folder; every
+/// tensor the map lists must be in its shard.
+FailureOr<std::unique_ptr<WeightStore>>
+openShards(MLIRContext &ctx, StringRef dir, StringRef indexPath) {
+  auto fail = [&](const llvm::Twine &msg) {
+    emitError(fileLoc(ctx, indexPath)) << msg;
+    return failure();
+  };
+  auto buf = llvm::MemoryBuffer::getFile(indexPath, /*IsText=*/true);
+  if (!buf)
+    return fail("cannot read the shard index: " + buf.getError().message());
+  json index = json::parse((*buf)->getBuffer().str(), nullptr,
+                           /*allow_exceptions=*/false);
+  if (index.is_discarded() || !index.is_object())
+    return fail("malformed JSON");
+  auto map = index.find("weight_map");
+  if (map == index.end() || !map->is_object() || map->empty())
+    return fail("expected a non-empty object 'weight_map' (tensor name -> "
+                "shard file)");
+  llvm::SmallString<256> realDir;
+  if (llvm::sys::fs::real_path(dir, realDir))
+    return fail("cannot resolve the model folder");
+  std::vector<std::unique_ptr<SafetensorsFile>> shards;
+  llvm::StringMap<unsigned> shardIndex, owner;
+  for (auto it = map->begin(); it != map->end(); ++it) {
+    if (!it->is_string())
+      return fail("weight_map['" + it.key() + "']: expected a file name");
+    std::string shard = it->get<std::string>();
+    auto [slot, fresh] = shardIndex.try_emplace(shard, shards.size());
+    if (fresh) {
+      if (shard.empty() || shard == "." || shard == ".." ||
+          shard.find_first_of("/\\") != std::string::npos)
+        return fail("shard '" + shard +
+                    "' must be a file name in the model folder");
+      llvm::SmallString<256> path(dir), real;
+      llvm::sys::path::append(path, shard);
+      if (llvm::sys::fs::real_path(path, real))
+        return fail("missing shard '" + shard + "'");
+      if (llvm::sys::path::parent_path(real) != realDir)
+        return fail("shard '" + shard + "' resolves outside the model folder");
+      auto file = SafetensorsFile::open(path);
+      if (!file) {
+        emitError(fileLoc(ctx, path)) << llvm::toString(file.takeError());
+        return failure();
+      }
+      shards.push_back(std::move(*file));
+    }
+    if (!shards[slot->second]->find(it.key()))
+      return fail("weight_map lists '" + it.key() + "' in '" + shard +
+                  "', which does not hold it");
+    owner[it.key()] = slot->second;
+  }
+  return WeightStore::fromShards(std::move(shards), std::move(owner),
+                                 indexPath.str());
 }
 
 } // namespace
@@ -593,29 +651,41 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     return failure();
   }
 
-  // Weights first: the naming depends on the checkpoint's prefixes.
-  if (!llvm::sys::fs::exists(stPath)) {
+  // Weights first: the naming depends on the checkpoint's prefixes. One
+  // model.safetensors, or shards listed by model.safetensors.index.json.
+  llvm::SmallString<256> indexPath(dir);
+  llvm::sys::path::append(indexPath, "model.safetensors.index.json");
+  std::unique_ptr<WeightStore> store;
+  if (llvm::sys::fs::exists(stPath)) {
+    auto file = SafetensorsFile::open(stPath);
+    if (!file) {
+      emitError(fileLoc(ctx, stPath)) << llvm::toString(file.takeError());
+      return failure();
+    }
+    store = WeightStore::fromSafetensors(std::move(*file));
+  } else if (llvm::sys::fs::exists(indexPath)) {
+    FailureOr<std::unique_ptr<WeightStore>> shards =
+        openShards(ctx, dir, indexPath);
+    if (failed(shards))
+      return failure();
+    store = std::move(*shards);
+  } else {
     llvm::SmallString<256> bin(dir);
     llvm::sys::path::append(bin, "pytorch_model.bin");
     emitError(fileLoc(ctx, stPath))
-        << "missing model.safetensors"
+        << "missing model.safetensors (or model.safetensors.index.json)"
         << (llvm::sys::fs::exists(bin)
                 ? " (only safetensors checkpoints are read; re-save the "
                   "model with safe_serialization=True)"
                 : "");
     return failure();
   }
-  auto file = SafetensorsFile::open(stPath);
-  if (!file) {
-    emitError(fileLoc(ctx, stPath)) << llvm::toString(file.takeError());
-    return failure();
-  }
 
   auto spec = std::make_unique<ModelSpec>(fileLoc(ctx, cfgPath));
-  spec->encoder.loc = spec->decoder.loc = fileLoc(ctx, stPath);
+  spec->encoder.loc = spec->decoder.loc = fileLoc(ctx, store->describe());
   arch->configure(r, *spec);
   spec->naming =
-      std::make_unique<TableNaming>(*arch->names, detectPrefix(**file, *arch));
+      std::make_unique<TableNaming>(*arch->names, detectPrefix(*store, *arch));
   if (r.failed)
     return failure();
   const AttentionConfig &att = spec->attention;
@@ -643,7 +713,7 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     }
   }
   spec->seqLen = spec->targetSeqLen = ModelSpec::kDynamicLength;
-  weights = WeightStore::fromSafetensors(std::move(*file));
+  weights = std::move(store);
 
   // The tokenizer, when the folder has its files (GPT-2's byte-level BPE,
   // BERT's WordPiece, lower-cased unless tokenizer_config.json says not).

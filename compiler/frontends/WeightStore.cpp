@@ -16,8 +16,36 @@ using llvm::StringRef;
 std::unique_ptr<WeightStore>
 WeightStore::fromSafetensors(std::unique_ptr<SafetensorsFile> file) {
   std::unique_ptr<WeightStore> s(new WeightStore());
-  s->file = std::move(file);
+  s->source = file->path().str();
+  s->files.push_back(std::move(file));
   return s;
+}
+
+std::unique_ptr<WeightStore>
+WeightStore::fromShards(std::vector<std::unique_ptr<SafetensorsFile>> shards,
+                        llvm::StringMap<unsigned> owner,
+                        std::string indexPath) {
+  std::unique_ptr<WeightStore> s(new WeightStore());
+  s->files = std::move(shards);
+  s->owner = std::move(owner);
+  s->source = std::move(indexPath);
+  return s;
+}
+
+const SafetensorsTensor *WeightStore::find(StringRef name,
+                                           const SafetensorsFile **in) const {
+  if (files.empty())
+    return nullptr;
+  unsigned i = 0;
+  if (!owner.empty()) {
+    auto it = owner.find(name);
+    if (it == owner.end())
+      return nullptr;
+    i = it->second;
+  }
+  if (in)
+    *in = files[i].get();
+  return files[i]->find(name);
 }
 
 std::unique_ptr<WeightStore> WeightStore::random(uint64_t seed) {
@@ -37,7 +65,7 @@ static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
 llvm::Error WeightStore::require(StringRef name, llvm::ArrayRef<int64_t> shape,
                                  Init init) {
   used.insert(name);
-  if (!file) {
+  if (!fromFiles()) {
     auto [it, inserted] = randoms.try_emplace(name, RandomEntry{{}, init});
     if (inserted) {
       it->second.shape.assign(shape.begin(), shape.end());
@@ -49,16 +77,17 @@ llvm::Error WeightStore::require(StringRef name, llvm::ArrayRef<int64_t> shape,
     }
     return llvm::Error::success();
   }
-  const SafetensorsTensor *t = file->find(name);
+  const SafetensorsFile *in = nullptr;
+  const SafetensorsTensor *t = find(name, &in);
   if (!t)
     return llvm::createStringError(
-        llvm::formatv("{0}: missing weight '{1}' (expected shape {2})",
-                      file->path(), name, shapeString(shape))
+        llvm::formatv("{0}: missing weight '{1}' (expected shape {2})", source,
+                      name, shapeString(shape))
             .str());
   if (!llvm::equal(t->shape, shape))
     return llvm::createStringError(
         llvm::formatv("{0}: weight '{1}' has shape {2}, expected {3}",
-                      file->path(), name, shapeString(t->shape),
+                      in->path(), name, shapeString(t->shape),
                       shapeString(shape))
             .str());
   switch (t->dtype) {
@@ -71,14 +100,14 @@ llvm::Error WeightStore::require(StringRef name, llvm::ArrayRef<int64_t> shape,
     return llvm::createStringError(
         llvm::formatv("{0}: weight '{1}' has dtype {2}; model parameters must "
                       "be F32, F16, BF16 or F64",
-                      file->path(), name, dtypeName(t->dtype))
+                      in->path(), name, dtypeName(t->dtype))
             .str());
   }
 }
 
 std::optional<std::vector<int64_t>> WeightStore::shape(StringRef name) const {
-  if (file) {
-    if (const SafetensorsTensor *t = file->find(name))
+  if (fromFiles()) {
+    if (const SafetensorsTensor *t = find(name))
       return t->shape;
     return std::nullopt;
   }
@@ -97,12 +126,13 @@ static uint64_t splitmix64(uint64_t &state) {
 }
 
 llvm::Error WeightStore::read(StringRef name, float *out) const {
-  if (file) {
-    const SafetensorsTensor *t = file->find(name);
+  if (fromFiles()) {
+    const SafetensorsFile *in = nullptr;
+    const SafetensorsTensor *t = find(name, &in);
     if (!t)
       return llvm::createStringError(
-          llvm::formatv("{0}: missing weight '{1}'", file->path(), name).str());
-    return file->readF32(*t, out);
+          llvm::formatv("{0}: missing weight '{1}'", source, name).str());
+    return in->readF32(*t, out);
   }
   auto it = randoms.find(name);
   if (it == randoms.end())
@@ -138,25 +168,22 @@ llvm::Error WeightStore::read(StringRef name, float *out) const {
 }
 
 std::optional<SafetensorsDType> WeightStore::storedType(StringRef name) const {
-  if (!file)
-    return std::nullopt;
-  if (const SafetensorsTensor *t = file->find(name))
+  if (const SafetensorsTensor *t = find(name))
     return t->dtype;
   return std::nullopt;
 }
 
 std::string WeightStore::describe() const {
-  if (file)
-    return file->path().str();
+  if (fromFiles())
+    return source;
   return llvm::formatv("random (seed {0})", seed).str();
 }
 
 std::vector<std::string> WeightStore::unused() const {
   std::vector<std::string> out;
-  if (!file)
-    return out;
-  for (const SafetensorsTensor &t : file->tensors())
-    if (!used.contains(t.name))
-      out.push_back(t.name);
+  for (const auto &f : files)
+    for (const SafetensorsTensor &t : f->tensors())
+      if (!used.contains(t.name))
+        out.push_back(t.name);
   return out;
 }

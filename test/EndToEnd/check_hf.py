@@ -10,7 +10,7 @@ transformers' full forward.
 
 Mistral (sliding window 48) and Qwen2 (q/k/v biases only) the same way.
 
-usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias|llama-linear|llama-dynamic|mistral|qwen2
+usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias|llama-sharded|llama-linear|llama-dynamic|mistral|qwen2
 """
 import os
 import sys
@@ -33,7 +33,7 @@ if which == "gpt2":
     model = GPT2LMHeadModel(GPT2Config(n_embd=96, n_head=3, n_layer=2, vocab_size=1000,
                                        n_positions=64, attn_pdrop=0, embd_pdrop=0,
                                        resid_pdrop=0)).eval()
-elif which in ("llama", "llama-bias", "llama-linear", "llama-dynamic", "mistral", "qwen2"):
+elif which in ("llama", "llama-bias", "llama-sharded", "llama-linear", "llama-dynamic", "mistral", "qwen2"):
     # Mistral: a 48-token sliding window (tfmc then accepts 48 positions);
     # Qwen2: q/k/v biases without an output bias.
     sizes = dict(hidden_size=96, num_attention_heads=6, num_key_value_heads=2,
@@ -42,6 +42,8 @@ elif which in ("llama", "llama-bias", "llama-linear", "llama-dynamic", "mistral"
     cls, cfg = {
         "llama": (LlamaForCausalLM, LlamaConfig(**sizes)),
         "llama-bias": (LlamaForCausalLM, LlamaConfig(**sizes, attention_bias=True)),
+        # Saved in shards (model.safetensors.index.json), tied head.
+        "llama-sharded": (LlamaForCausalLM, LlamaConfig(**sizes, tie_word_embeddings=True)),
         "llama-linear": (LlamaForCausalLM, LlamaConfig(
             **sizes, rope_scaling={"type": "linear", "factor": 4.0})),
         # Dynamic NTK scaling changes nothing up to max_position_embeddings.
@@ -66,7 +68,12 @@ with torch.no_grad():
         else:
             p.add_(0.02 * torch.randn_like(p))
 folder = os.path.join(work, which)
-model.save_pretrained(folder, safe_serialization=True)
+model.save_pretrained(folder, safe_serialization=True,
+                      **({"max_shard_size": "150KB"} if which == "llama-sharded" else {}))
+if which == "llama-sharded":
+    shards = sorted(f for f in os.listdir(folder) if f.endswith(".safetensors"))
+    assert len(shards) > 2 and "model.safetensors.index.json" in os.listdir(folder), shards
+    print("llama-sharded: %d shards" % len(shards))
 art = compile_model(folder, os.path.join(work, which + ".out"), "--batch=%d" % B,
                     "--seq-len=%d" % S)
 

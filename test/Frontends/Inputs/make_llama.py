@@ -35,3 +35,43 @@ for name, change in [("rope-scaling", {"rope_scaling": {"type": "yarn", "factor"
     c = json.load(open(path))
     c.update(change)
     json.dump(c, open(path, "w"), indent=2)
+
+# A sharded checkpoint, and broken copies of its index.
+sharded = os.path.join(out, "sharded")
+LlamaForCausalLM(cfg).save_pretrained(sharded, safe_serialization=True, max_shard_size="20KB")
+index_name = "model.safetensors.index.json"
+first = sorted(f for f in os.listdir(sharded) if f.endswith(".safetensors"))[0]
+
+
+def broken(name, edit):
+    d = os.path.join(out, name)
+    shutil.copytree(sharded, d, symlinks=True)
+    path = os.path.join(d, index_name)
+    index = json.load(open(path))
+    edit(d, index["weight_map"])
+    json.dump(index, open(path, "w"), indent=2)
+
+
+def escape(d, m):
+    m["model.norm.weight"] = "../sharded/" + first
+
+
+def missing(d, m):
+    m["model.norm.weight"] = "model-99999-of-99999.safetensors"
+
+
+def wrong(d, m):
+    other = next(s for s in sorted(set(m.values())) if s != m["model.norm.weight"])
+    m["model.norm.weight"] = other
+
+
+def symlink(d, m):
+    outside = os.path.join(out, "outside.safetensors")
+    shutil.copy(os.path.join(d, m["model.norm.weight"]), outside)
+    os.symlink(outside, os.path.join(d, "link.safetensors"))
+    m["model.norm.weight"] = "link.safetensors"
+
+
+for name, edit in [("shard-escape", escape), ("shard-missing", missing),
+                   ("shard-wrong", wrong), ("shard-symlink", symlink)]:
+    broken(name, edit)

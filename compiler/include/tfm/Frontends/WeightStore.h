@@ -25,6 +25,12 @@ public:
   /// Parameters read from a safetensors file.
   static std::unique_ptr<WeightStore>
   fromSafetensors(std::unique_ptr<SafetensorsFile> file);
+  /// Parameters of a sharded checkpoint: `shards` and, for every tensor
+  /// name, the index of the shard that holds it; `indexPath` (the
+  /// model.safetensors.index.json) names the store in messages.
+  static std::unique_ptr<WeightStore>
+  fromShards(std::vector<std::unique_ptr<SafetensorsFile>> shards,
+             llvm::StringMap<unsigned> owner, std::string indexPath);
   /// Deterministic random parameters (normal(0, 0.02) matrices, unit norm
   /// scales, zero biases); the same seed and name always give the same values.
   static std::unique_ptr<WeightStore> random(uint64_t seed);
@@ -43,14 +49,21 @@ public:
   /// such tensor).
   std::optional<SafetensorsDType> storedType(llvm::StringRef name) const;
 
-  /// "path/model.safetensors" or "random (seed 7)".
+  /// "path/model.safetensors", the shard index, or "random (seed 7)".
   std::string describe() const override;
   /// Stored tensors no required name refers to (file stores only).
   std::vector<std::string> unused() const;
 
 private:
   WeightStore() = default;
-  std::unique_ptr<SafetensorsFile> file;
+  /// The stored tensor `name` (null when absent).
+  const SafetensorsTensor *find(llvm::StringRef name,
+                                const SafetensorsFile **in = nullptr) const;
+  bool fromFiles() const { return !files.empty(); }
+
+  std::vector<std::unique_ptr<SafetensorsFile>> files;
+  llvm::StringMap<unsigned> owner; ///< shards: tensor name -> file index
+  std::string source;              ///< what the messages call the store
   uint64_t seed = 0;
   struct RandomEntry {
     std::vector<int64_t> shape;
