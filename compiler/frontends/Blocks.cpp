@@ -68,7 +68,15 @@ Value Context::project(Value x, Param w, Param bias, bool hasBias, Stack s,
 Value blocks::norm(Context &c, Value x, Param w, Param bias, Stack s,
                    int64_t layer) {
   int64_t axis = cast<RankedTensorType>(x.getType()).getRank() - 1;
-  Value g = c.weight(w, s, layer, {c.spec.dModel}, Init::Ones);
+  Value g = c.weight(w, s, layer, {c.spec.dModel},
+                     c.spec.norm.unitOffset ? Init::Zeros : Init::Ones);
+  if (c.spec.norm.unitOffset) {
+    // Gemma stores the scale minus one: x / rms(x) * (1 + w).
+    auto one = RankedTensorType::get({1}, c.b.getF32Type());
+    g = AddOp::create(
+        c.b, c.loc, g,
+        ConstantOp::create(c.b, c.loc, DenseElementsAttr::get(one, 1.0f)));
+  }
   // Epsilon is added in the element type; store the value the kernels use
   // (so IR from --decompose, whose epsilon is an f32 constant, recomposes to
   // exactly the same op).

@@ -412,6 +412,7 @@ struct LlamaLikeDefaults {
   int64_t hiddenSize, intermediateSize, layers, heads;
   int64_t kvHeads; ///< 0: the number of query heads
   int64_t vocabSize, maxPositions;
+  int64_t headDim; ///< 0: hidden_size / num_attention_heads, no key
   /// The eager attention's sliding window (0: none): Mistral and Qwen2
   /// mask keys more than `sliding_window` positions back.
   int64_t slidingWindow;
@@ -440,6 +441,8 @@ void configureLlamaLike(ConfigReader &r, ModelSpec &s,
   s.ffn.dFF = size("intermediate_size", d.intermediateSize);
   s.embedding.vocabSize = size("vocab_size", d.vocabSize);
   s.maxSeqLen = size("max_position_embeddings", d.maxPositions);
+  if (d.headDim)
+    s.attention.headDim = size("head_dim", d.headDim);
   // transformers' eager attention masks keys beyond the sliding window
   // (in 4.38 whenever sliding_window is set, whatever use_sliding_window
   // says). The window is not implemented yet, so the model accepts at most
@@ -473,17 +476,31 @@ void configureLlamaLike(ConfigReader &r, ModelSpec &s,
 
 void configureLlama(ConfigReader &r, ModelSpec &s) {
   configureLlamaLike(r, s,
-                     {4096, 11008, 32, 32, 0, 32000, 2048, 0, false, false,
+                     {4096, 11008, 32, 32, 0, 32000, 2048, 0, 0, false, false,
                       /*biasKey=*/true});
+}
+/// Gemma: Llama-like with its own head_dim (not hidden / heads), RMSNorm
+/// scaling by (1 + weight), embeddings multiplied by sqrt(hidden_size), a
+/// tied head and GemmaConfig's defaults (hidden_act "gelu", the erf form,
+/// in transformers 4.38).
+void configureGemma(ConfigReader &r, ModelSpec &s) {
+  configureLlamaLike(r, s,
+                     {3072, 24576, 28, 16, 16, 256000, 8192, 256, 0, false,
+                      false, /*biasKey=*/true});
+  s.ffn.activation = r.activation("hidden_act", "gelu");
+  s.norm.unitOffset = true;
+  s.embedding.scale = true;
+  s.head.tied = r.boolean("tie_word_embeddings", true);
 }
 void configureMistral(ConfigReader &r, ModelSpec &s) {
   configureLlamaLike(r, s,
-                     {4096, 14336, 32, 32, 8, 32000, 4096 * 32, 4096, false,
+                     {4096, 14336, 32, 32, 8, 32000, 4096 * 32, 0, 4096, false,
                       false, /*biasKey=*/false});
 }
 void configureQwen2(ConfigReader &r, ModelSpec &s) {
   configureLlamaLike(r, s,
-                     {4096, 22016, 32, 32, 0, 151936, 32768, 4096, true, false,
+                     {4096, 22016, 32, 32, 0, 151936, 32768, 0, 4096, true,
+                      false,
                       /*biasKey=*/false});
 }
 
@@ -512,6 +529,8 @@ const Architecture kArchitectures[] = {
     {"bert", configureBert, &kBertMap, kBertPrefixes, "num_attention_heads",
      TFMC_TOKENIZER_WORDPIECE, true},
     {"llama", configureLlama, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
+     nullptr, false},
+    {"gemma", configureGemma, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
      nullptr, false},
     {"mistral", configureMistral, &kLlamaMap, kLlamaPrefixes,
      "num_attention_heads", nullptr, false},
@@ -689,7 +708,7 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   if (r.failed)
     return failure();
   const AttentionConfig &att = spec->attention;
-  if (spec->dModel % att.numHeads != 0) {
+  if (!att.headDim && spec->dModel % att.numHeads != 0) {
     r.error(arch->headsKey)
         << spec->dModel << " features are not divisible into " << att.numHeads
         << " heads";

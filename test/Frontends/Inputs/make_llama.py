@@ -8,7 +8,7 @@ import shutil
 import sys
 
 import torch
-from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
+from transformers import (GemmaConfig, GemmaForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
                           Qwen2Config, Qwen2ForCausalLM)
 
 out = sys.argv[1]
@@ -21,6 +21,8 @@ sizes = dict(hidden_size=24, num_attention_heads=6, num_key_value_heads=2, num_h
              intermediate_size=40, vocab_size=100, max_position_embeddings=16)
 MistralForCausalLM(MistralConfig(**sizes, sliding_window=8)).save_pretrained(
     os.path.join(out, "mistral"), safe_serialization=True)
+GemmaForCausalLM(GemmaConfig(**sizes, head_dim=6)).save_pretrained(
+    os.path.join(out, "gemma"), safe_serialization=True)
 Qwen2ForCausalLM(Qwen2Config(**sizes)).save_pretrained(
     os.path.join(out, "qwen2"), safe_serialization=True)
 for name, change in [("rope-scaling", {"rope_scaling": {"type": "yarn", "factor": 2.0}}),

@@ -126,8 +126,8 @@ struct EmbeddingConfig {
 /// (rotary, relative bias) are the position block's to add.
 struct PositionConfig {
   PositionKind kind = PositionKind::Sinusoidal;
-  double base = 10000.0; ///< sinusoidal or rotary wavelength base (theta)
-  int64_t rotaryDim = 0; ///< rotary: features rotated per head (0: all)
+  double base = 10000.0;      ///< sinusoidal or rotary wavelength base (theta)
+  int64_t rotaryDim = 0;      ///< rotary: features rotated per head (0: all)
   double rotaryScaling = 1.0; ///< rotary: positions divided by it (linear)
 };
 
@@ -137,8 +137,9 @@ struct PositionConfig {
 struct AttentionConfig {
   int64_t numHeads = 0;
   int64_t numKVHeads = 0; ///< 0: numHeads
-  bool bias = true;    ///< biases of the Q, K and V projections
-  bool outBias = true; ///< bias of the output projection
+  bool bias = true;       ///< biases of the Q, K and V projections
+  bool outBias = true;    ///< bias of the output projection
+  int64_t headDim = 0;    ///< features per head (0: d_model / numHeads)
 
   int64_t kvHeads() const { return numKVHeads ? numKVHeads : numHeads; }
 };
@@ -157,7 +158,8 @@ struct NormConfig {
   NormKind kind = NormKind::LayerNorm;
   NormPlacement placement = NormPlacement::Post;
   double eps = 1e-5;
-  bool final = false; ///< a norm after the last layer (pre-LN models)
+  bool final = false;      ///< a norm after the last layer (pre-LN models)
+  bool unitOffset = false; ///< scale by (1 + weight) (Gemma's RMSNorm)
 };
 
 /// The language-model head.
@@ -202,7 +204,9 @@ struct ModelSpec {
   explicit ModelSpec(Location loc)
       : encoder{0, loc}, decoder{0, loc}, modelLoc(loc) {}
 
-  int64_t headDim() const { return dModel / attention.numHeads; }
+  int64_t headDim() const {
+    return attention.headDim ? attention.headDim : dModel / attention.numHeads;
+  }
   bool hasEncoder() const { return family != Family::Decoder; }
   bool hasDecoder() const { return family != Family::Encoder; }
   const StackConfig &stack(Stack s) const {
