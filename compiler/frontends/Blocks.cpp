@@ -337,7 +337,10 @@ Value blocks::paddingMask(Context &c, Value attentionMask) {
 Value blocks::lmHead(Context &c, Value x) {
   c.at(Stack::Decoder, -1, "lm_head");
   Param p = c.spec.head.tied ? Param::TokenEmbedding : Param::LMHeadWeight;
-  Value w = c.weight(p, Stack::Decoder, -1,
-                     {c.spec.embedding.vocabSize, c.spec.dModel}, Init::Normal);
-  return LinearOp::create(c.b, c.loc, x, w, Value(), /*weightKN=*/false);
+  int64_t v = c.spec.embedding.vocabSize;
+  Value w = c.weight(p, Stack::Decoder, -1, {v, c.spec.dModel}, Init::Normal);
+  Value bias = c.spec.head.bias ? c.weight(Param::LMHeadBias, Stack::Decoder,
+                                           -1, {v}, Init::Zeros)
+                                : Value();
+  return LinearOp::create(c.b, c.loc, x, w, bias, /*weightKN=*/false);
 }

@@ -195,6 +195,38 @@ const ScopeRow kLlamaScopes[] = {
 const NameMap kLlamaMap = {kLlamaNames, kLlamaScopes, "{p}layers.{l}.{part}",
                            "{part}"};
 
+// Phi (PhiForCausalLM): one LayerNorm per layer feeding attention and MLP
+// in parallel, biases everywhere, the attention output called `dense`.
+const NameRow kPhiNames[] = {
+    {Param::TokenEmbedding, "{p}embed_tokens.weight"},
+    {Param::SelfQWeight, "{p}layers.{l}.self_attn.q_proj.weight"},
+    {Param::SelfQBias, "{p}layers.{l}.self_attn.q_proj.bias"},
+    {Param::SelfKWeight, "{p}layers.{l}.self_attn.k_proj.weight"},
+    {Param::SelfKBias, "{p}layers.{l}.self_attn.k_proj.bias"},
+    {Param::SelfVWeight, "{p}layers.{l}.self_attn.v_proj.weight"},
+    {Param::SelfVBias, "{p}layers.{l}.self_attn.v_proj.bias"},
+    {Param::SelfOutWeight, "{p}layers.{l}.self_attn.dense.weight"},
+    {Param::SelfOutBias, "{p}layers.{l}.self_attn.dense.bias"},
+    {Param::SelfNormWeight, "{p}layers.{l}.input_layernorm.weight"},
+    {Param::SelfNormBias, "{p}layers.{l}.input_layernorm.bias"},
+    {Param::FFNInWeight, "{p}layers.{l}.mlp.fc1.weight"},
+    {Param::FFNInBias, "{p}layers.{l}.mlp.fc1.bias"},
+    {Param::FFNOutWeight, "{p}layers.{l}.mlp.fc2.weight"},
+    {Param::FFNOutBias, "{p}layers.{l}.mlp.fc2.bias"},
+    {Param::FinalNormWeight, "{p}final_layernorm.weight"},
+    {Param::FinalNormBias, "{p}final_layernorm.bias"},
+    {Param::LMHeadWeight, "lm_head.weight"},
+    {Param::LMHeadBias, "lm_head.bias"},
+};
+const ScopeRow kPhiScopes[] = {
+    {"embeddings", "{p}embed_tokens"},
+    {"final_norm", "{p}final_layernorm"},
+    {"self_attn", "{p}layers.{l}.self_attn"},
+    {"ffn", "{p}layers.{l}.mlp"},
+};
+const NameMap kPhiMap = {kPhiNames, kPhiScopes, "{p}layers.{l}.{part}",
+                         "{part}"};
+
 //===----------------------------------------------------------------------===//
 // config.json reading
 //===----------------------------------------------------------------------===//
@@ -492,6 +524,33 @@ void configureGemma(ConfigReader &r, ModelSpec &s) {
   s.embedding.scale = true;
   s.head.tied = r.boolean("tie_word_embeddings", true);
 }
+/// Phi (transformers 4.38 PhiConfig): parallel attention and MLP from one
+/// LayerNorm, rotary positions on int(partial_rotary_factor * head_dim)
+/// features of each head, tanh GELU MLP, biases on every projection and
+/// on the untied LM head.
+void configurePhi(ConfigReader &r, ModelSpec &s) {
+  configureLlamaLike(r, s,
+                     {2048, 8192, 24, 32, 0, 51200, 2048, 0, 0, true, true,
+                      /*biasKey=*/false});
+  s.ffn.gated = false;
+  s.ffn.bias = true;
+  s.ffn.activation = r.activation("hidden_act", "gelu_new");
+  s.norm.kind = NormKind::LayerNorm;
+  s.norm.placement = NormPlacement::Parallel;
+  s.norm.eps = r.number("layer_norm_eps", 1e-5);
+  s.head.bias = true;
+  r.require("qk_layernorm", false);
+  double factor = r.number("partial_rotary_factor", 0.5);
+  int64_t dh = s.attention.numHeads > 0 ? s.dModel / s.attention.numHeads : 0;
+  // transformers: int(partial_rotary_factor * head_dim).
+  int64_t rotary = static_cast<int64_t>(factor * static_cast<double>(dh));
+  if (!(factor > 0.0 && factor <= 1.0) || rotary < 2 || rotary % 2 != 0)
+    r.error("partial_rotary_factor")
+        << "rotates " << rotary << " of " << dh
+        << " features per head; it must be an even number of at least 2";
+  else if (rotary != dh)
+    s.positions.rotaryDim = rotary;
+}
 void configureMistral(ConfigReader &r, ModelSpec &s) {
   configureLlamaLike(r, s,
                      {4096, 14336, 32, 32, 8, 32000, 4096 * 32, 0, 4096, false,
@@ -531,6 +590,8 @@ const Architecture kArchitectures[] = {
     {"llama", configureLlama, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
      nullptr, false},
     {"gemma", configureGemma, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
+     nullptr, false},
+    {"phi", configurePhi, &kPhiMap, kLlamaPrefixes, "num_attention_heads",
      nullptr, false},
     {"mistral", configureMistral, &kLlamaMap, kLlamaPrefixes,
      "num_attention_heads", nullptr, false},

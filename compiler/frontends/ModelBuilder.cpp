@@ -39,11 +39,30 @@ struct StackInputs {
 /// The layers of stack `s` over `x`, each a sequence of residual
 /// sublayers (self-attention, cross-attention when there is a memory, the
 /// feed-forward network): post-LN is norm(x + f(x)) as in the paper, pre-LN
-/// x + f(norm(x)) as in GPT-2; then the final norm if the family has one.
+/// x + f(norm(x)) as in GPT-2, parallel x + (attn(h) + ffn(h)) with one
+/// h = norm(x) as in Phi; then the final norm if the family has one.
 Value layerStack(Context &c, Value x, const StackInputs &in, Stack s) {
   const ModelSpec &spec = c.spec;
   bool pre = spec.norm.placement == NormPlacement::Pre;
+  auto selfAttention = [&](Value h, int64_t l) {
+    AttentionInputs a;
+    a.query = a.keyValue = h;
+    a.padMask = in.selfMask;
+    a.causal = in.causal;
+    a.cache = in.cache;
+    a.probs = in.selfProbs;
+    return attention(c, a, s, l);
+  };
   for (int64_t l = 0; l < spec.stack(s).layers; ++l) {
+    if (spec.norm.placement == NormPlacement::Parallel) {
+      c.at(s, l, "self_attn");
+      Value h = norm(c, x, Param::SelfNormWeight, Param::SelfNormBias, s, l);
+      Value a = selfAttention(h, l);
+      Value f = feedForward(c, h, s, l);
+      c.at(s, l, "ffn");
+      x = AddOp::create(c.b, c.loc, x, AddOp::create(c.b, c.loc, a, f));
+      continue;
+    }
     auto sublayer = [&](StringRef part, Param normW, Param normB,
                         llvm::function_ref<Value(Value)> body) {
       c.at(s, l, part);
@@ -55,15 +74,7 @@ Value layerStack(Context &c, Value x, const StackInputs &in, Stack s) {
         x = norm(c, x, normW, normB, s, l);
     };
     sublayer("self_attn", Param::SelfNormWeight, Param::SelfNormBias,
-             [&](Value h) {
-               AttentionInputs a;
-               a.query = a.keyValue = h;
-               a.padMask = in.selfMask;
-               a.causal = in.causal;
-               a.cache = in.cache;
-               a.probs = in.selfProbs;
-               return attention(c, a, s, l);
-             });
+             [&](Value h) { return selfAttention(h, l); });
     if (in.memory)
       sublayer("cross_attn", Param::CrossNormWeight, Param::CrossNormBias,
                [&](Value h) {

@@ -80,6 +80,7 @@ public:
     case Param::FinalNormWeight: return stack + "final_norm.weight";
     case Param::FinalNormBias: return stack + "final_norm.bias";
     case Param::LMHeadWeight: return "lm_head.weight";
+    case Param::LMHeadBias: return "lm_head.bias";
     }
     llvm_unreachable("unknown parameter");
   }

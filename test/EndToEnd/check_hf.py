@@ -10,7 +10,7 @@ transformers' full forward.
 
 Mistral (sliding window 48) and Qwen2 (q/k/v biases only) the same way.
 
-usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias|llama-sharded|llama-linear|llama-dynamic|mistral|qwen2|gemma
+usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias|llama-sharded|llama-linear|llama-dynamic|mistral|qwen2|gemma|phi
 """
 import os
 import sys
@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tfmc_run import compare, compile_model, run  # noqa: E402
 from transformers import (BertConfig, BertModel, GPT2Config, GPT2LMHeadModel,  # noqa: E402
                           GemmaConfig, GemmaForCausalLM, LlamaConfig, LlamaForCausalLM,
-                          MistralConfig, MistralForCausalLM,
+                          MistralConfig, MistralForCausalLM, PhiConfig, PhiForCausalLM,
                           Qwen2Config, Qwen2ForCausalLM)
 import tfmc_rt  # noqa: E402
 
@@ -34,7 +34,7 @@ if which == "gpt2":
     model = GPT2LMHeadModel(GPT2Config(n_embd=96, n_head=3, n_layer=2, vocab_size=1000,
                                        n_positions=64, attn_pdrop=0, embd_pdrop=0,
                                        resid_pdrop=0)).eval()
-elif which in ("llama", "llama-bias", "llama-sharded", "llama-linear", "llama-dynamic", "mistral", "qwen2", "gemma"):
+elif which in ("llama", "llama-bias", "llama-sharded", "llama-linear", "llama-dynamic", "mistral", "qwen2", "gemma", "phi"):
     # Mistral: a 48-token sliding window (tfmc then accepts 48 positions);
     # Qwen2: q/k/v biases without an output bias.
     sizes = dict(hidden_size=96, num_attention_heads=6, num_key_value_heads=2,
@@ -54,6 +54,9 @@ elif which in ("llama", "llama-bias", "llama-sharded", "llama-linear", "llama-dy
         "qwen2": (Qwen2ForCausalLM, Qwen2Config(**sizes)),
         # Gemma: head_dim 20 (not 96 / 6), (1 + w) RMSNorm, sqrt(d) embeddings, tied head.
         "gemma": (GemmaForCausalLM, GemmaConfig(**sizes, head_dim=20)),
+        # Phi: parallel attention + MLP from one LayerNorm, rotary on 6 of
+        # 16 features per head, biases everywhere (LM head included).
+        "phi": (PhiForCausalLM, PhiConfig(**sizes, partial_rotary_factor=0.375)),
     }[which]
     model = cls._from_config(cfg, attn_implementation="eager").eval()
 else:

@@ -8,7 +8,7 @@ import shutil
 import sys
 
 import torch
-from transformers import (GemmaConfig, GemmaForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
+from transformers import (GemmaConfig, GemmaForCausalLM, PhiConfig, PhiForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
                           Qwen2Config, Qwen2ForCausalLM)
 
 out = sys.argv[1]
@@ -23,6 +23,15 @@ MistralForCausalLM(MistralConfig(**sizes, sliding_window=8)).save_pretrained(
     os.path.join(out, "mistral"), safe_serialization=True)
 GemmaForCausalLM(GemmaConfig(**sizes, head_dim=6)).save_pretrained(
     os.path.join(out, "gemma"), safe_serialization=True)
+PhiForCausalLM(PhiConfig(**sizes, partial_rotary_factor=0.5)).save_pretrained(
+    os.path.join(out, "phi"), safe_serialization=True)
+for name, change in [("phi-rotary", {"partial_rotary_factor": 0.25}),
+                     ("phi-qk-norm", {"qk_layernorm": True})]:
+    shutil.copytree(os.path.join(out, "phi"), os.path.join(out, name))
+    path = os.path.join(out, name, "config.json")
+    c = json.load(open(path))
+    c.update(change)
+    json.dump(c, open(path, "w"), indent=2)
 Qwen2ForCausalLM(Qwen2Config(**sizes)).save_pretrained(
     os.path.join(out, "qwen2"), safe_serialization=True)
 for name, change in [("rope-scaling", {"rope_scaling": {"type": "yarn", "factor": 2.0}}),

@@ -26,7 +26,11 @@ namespace mlir::tfm {
 
 enum class Family { Encoder, Decoder, EncoderDecoder };
 enum class NormKind { LayerNorm, RMSNorm };
-enum class NormPlacement { Post, Pre };
+enum class NormPlacement {
+  Post,    ///< norm(x + f(x)) per sublayer, as in the paper
+  Pre,     ///< x + f(norm(x)) per sublayer (GPT-2)
+  Parallel ///< x + (attn(norm(x)) + ffn(norm(x))), one norm per layer (Phi)
+};
 enum class Activation { ReLU, GELU, GELUTanh, SiLU };
 enum class PositionKind { Sinusoidal, Learned, None, Rotary };
 
@@ -75,6 +79,7 @@ enum class Param {
   FinalNormWeight,
   FinalNormBias,
   LMHeadWeight,
+  LMHeadBias,
 };
 
 /// Names parameters as they are stored in the weights file, and says how they
@@ -164,7 +169,8 @@ struct NormConfig {
 
 /// The language-model head.
 struct HeadConfig {
-  bool tied = true; ///< the token embedding's transpose
+  bool tied = true;  ///< the token embedding's transpose
+  bool bias = false; ///< an output bias (Phi)
 };
 
 /// A repeated stack of layers.
