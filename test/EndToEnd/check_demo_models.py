@@ -147,6 +147,14 @@ r = tfmc_run(art, "--prompt", "attention", "--max-new-tokens", "12", "--dump-att
 n = len(os.listdir(maps))
 want_n = 2 * doc["decoder"]["layers"] * doc["model"]["num_heads"]
 check("reverse --dump-attention", n == want_n, f"{n} PNGs (self + cross)")
+# README's command: without --max-new-tokens the default (64) is shortened
+# to what fits in the model's 32 positions, and says so.
+r = tfmc_run(art, "--prompt", "compiler", "--dump-attention", os.path.join(work, "maps-readme"))
+note = [l for l in r.stderr.splitlines() if l.startswith("note:")]
+check("reverse default --max-new-tokens", r.stdout.splitlines()[0] == "relipmoc" and note,
+      f"-> {r.stdout.splitlines()[0]!r}; {note[0] if note else 'no note'}")
+r = tfmc_run(art, "--prompt", "compiler", "--max-new-tokens", "64", expect_fail=True)
+print(f"reverse explicit --max-new-tokens 64: {r.stderr.strip()}")
 r = tfmc_run(art, "--prompt", "Hello", expect_fail=True)
 print(f"reverse unknown character: {r.stderr.strip()}")
 

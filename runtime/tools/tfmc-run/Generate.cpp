@@ -211,7 +211,8 @@ void tfmc::printPipelineStats(const Model &model) {
   const char *cache = st.cache == TFMC_PIPELINE_CACHE_HIT    ? "hit"
                       : st.cache == TFMC_PIPELINE_CACHE_MISS ? "miss"
                                                              : "off";
-  std::fprintf(stderr, "pipelines: %zu created in %.2f ms; pipeline cache %s%s%s%s\n",
+  std::fprintf(stderr,
+               "pipelines: %zu created in %.2f ms; pipeline cache %s%s%s%s\n",
                st.pipelines, st.create_ms, cache, *st.cache_path ? " " : "",
                st.cache_path, st.cache_written ? " (written)" : "");
 }
@@ -247,13 +248,21 @@ int tfmc::generate(Model &model, const TextOptions &o) {
     return fail("the model has no bos id to start decoding with");
   // The target starts with the prompt (decoder) or <bos> (encoder-decoder).
   std::vector<int64_t> target = encdec ? std::vector<int64_t>{bos} : prompt;
-  if (maxLen > 0 &&
-      static_cast<int64_t>(target.size()) + o.maxNewTokens > maxLen)
+  int maxNew = o.maxNewTokens;
+  int64_t room = maxLen - static_cast<int64_t>(target.size());
+  if (maxLen > 0 && !o.maxNewTokensGiven && room > 0 && room < maxNew) {
+    std::fprintf(stderr,
+                 "note: generating at most %lld new tokens (the model's "
+                 "maximum sequence length is %lld)\n",
+                 static_cast<long long>(room), static_cast<long long>(maxLen));
+    maxNew = static_cast<int>(room);
+  }
+  if (maxLen > 0 && static_cast<int64_t>(target.size()) + maxNew > maxLen)
     return fail(std::string(encdec ? "<bos>"
                                    : "the prompt (" +
                                          std::to_string(prompt.size()) +
                                          " tokens)") +
-                " plus --max-new-tokens " + std::to_string(o.maxNewTokens) +
+                " plus --max-new-tokens " + std::to_string(maxNew) +
                 " exceed the model's maximum sequence length " +
                 std::to_string(maxLen));
 
@@ -272,7 +281,7 @@ int tfmc::generate(Model &model, const TextOptions &o) {
     if (encdec)
       check(tfmc_generator_encode(gen.g, prompt.data(), prompt.size()));
     gen.append(target);
-    if (o.maxNewTokens > 1)
+    if (maxNew > 1)
       gen.append({target.back()});
     check(tfmc_generator_reset(gen.g));
     firstRunMs = 1e3 * seconds(w0, Clock::now());
@@ -297,7 +306,7 @@ int tfmc::generate(Model &model, const TextOptions &o) {
   // Ids past the tokenizer's vocabulary (an embedding table padded to a
   // round size) cannot be spelled: they are never sampled.
   size_t spellable = tfmc_tokenizer_vocab_size(tok);
-  for (int i = 0; i < o.maxNewTokens; ++i) {
+  for (int i = 0; i < maxNew; ++i) {
     auto [logits, vocab] = gen.logits();
     int64_t next = 0;
     check(tfmc_sample(logits, std::min(vocab, spellable), &o.sampling, &rng,
@@ -313,7 +322,7 @@ int tfmc::generate(Model &model, const TextOptions &o) {
     drainUtf8(pending, /*final=*/false, ready);
     std::fwrite(ready.data(), 1, ready.size(), stdout);
     std::fflush(stdout);
-    if (i + 1 < o.maxNewTokens)
+    if (i + 1 < maxNew)
       gen.append({next});
   }
   auto t2 = Clock::now();

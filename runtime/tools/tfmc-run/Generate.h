@@ -23,6 +23,9 @@ struct TextOptions {
   std::optional<std::string> prompt;
   std::vector<std::string> texts;
   int maxNewTokens = 64;
+  /// Given on the command line: then exceeding the model's maximum is an
+  /// error; the default is shortened to what fits.
+  bool maxNewTokensGiven = false;
   tfmc_sampling sampling = {0.0f, 0, 1.0f};
   uint64_t seed = 0;
   bool showIds = false, normalize = true;

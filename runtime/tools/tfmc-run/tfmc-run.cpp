@@ -57,7 +57,8 @@ Text (through the tokenizer compiled into the artifact):
   --prompt TEXT           generate (decoder: continue TEXT; encoder-decoder:
                           encode TEXT, decode from <bos>), streaming the
                           text, then print prefill and decode tokens/s
-  --max-new-tokens N      tokens to generate (default 64); stops at <eos>
+  --max-new-tokens N      tokens to generate (default 64, or what fits in the
+                          model's maximum sequence length); stops at <eos>
   --temperature T         0 (default) is greedy; else sample logits / T
   --top-k K               sample among the K most likely tokens (0: all)
   --top-p P               ... within the smallest set of probability >= P
@@ -275,8 +276,10 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
         o.text.seed = static_cast<uint64_t>(n);
       else if (std::strcmp(flag, "--top-k") == 0)
         o.text.sampling.top_k = static_cast<int32_t>(n);
-      else
+      else {
         o.text.maxNewTokens = static_cast<int>(n);
+        o.text.maxNewTokensGiven = true;
+      }
     } else if (is("--temperature") || is("--top-p")) {
       bool temp = is("--temperature");
       float f;
