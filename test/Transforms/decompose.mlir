@@ -229,3 +229,20 @@ func.func @rotary(%x: tensor<1x5x2x8xf32>, %off: index) -> tensor<1x5x2x8xf32> {
   %r = tfm.rotary %x offset %off base 1.000000e+04 dims 4 : tensor<1x5x2x8xf32>
   return %r : tensor<1x5x2x8xf32>
 }
+
+// -----
+
+// Grouped-query attention decomposes into the frontend's grouped form: Q as
+// [B, kv, groups, S, D] against K and V as [B, kv, 1, S, D], the scores and
+// the output reshaped back to the query heads (K and V never repeated).
+// CHECK-LABEL: func.func @attention_grouped
+// CHECK: %[[QG:.+]] = tfm.reshape %{{.+}} : tensor<1x6x5x4xf32> -> tensor<1x2x3x5x4xf32>
+// CHECK: %[[KG:.+]] = tfm.reshape %{{.+}} : tensor<1x2x5x4xf32> -> tensor<1x2x1x5x4xf32>
+// CHECK: %[[S:.+]] = tfm.matmul %[[QG]], %[[KG]] transpose_rhs : (tensor<1x2x3x5x4xf32>, tensor<1x2x1x5x4xf32>) -> tensor<1x2x3x5x5xf32>
+// CHECK: tfm.reshape %[[S]] : tensor<1x2x3x5x5xf32> -> tensor<1x6x5x5xf32>
+// CHECK: %[[O:.+]] = tfm.matmul %{{.+}}, %{{.+}} : (tensor<1x2x3x5x5xf32>, tensor<1x2x1x5x4xf32>) -> tensor<1x2x3x5x4xf32>
+// CHECK: tfm.reshape %[[O]] : tensor<1x2x3x5x4xf32> -> tensor<1x6x5x4xf32>
+func.func @attention_grouped(%q: tensor<1x5x24xf32>, %k: tensor<1x5x8xf32>, %v: tensor<1x5x8xf32>) -> tensor<1x5x24xf32> {
+  %0 = tfm.attention %q, %k, %v heads 6 kv_heads 2 scale 0.5 causal : (tensor<1x5x24xf32>, tensor<1x5x8xf32>, tensor<1x5x8xf32>) -> tensor<1x5x24xf32>
+  return %0 : tensor<1x5x24xf32>
+}

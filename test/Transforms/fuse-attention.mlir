@@ -235,3 +235,78 @@ func.func @tanh_softcapping(%q: tensor<1x2x5x4xf32>, %k: tensor<1x2x5x4xf32>, %v
   %o = tfm.matmul %p, %v : (tensor<1x2x5x5xf32>, tensor<1x2x5x4xf32>) -> tensor<1x2x5x4xf32>
   return %o : tensor<1x2x5x4xf32>
 }
+
+// -----
+
+// Grouped-query attention as the frontends and tfm-decompose write it: 6
+// query heads viewed as [B, 2, 3, S, D] against K and V as [B, 2, 1, S, D];
+// the fused op reads the 2 key/value heads directly (no repeat).
+// CHECK-LABEL: func.func @grouped_query
+// CHECK-SAME: (%[[Q:.+]]: tensor<1x5x24xf32>, %[[K:.+]]: tensor<1x5x8xf32>, %[[V:.+]]: tensor<1x5x8xf32>)
+// CHECK-NEXT: %[[A:.+]] = tfm.attention %[[Q]], %[[K]], %[[V]] heads 6 kv_heads 2 scale 5.000000e-01 causal : (tensor<1x5x24xf32>, tensor<1x5x8xf32>, tensor<1x5x8xf32>) -> tensor<1x5x24xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @grouped_query(%q: tensor<1x5x24xf32>, %k: tensor<1x5x8xf32>, %v: tensor<1x5x8xf32>) -> tensor<1x5x24xf32> {
+  %0 = tfm.reshape %q : tensor<1x5x24xf32> -> tensor<1x5x6x4xf32>
+  %1 = tfm.transpose %0 [0, 2, 1, 3] : tensor<1x5x6x4xf32> -> tensor<1x6x5x4xf32>
+  %2 = tfm.reshape %k : tensor<1x5x8xf32> -> tensor<1x5x2x4xf32>
+  %3 = tfm.transpose %2 [0, 2, 1, 3] : tensor<1x5x2x4xf32> -> tensor<1x2x5x4xf32>
+  %4 = tfm.reshape %v : tensor<1x5x8xf32> -> tensor<1x5x2x4xf32>
+  %5 = tfm.transpose %4 [0, 2, 1, 3] : tensor<1x5x2x4xf32> -> tensor<1x2x5x4xf32>
+  %6 = tfm.reshape %1 : tensor<1x6x5x4xf32> -> tensor<1x2x3x5x4xf32>
+  %7 = tfm.reshape %3 : tensor<1x2x5x4xf32> -> tensor<1x2x1x5x4xf32>
+  %8 = tfm.matmul %6, %7 transpose_rhs : (tensor<1x2x3x5x4xf32>, tensor<1x2x1x5x4xf32>) -> tensor<1x2x3x5x5xf32>
+  %9 = tfm.reshape %8 : tensor<1x2x3x5x5xf32> -> tensor<1x6x5x5xf32>
+  %10 = tfm.scale %9 by 5.000000e-01 : tensor<1x6x5x5xf32>
+  %11 = tfm.causal_mask : tensor<5x5xf32>
+  %12 = tfm.add %10, %11 : tensor<1x6x5x5xf32>, tensor<5x5xf32>
+  %13 = tfm.softmax %12 axis 3 : tensor<1x6x5x5xf32>
+  %18 = tfm.reshape %13 : tensor<1x6x5x5xf32> -> tensor<1x2x3x5x5xf32>
+  %19 = tfm.reshape %5 : tensor<1x2x5x4xf32> -> tensor<1x2x1x5x4xf32>
+  // expected-remark @below {{fused into tfm.attention}}
+  %20 = tfm.matmul %18, %19 : (tensor<1x2x3x5x5xf32>, tensor<1x2x1x5x4xf32>) -> tensor<1x2x3x5x4xf32>
+  %21 = tfm.reshape %20 : tensor<1x2x3x5x4xf32> -> tensor<1x6x5x4xf32>
+  %22 = tfm.transpose %21 [0, 2, 1, 3] : tensor<1x6x5x4xf32> -> tensor<1x5x6x4xf32>
+  %23 = tfm.reshape %22 : tensor<1x5x6x4xf32> -> tensor<1x5x24xf32>
+  return %23 : tensor<1x5x24xf32>
+}
+
+// -----
+
+// Heads already explicit ([B, H, S, D] and [B, kv, S, D]): the fused op
+// keeps that layout and replaces the ungrouping reshape.
+// CHECK-LABEL: func.func @grouped_query_explicit
+// CHECK-NEXT: %[[A:.+]] = tfm.attention %{{.+}}, %{{.+}}, %{{.+}} heads 4 kv_heads 1 scale 1.000000e+00 : (tensor<2x4x3x8xf32>, tensor<2x1x7x8xf32>, tensor<2x1x7x8xf32>) -> tensor<2x4x3x8xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @grouped_query_explicit(%q: tensor<2x4x3x8xf32>, %k: tensor<2x1x7x8xf32>, %v: tensor<2x1x7x8xf32>) -> tensor<2x4x3x8xf32> {
+  %qg = tfm.reshape %q : tensor<2x4x3x8xf32> -> tensor<2x1x4x3x8xf32>
+  %kg = tfm.reshape %k : tensor<2x1x7x8xf32> -> tensor<2x1x1x7x8xf32>
+  %vg = tfm.reshape %v : tensor<2x1x7x8xf32> -> tensor<2x1x1x7x8xf32>
+  %s = tfm.matmul %qg, %kg transpose_rhs : (tensor<2x1x4x3x8xf32>, tensor<2x1x1x7x8xf32>) -> tensor<2x1x4x3x7xf32>
+  %su = tfm.reshape %s : tensor<2x1x4x3x7xf32> -> tensor<2x4x3x7xf32>
+  %p = tfm.softmax %su axis 3 : tensor<2x4x3x7xf32>
+  %pg = tfm.reshape %p : tensor<2x4x3x7xf32> -> tensor<2x1x4x3x7xf32>
+  // expected-remark @below {{fused into tfm.attention}}
+  %o = tfm.matmul %pg, %vg : (tensor<2x1x4x3x7xf32>, tensor<2x1x1x7x8xf32>) -> tensor<2x1x4x3x8xf32>
+  %ou = tfm.reshape %o : tensor<2x1x4x3x8xf32> -> tensor<2x4x3x8xf32>
+  return %ou : tensor<2x4x3x8xf32>
+}
+
+// -----
+
+// Not grouped-query attention: the probabilities are regrouped differently
+// from the scores (groups of 2 against a key view grouped by 1 of 4 heads).
+// CHECK-LABEL: func.func @grouped_query_mismatch
+// CHECK-NOT: tfm.attention
+func.func @grouped_query_mismatch(%q: tensor<2x4x3x8xf32>, %k: tensor<2x1x7x8xf32>, %v: tensor<2x2x7x8xf32>) -> tensor<2x4x3x8xf32> {
+  %qg = tfm.reshape %q : tensor<2x4x3x8xf32> -> tensor<2x1x4x3x8xf32>
+  %kg = tfm.reshape %k : tensor<2x1x7x8xf32> -> tensor<2x1x1x7x8xf32>
+  %vg = tfm.reshape %v : tensor<2x2x7x8xf32> -> tensor<2x2x1x7x8xf32>
+  %s = tfm.matmul %qg, %kg transpose_rhs : (tensor<2x1x4x3x8xf32>, tensor<2x1x1x7x8xf32>) -> tensor<2x1x4x3x7xf32>
+  %su = tfm.reshape %s : tensor<2x1x4x3x7xf32> -> tensor<2x4x3x7xf32>
+  %p = tfm.softmax %su axis 3 : tensor<2x4x3x7xf32>
+  %pg = tfm.reshape %p : tensor<2x4x3x7xf32> -> tensor<2x2x2x3x7xf32>
+  // expected-remark @below {{not fused into tfm.attention: the grouped-query views of Q, K or V are not [B, H, S, D] -> [B, kv, groups (Q) or 1, S, D]}}
+  %o = tfm.matmul %pg, %vg : (tensor<2x2x2x3x7xf32>, tensor<2x2x1x7x8xf32>) -> tensor<2x2x2x3x8xf32>
+  %ou = tfm.reshape %o : tensor<2x2x2x3x8xf32> -> tensor<2x4x3x8xf32>
+  return %ou : tensor<2x4x3x8xf32>
+}

@@ -68,7 +68,8 @@ TEST(ShapeUtils, Permutation) {
 
 TEST(ShapeUtils, Matmul) {
   Errors e;
-  auto r = inferMatmulShape({2, 3, 37, 32}, {2, 3, 37, 32}, false, true, e.fn());
+  auto r =
+      inferMatmulShape({2, 3, 37, 32}, {2, 3, 37, 32}, false, true, e.fn());
   ASSERT_TRUE(succeeded(r));
   EXPECT_EQ(*r, (SmallVector<int64_t>{2, 3, 37, 37}));
   r = inferMatmulShape({5, 4}, {3, 4, 6}, false, false, e.fn());
@@ -116,6 +117,28 @@ TEST(ShapeUtils, AttentionFoldedHeads) {
   EXPECT_NE(e.last.find("not divisible"), std::string::npos) << e.last;
 }
 
+TEST(ShapeUtils, AttentionGroupedQuery) {
+  Errors e;
+  // 6 query heads of 16 over 2 key/value heads; values of 24 per head.
+  auto d = inferAttentionDims({2, 5, 96}, {2, 7, 32}, {2, 7, 48}, 6, e.fn(),
+                              /*kvHeads=*/2);
+  ASSERT_TRUE(succeeded(d));
+  EXPECT_EQ(d->kvHeads, 2);
+  EXPECT_EQ(d->headDim, 16);
+  EXPECT_EQ(d->valueHeadDim, 24);
+  EXPECT_EQ(attentionResultShape(*d), (SmallVector<int64_t>{2, 5, 144}));
+  EXPECT_TRUE(failed(
+      inferAttentionDims({2, 5, 96}, {2, 7, 48}, {2, 7, 48}, 6, e.fn(), 2)));
+  EXPECT_NE(e.last.find("kv_heads = 2"), std::string::npos) << e.last;
+  EXPECT_TRUE(failed(
+      inferAttentionDims({2, 5, 96}, {2, 7, 64}, {2, 7, 64}, 6, e.fn(), 4)));
+  EXPECT_NE(e.last.find("not a multiple"), std::string::npos) << e.last;
+  auto x = inferAttentionDims({2, 6, 5, 16}, {2, 1, 7, 16}, {2, 1, 7, 16}, 6,
+                              e.fn(), 1);
+  ASSERT_TRUE(succeeded(x));
+  EXPECT_EQ(attentionResultShape(*x), (SmallVector<int64_t>{2, 6, 5, 16}));
+}
+
 TEST(ShapeUtils, AttentionExplicitHeads) {
   Errors e;
   auto d = inferAttentionDims({2, 3, 5, 32}, {2, 3, 7, 32}, {2, 3, 7, 16}, 3,
@@ -124,13 +147,14 @@ TEST(ShapeUtils, AttentionExplicitHeads) {
   EXPECT_EQ(attentionResultShape(*d), (SmallVector<int64_t>{2, 3, 5, 16}));
   EXPECT_TRUE(failed(inferAttentionDims({2, 3, 5, 32}, {2, 3, 7, 32},
                                         {2, 3, 7, 16}, 4, e.fn())));
-  EXPECT_TRUE(failed(inferAttentionDims({2, 3, 5, 32}, {2, 7, 96},
-                                        {2, 3, 7, 16}, 3, e.fn())));
+  EXPECT_TRUE(failed(
+      inferAttentionDims({2, 3, 5, 32}, {2, 7, 96}, {2, 3, 7, 16}, 3, e.fn())));
 }
 
 TEST(ShapeUtils, NormParam) {
   Errors e;
-  EXPECT_TRUE(succeeded(verifyNormParam({2, 37, 96}, 2, {96}, "scale", e.fn())));
+  EXPECT_TRUE(
+      succeeded(verifyNormParam({2, 37, 96}, 2, {96}, "scale", e.fn())));
   EXPECT_TRUE(
       succeeded(verifyNormParam({2, 37, 96}, 1, {37, 96}, "scale", e.fn())));
   EXPECT_TRUE(failed(verifyNormParam({2, 37, 96}, 2, {95}, "scale", e.fn())));

@@ -22,8 +22,13 @@ namespace {
 struct Heads {
   View view;
   Sym sb, sh, ss, sd;
-  std::string at(KernelWriter &w, const std::string &b, const std::string &h,
+  /// Query heads per stored head (grouped-query attention: K and V, whose
+  /// head h / groups serves query head h).
+  int64_t groups = 1;
+  std::string at(KernelWriter &w, const std::string &b, const std::string &hq,
                  const std::string &s, const std::string &d) const {
+    std::string h =
+        groups > 1 ? "(" + hq + ") / " + std::to_string(groups) : hq;
     auto term = [](const std::string &c, const Sym &stride) {
       if (stride.isConst(0))
         return std::string("0");
@@ -53,7 +58,9 @@ LogicalResult Planner::genAttention(AttentionOp op) {
   int64_t H = op.getNumHeads();
   int64_t D = op.getHeadDim();
   auto vt = cast<RankedTensorType>(op.getValue().getType());
-  int64_t Dv = explicitHeads ? vt.getDimSize(3) : vt.getDimSize(2) / H;
+  int64_t G = H / op.getKVHeads();
+  int64_t Dv =
+      explicitHeads ? vt.getDimSize(3) : vt.getDimSize(2) / op.getKVHeads();
   int64_t seqAxis = explicitHeads ? 2 : 1;
   Sym B = qv->dims[0], Sq = qv->dims[seqAxis], Sk = kv->dims[seqAxis];
   Sym offset = Sym::c(0);
@@ -66,6 +73,7 @@ LogicalResult Planner::genAttention(AttentionOp op) {
   Heads q = headsOf(*this, *qv, explicitHeads, D);
   Heads k = headsOf(*this, *kv, explicitHeads, D);
   Heads v = headsOf(*this, *vv, explicitHeads, Dv);
+  k.groups = v.groups = G;
   llvm::SmallVector<Sym, 4> outDims =
       explicitHeads ? llvm::SmallVector<Sym, 4>{B, Sym::c(H), Sq, Sym::c(Dv)}
                     : llvm::SmallVector<Sym, 4>{B, Sq, Sym::c(H * Dv)};

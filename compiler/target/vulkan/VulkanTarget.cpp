@@ -78,7 +78,8 @@ int64_t mlir::tfm::vulkanScratchBytes(Operation *op, ShapeBounds &bounds,
     return 0;
   int64_t heads = a.getNumHeads();
   auto vt = a.getValue().getType();
-  int64_t dv = explicitHeads ? vt.getDimSize(3) : vt.getDimSize(2) / heads;
+  int64_t dv =
+      explicitHeads ? vt.getDimSize(3) : vt.getDimSize(2) / a.getKVHeads();
   int64_t chunks =
       ((*k)[seqAxis] + target.decodeChunk - 1) / target.decodeChunk;
   return (*q)[0] * heads * chunks * (dv + 2) * 4;

@@ -16,7 +16,6 @@
 #include "tfm/Transforms/Passes.h"
 #include "tfm/Transforms/Transforms.h"
 
-
 #define DEBUG_TYPE "tfm-fuse-attention"
 
 namespace mlir::tfm {
@@ -38,6 +37,9 @@ namespace {
 /// The peeled scores expression `qk * scale + sum(mask_i * mult_i)`.
 struct Scores {
   MatmulOp qk;
+  /// Grouped-query attention: the reshape of the [B, kv, groups, Sq, Sk]
+  /// product back to [B, heads, Sq, Sk] (null otherwise).
+  ReshapeOp ungroup;
   double scale = 1.0;
   struct Mask {
     Value value;
@@ -71,6 +73,19 @@ bool peel(Value v, double mult, Scores &out) {
   }
   if (std::optional<Scaled> s = matchScaled(v))
     return peel(s->input, mult * s->factor, out);
+  if (auto rs = dyn_cast<ReshapeOp>(op)) {
+    auto mm = rs.getInput().getDefiningOp<MatmulOp>();
+    if (mm && mm.getType().getRank() == 5 && rs.getType().getRank() == 4) {
+      if (!mm->hasOneUse()) {
+        out.error = "the scores Q K^T have another use";
+        return false;
+      }
+      out.qk = mm;
+      out.ungroup = rs;
+      out.scale = mult;
+      return true;
+    }
+  }
   if (auto add = dyn_cast<AddOp>(op)) {
     // One operand continues the scores, the other is a mask. A mask that
     // broadcasts the scores to a larger shape is not an attention mask.
@@ -123,11 +138,26 @@ std::optional<SplitHeads> matchSplitHeads(Value v, ArrayRef<int64_t> perm) {
     return std::nullopt;
   ArrayRef<int64_t> in = rs.getInput().getType().getShape();
   ArrayRef<int64_t> out = rs.getType().getShape();
-  if (in.size() != 3 || out.size() != 4 || in[0] != out[0] ||
-      in[1] != out[1] || ShapedType::isDynamic(out[2]) ||
-      ShapedType::isDynamic(out[3]) || in[2] != out[2] * out[3])
+  if (in.size() != 3 || out.size() != 4 || in[0] != out[0] || in[1] != out[1] ||
+      ShapedType::isDynamic(out[2]) || ShapedType::isDynamic(out[3]) ||
+      in[2] != out[2] * out[3])
     return std::nullopt;
   return SplitHeads{rs.getInput(), out[2]};
+}
+
+/// `x` = reshape(x4 [B, H, S, D] -> [B, H / g, g, S, D]): a grouped-query
+/// view (g = 1 for the key/value side); returns x4.
+Value matchGroupView(Value x, int64_t g) {
+  auto rs = x.getDefiningOp<ReshapeOp>();
+  if (!rs || !rs->hasOneUse())
+    return Value();
+  ArrayRef<int64_t> in = rs.getInput().getType().getShape();
+  ArrayRef<int64_t> out = rs.getType().getShape();
+  if (in.size() != 4 || out.size() != 5 || in[0] != out[0] ||
+      ShapedType::isDynamic(in[1]) || out[1] * out[2] != in[1] || out[2] != g ||
+      in[2] != out[3] || in[3] != out[4])
+    return Value();
+  return rs.getInput();
 }
 
 /// The merge-heads reshape after `o`: reshape(transpose(o, [0,2,1,3]),
@@ -158,11 +188,16 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
 
   LogicalResult matchAndRewrite(MatmulOp pv,
                                 PatternRewriter &rewriter) const override {
-    auto softmax = pv.getLhs().getDefiningOp<SoftmaxOp>();
+    // Grouped-query attention: the probabilities enter P V through a
+    // [B, kv, groups, Sq, Sk] view.
+    auto probsGroup = pv.getLhs().getDefiningOp<ReshapeOp>();
+    auto softmax = probsGroup ? probsGroup.getInput().getDefiningOp<SoftmaxOp>()
+                              : pv.getLhs().getDefiningOp<SoftmaxOp>();
     if (!softmax || pv.getTransposeLhs())
       return rewriter.notifyMatchFailure(pv, "left operand is not a softmax");
     if (control && !control(pv))
-      return rewriter.notifyMatchFailure(pv, "excluded by the control function");
+      return rewriter.notifyMatchFailure(pv,
+                                         "excluded by the control function");
     Operation *anchor = pv;
     auto refuseWith = [&](const Twine &why) {
       return refuse(rewriter, remarks, anchor, kInto, why);
@@ -170,11 +205,12 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
 
     int64_t rank = softmax.getType().getRank();
     if (rank != 3 && rank != 4)
-      return refuseWith("the scores are neither [B, H, Sq, Sk] nor [B, Sq, Sk]");
+      return refuseWith(
+          "the scores are neither [B, H, Sq, Sk] nor [B, Sq, Sk]");
     if (static_cast<int64_t>(softmax.getAxis()) != rank - 1)
       return refuseWith("the softmax axis " + Twine(softmax.getAxis()) +
                         " is not the key axis " + Twine(rank - 1));
-    if (!softmax->hasOneUse())
+    if (!softmax->hasOneUse() || (probsGroup && !probsGroup->hasOneUse()))
       return refuseWith("the attention probabilities have another use");
     if (pv.getTransposeRhs())
       return refuseWith("V is used transposed");
@@ -190,6 +226,36 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
     double scale = scores.scale;
     Value qh = qk.getLhs(), kh = qk.getRhs(), vh = pv.getRhs();
     bool keyTransposed = !qk.getTransposeRhs();
+
+    // Grouped-query attention: undo the group views of Q, K, V, P and of
+    // the result; the fused op reads K and V heads directly.
+    int64_t groups = 1;
+    ReshapeOp ungroupOut;
+    if (probsGroup || scores.ungroup) {
+      auto pg =
+          probsGroup ? probsGroup.getType().getShape() : ArrayRef<int64_t>{};
+      if (!probsGroup || !scores.ungroup || rank != 4 || pg.size() != 5 ||
+          ShapedType::isDynamic(pg[2]))
+        return refuseWith("grouped-query attention needs the same "
+                          "[B, kv, groups, Sq, Sk] view of the scores and "
+                          "the probabilities");
+      groups = pg[2];
+      if (keyTransposed)
+        return refuseWith("grouped-query attention with a pre-transposed key");
+      Value q4 = matchGroupView(qh, groups), k4 = matchGroupView(kh, 1),
+            v4 = matchGroupView(vh, 1);
+      if (!q4 || !k4 || !v4)
+        return refuseWith("the grouped-query views of Q, K or V are not "
+                          "[B, H, S, D] -> [B, kv, groups (Q) or 1, S, D]");
+      if (!pv->hasOneUse() || !isa<ReshapeOp>(*pv->getUsers().begin()))
+        return refuseWith("the grouped-query result is not reshaped back to "
+                          "[B, heads, Sq, D]");
+      ungroupOut = cast<ReshapeOp>(*pv->getUsers().begin());
+      if (ungroupOut.getType().getRank() != 4)
+        return refuseWith("the grouped-query result is not reshaped back to "
+                          "[B, heads, Sq, D]");
+      qh = q4, kh = k4, vh = v4;
+    }
     SmallVector<Operation *> preScales;
     auto unscale = [&](Value &v) {
       if (std::optional<Scaled> s = matchScaled(v); s && v.hasOneUse()) {
@@ -216,7 +282,8 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
       if (elementTypeOf(m.value) != elementTypeOf(qh))
         return refuseWith("the mask element type differs from the scores'");
       auto cm = m.value.getDefiningOp<CausalMaskOp>();
-      if (cm && !causal && cm.getValue().convertToDouble() * m.mult <= kMaskedOut) {
+      if (cm && !causal &&
+          cm.getValue().convertToDouble() * m.mult <= kMaskedOut) {
         causal = true;
         offset = cm.getOffset();
         continue;
@@ -247,10 +314,11 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
       ks = matchSplitHeads(kh, keyTransposed ? ArrayRef<int64_t>{0, 2, 3, 1}
                                              : ArrayRef<int64_t>{0, 2, 1, 3});
       vs = matchSplitHeads(vh, {0, 2, 1, 3});
-      merge = matchMergeHeads(pv.getResult());
+      merge =
+          matchMergeHeads(ungroupOut ? ungroupOut.getResult() : pv.getResult());
     }
-    bool folded = qs && ks && vs && merge && qs->heads == ks->heads &&
-                  qs->heads == vs->heads;
+    bool folded = qs && ks && vs && merge && ks->heads == vs->heads &&
+                  qs->heads == ks->heads * groups;
     Value q, k, v;
     int64_t heads;
     SmallVector<int64_t> swap = llvm::to_vector(llvm::seq<int64_t>(0, rank));
@@ -275,15 +343,17 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
         std::swap(kShape[rank - 1], kShape[rank - 2]);
       }
       q = qh, k = kh, v = vh;
-      heads = rank == 4 ? cast<RankedTensorType>(qh.getType()).getDimSize(1) : 1;
+      heads =
+          rank == 4 ? cast<RankedTensorType>(qh.getType()).getDimSize(1) : 1;
     }
+    int64_t kvHeads = heads / groups;
 
     // Check the fused op's shape rules before building anything.
     std::string why;
     FailureOr<AttentionDims> dims = inferAttentionDims(
         cast<ShapedType>(q.getType()).getShape(), kShape,
         cast<ShapedType>(v.getType()).getShape(), heads,
-        [&](const Twine &m) { why = m.str(); });
+        [&](const Twine &m) { why = m.str(); }, kvHeads);
     if (failed(dims))
       return refuseWith(why);
     if (maskShape) {
@@ -302,7 +372,8 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
     for (Scores::Mask &m : plain) {
       Value mv = m.value;
       if (m.mult != 1.0)
-        mv = ScaleOp::create(rewriter, loc, mv, rewriter.getF64FloatAttr(m.mult));
+        mv = ScaleOp::create(rewriter, loc, mv,
+                             rewriter.getF64FloatAttr(m.mult));
       mask = mask ? AddOp::create(rewriter, loc, mask, mv).getResult() : mv;
     }
     if (reshapeMask) {
@@ -314,12 +385,15 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
       k = TransposeOp::create(rewriter, loc, k, swap);
     }
 
-    Operation *replaced = folded ? merge.getOperation() : pv.getOperation();
+    Operation *replaced = folded       ? merge.getOperation()
+                          : ungroupOut ? ungroupOut.getOperation()
+                                       : pv.getOperation();
     rewriter.setInsertionPoint(replaced);
     auto attn = AttentionOp::create(
         rewriter, loc, replaced->getResult(0).getType(), q, k, v, mask, offset,
         rewriter.getI64IntegerAttr(heads), rewriter.getF64FloatAttr(scale),
-        causal ? rewriter.getUnitAttr() : UnitAttr());
+        causal ? rewriter.getUnitAttr() : UnitAttr(),
+        groups > 1 ? rewriter.getI64IntegerAttr(kvHeads) : IntegerAttr());
     rewriter.replaceOp(replaced, attn.getResult());
     if (remarks)
       remarks->fused(attn, kInto);

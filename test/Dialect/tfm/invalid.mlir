@@ -691,6 +691,30 @@ func.func @attention_batch(%q: tensor<2x37x96xf32>, %k: tensor<3x37x96xf32>) {
 
 // -----
 
+func.func @attention_kv_heads_divide(%q: tensor<2x37x96xf32>, %k: tensor<2x37x64xf32>) {
+  // expected-error @+1 {{heads = 6 is not a multiple of kv_heads = 4}}
+  %o = tfm.attention %q, %k, %k heads 6 kv_heads 4 scale 0.125 : (tensor<2x37x96xf32>, tensor<2x37x64xf32>, tensor<2x37x64xf32>) -> tensor<2x37x96xf32>
+  return
+}
+
+// -----
+
+func.func @attention_kv_features(%q: tensor<2x37x96xf32>, %k: tensor<2x37x48xf32>) {
+  // expected-error @+1 {{key features 48 are not kv_heads = 2 heads of the query's 16}}
+  %o = tfm.attention %q, %k, %k heads 6 kv_heads 2 scale 0.125 : (tensor<2x37x96xf32>, tensor<2x37x48xf32>, tensor<2x37x48xf32>) -> tensor<2x37x72xf32>
+  return
+}
+
+// -----
+
+func.func @attention_kv_explicit(%q: tensor<2x6x37x16xf32>, %k: tensor<2x3x37x16xf32>) {
+  // expected-error @+1 {{heads = 6 (kv_heads = 2) does not match the head dimension of 2x6x37x16, 2x3x37x16, 2x3x37x16}}
+  %o = tfm.attention %q, %k, %k heads 6 kv_heads 2 scale 0.125 : (tensor<2x6x37x16xf32>, tensor<2x3x37x16xf32>, tensor<2x3x37x16xf32>) -> tensor<2x6x37x16xf32>
+  return
+}
+
+// -----
+
 func.func @attention_qk_features(%q: tensor<2x37x96xf32>, %k: tensor<2x37x48xf32>, %v: tensor<2x37x96xf32>) {
   // expected-error @+1 {{query and key feature sizes differ (96 vs 48)}}
   %o = tfm.attention %q, %k, %v heads 3 scale 0.125 : (tensor<2x37x96xf32>, tensor<2x37x48xf32>, tensor<2x37x96xf32>) -> tensor<2x37x96xf32>

@@ -178,6 +178,10 @@ func.func @attention(%q: tensor<2x37x96xf32>, %kv: tensor<2x11x96xf32>, %m: tens
   // Explicit heads, decoding against a cache with an offset.
   // CHECK: tfm.attention %{{.*}}, %{{.*}}, %{{.*}} offset %{{.*}} heads 3 scale 1.250000e-01 causal : (tensor<2x3x37x32xf32>, tensor<2x3x64x32xf32>, tensor<2x3x64x16xf32>, index) -> tensor<2x3x37x16xf32>
   %2 = tfm.attention %qh, %kh, %vh offset %off heads 3 scale 0.125 causal : (tensor<2x3x37x32xf32>, tensor<2x3x64x32xf32>, tensor<2x3x64x16xf32>, index) -> tensor<2x3x37x16xf32>
+  // Grouped-query attention: 6 query heads over 2 key/value heads of 16.
+  // CHECK: tfm.attention %{{.*}}, %{{.*}}, %{{.*}} heads 6 kv_heads 2 scale 2.500000e-01 causal : (tensor<2x37x96xf32>, tensor<2x11x32xf32>, tensor<2x11x32xf32>) -> tensor<2x37x96xf32>
+  %kv2 = tfm.slice %kv axis 2 [0 : 32] : tensor<2x11x96xf32> -> tensor<2x11x32xf32>
+  %3 = tfm.attention %q, %kv2, %kv2 heads 6 kv_heads 2 scale 0.25 causal : (tensor<2x37x96xf32>, tensor<2x11x32xf32>, tensor<2x11x32xf32>) -> tensor<2x37x96xf32>
   return
 }
 

@@ -250,11 +250,10 @@ LogicalResult mlir::tfm::verifyNormParam(ArrayRef<int64_t> input, int64_t axis,
   return success();
 }
 
-FailureOr<AttentionDims> mlir::tfm::inferAttentionDims(ArrayRef<int64_t> q,
-                                                       ArrayRef<int64_t> k,
-                                                       ArrayRef<int64_t> v,
-                                                       int64_t numHeads,
-                                                       EmitErrorFn emitError) {
+FailureOr<AttentionDims>
+mlir::tfm::inferAttentionDims(ArrayRef<int64_t> q, ArrayRef<int64_t> k,
+                              ArrayRef<int64_t> v, int64_t numHeads,
+                              EmitErrorFn emitError, int64_t kvHeads) {
   if (q.size() != k.size() || q.size() != v.size() ||
       (q.size() != 3 && q.size() != 4)) {
     emitError("query, key and value must all have rank 3 ([B, S, H*D]) or "
@@ -266,8 +265,16 @@ FailureOr<AttentionDims> mlir::tfm::inferAttentionDims(ArrayRef<int64_t> q,
     emitError("number of heads must be positive, got " + Twine(numHeads));
     return failure();
   }
+  if (kvHeads == 0)
+    kvHeads = numHeads;
+  if (kvHeads < 1 || numHeads % kvHeads != 0) {
+    emitError("heads = " + Twine(numHeads) +
+              " is not a multiple of kv_heads = " + Twine(kvHeads));
+    return failure();
+  }
   AttentionDims d;
   d.explicitHeads = q.size() == 4;
+  d.kvHeads = kvHeads;
   if (!dimsCompatible(q[0], k[0]) || !dimsCompatible(q[0], v[0])) {
     emitError("batch sizes of query, key and value differ: " + formatShape(q) +
               ", " + formatShape(k) + ", " + formatShape(v));
@@ -275,9 +282,11 @@ FailureOr<AttentionDims> mlir::tfm::inferAttentionDims(ArrayRef<int64_t> q,
   }
   d.batch = q[0];
   if (d.explicitHeads) {
-    if (!dimsCompatible(q[1], numHeads) || !dimsCompatible(k[1], numHeads) ||
-        !dimsCompatible(v[1], numHeads)) {
+    if (!dimsCompatible(q[1], numHeads) || !dimsCompatible(k[1], kvHeads) ||
+        !dimsCompatible(v[1], kvHeads)) {
       emitError("heads = " + Twine(numHeads) +
+                (kvHeads != numHeads ? " (kv_heads = " + Twine(kvHeads) + ")"
+                                     : Twine("")) +
                 " does not match the head dimension of " + formatShape(q) +
                 ", " + formatShape(k) + ", " + formatShape(v));
       return failure();
@@ -302,9 +311,19 @@ FailureOr<AttentionDims> mlir::tfm::inferAttentionDims(ArrayRef<int64_t> q,
   d.heads = numHeads;
   d.querySeq = q[1];
   d.keySeq = k[1];
-  if (!dimsCompatible(k[2], q[2])) {
+  // Key features: kv_heads heads of the query's head size.
+  int64_t keyFeatures =
+      ShapedType::isDynamic(q[2]) ? q[2] : q[2] / numHeads * kvHeads;
+  if (kvHeads == numHeads && !dimsCompatible(k[2], q[2])) {
     emitError("query and key feature sizes differ (" + Twine(q[2]) + " vs " +
               Twine(k[2]) + ")");
+    return failure();
+  }
+  if (kvHeads != numHeads && !ShapedType::isDynamic(q[2]) &&
+      q[2] % numHeads == 0 && !dimsCompatible(k[2], keyFeatures)) {
+    emitError("key features " + Twine(k[2]) +
+              " are not kv_heads = " + Twine(kvHeads) +
+              " heads of the query's " + Twine(q[2] / numHeads));
     return failure();
   }
   if (!dimsCompatible(v[1], k[1])) {
@@ -312,16 +331,17 @@ FailureOr<AttentionDims> mlir::tfm::inferAttentionDims(ArrayRef<int64_t> q,
               Twine(v[1]) + ")");
     return failure();
   }
-  for (auto [name, size] : {std::pair<StringRef, int64_t>{"query/key", q[2]},
-                            std::pair<StringRef, int64_t>{"value", v[2]}}) {
-    if (!ShapedType::isDynamic(size) && size % numHeads != 0) {
-      emitError(name + " features " + Twine(size) +
-                " are not divisible by heads = " + Twine(numHeads));
+  for (auto [name, size, n] :
+       {std::tuple<StringRef, int64_t, int64_t>{"query/key", q[2], numHeads},
+        std::tuple<StringRef, int64_t, int64_t>{"value", v[2], kvHeads}}) {
+    if (!ShapedType::isDynamic(size) && size % n != 0) {
+      emitError(name + " features " + Twine(size) + " are not divisible by " +
+                (n == numHeads ? "heads = " : "kv_heads = ") + Twine(n));
       return failure();
     }
   }
   d.headDim = ShapedType::isDynamic(q[2]) ? q[2] : q[2] / numHeads;
-  d.valueHeadDim = ShapedType::isDynamic(v[2]) ? v[2] : v[2] / numHeads;
+  d.valueHeadDim = ShapedType::isDynamic(v[2]) ? v[2] : v[2] / kvHeads;
   return d;
 }
 

@@ -165,17 +165,35 @@ static Value dimValue(OpBuilder &b, Location loc, Value v, int64_t dim) {
 FailureOr<SmallVector<Value>> AttentionOp::decomposeOperation(OpBuilder &b) {
   Emitter e{b, getLoc()};
   Value q = getQuery(), k = getKey(), v = getValue();
-  int64_t heads = getNumHeads();
-  auto split = [&](Value x) -> Value {
+  int64_t heads = getNumHeads(), kvHeads = getKVHeads();
+  int64_t groups = heads / kvHeads;
+  auto split = [&](Value x, int64_t n) -> Value {
     if (hasExplicitHeads())
       return x;
     ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
-    Value r = e.reshape(x, {s[0], s[1], heads, s[2] / heads});
+    Value r = e.reshape(x, {s[0], s[1], n, s[2] / n});
     return e.transpose(r, {0, 2, 1, 3});
   };
-  Value qh = split(q), kh = split(k), vh = split(v);
-  Value scores = MatmulOp::create(b, e.loc, qh, kh, /*transpose_lhs=*/false,
-                                  /*transpose_rhs=*/true);
+  // Grouped-query attention as the frontends write it: [B, H, ...] viewed
+  // as [B, kv_heads, groups, ...] against [B, kv_heads, 1, ...], so that
+  // the products broadcast each key/value head over its group.
+  auto group = [&](Value x, int64_t g) -> Value {
+    if (groups == 1)
+      return x;
+    ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
+    return e.reshape(x, {s[0], s[1] / g, g, s[2], s[3]});
+  };
+  auto ungroup = [&](Value x) -> Value {
+    if (groups == 1)
+      return x;
+    ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
+    return e.reshape(x, {s[0], s[1] * s[2], s[3], s[4]});
+  };
+  Value qh = split(q, heads), kh = split(k, kvHeads), vh = split(v, kvHeads);
+  Value scores =
+      ungroup(MatmulOp::create(b, e.loc, group(qh, groups), group(kh, 1),
+                               /*transpose_lhs=*/false,
+                               /*transpose_rhs=*/true));
   scores = e.scale(scores, getScale().convertToDouble());
   if (Value mask = getMask())
     scores = e.add(scores, mask);
@@ -193,7 +211,8 @@ FailureOr<SmallVector<Value>> AttentionOp::decomposeOperation(OpBuilder &b) {
     scores = e.add(scores, causal);
   }
   Value probs = SoftmaxOp::create(b, e.loc, scores, /*axis=*/3);
-  Value out = MatmulOp::create(b, e.loc, probs, vh, false, false);
+  Value out = ungroup(MatmulOp::create(b, e.loc, group(probs, groups),
+                                       group(vh, 1), false, false));
   if (hasExplicitHeads())
     return SmallVector<Value>{out};
   Value merged = e.transpose(out, {0, 2, 1, 3});

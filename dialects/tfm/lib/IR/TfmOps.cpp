@@ -549,7 +549,8 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
   InferError err{loc};
   FailureOr<AttentionDims> dims = inferAttentionDims(
       shapeOf(adaptor.getQuery()), shapeOf(adaptor.getKey()),
-      shapeOf(adaptor.getValue()), adaptor.getNumHeads(), err);
+      shapeOf(adaptor.getValue()), adaptor.getNumHeads(), err,
+      adaptor.getNumKvHeads() ? *adaptor.getNumKvHeads() : 0);
   if (failed(dims))
     return failure();
   results.push_back(RankedTensorType::get(attentionResultShape(*dims),
@@ -574,7 +575,8 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("an offset only applies to causal attention");
   FailureOr<AttentionDims> dims = inferAttentionDims(
       shapeOf(getQuery()), shapeOf(getKey()), shapeOf(getValue()),
-      getNumHeads(), [&](const Twine &m) { (void)emitOpError(m); });
+      getNumHeads(), [&](const Twine &m) { (void)emitOpError(m); },
+      getKVHeads());
   if (failed(dims))
     return failure();
   if (Value mask = getMask()) {

@@ -37,8 +37,12 @@ struct HeadView {
   Value mem;
   bool explicitHeads; // [B, H, S, D] instead of [B, S, H*D]
   int64_t headDim;
+  /// Query heads per stored head (grouped-query attention: K and V).
+  int64_t groups = 1;
   SmallVector<Value> indices(KernelBuilder &k, Value b, Value h, Value s,
                              Value d) const {
+    if (groups > 1)
+      h = k.div(h, k.idx(groups));
     if (explicitHeads)
       return {b, h, s, d};
     return {b, s, k.add(k.mul(h, k.idx(headDim)), d)};
@@ -321,7 +325,8 @@ LogicalResult mlir::tfm::cpu::lowerAttention(AttentionOp op, Lowering &l) {
   int64_t heads = op.getNumHeads();
   auto qt = op.getQuery().getType(), vt = op.getValue().getType();
   fa.d = op.getHeadDim();
-  fa.dv = explicitHeads ? vt.getDimSize(3) : vt.getDimSize(2) / heads;
+  int64_t groups = heads / op.getKVHeads();
+  fa.dv = explicitHeads ? vt.getDimSize(3) : vt.getDimSize(2) / op.getKVHeads();
   if (ShapedType::isDynamic(fa.d) || ShapedType::isDynamic(fa.dv))
     return op.emitOpError("head sizes must be static");
   auto view = [&](Value v, int64_t hd) {
@@ -330,6 +335,7 @@ LogicalResult mlir::tfm::cpu::lowerAttention(AttentionOp op, Lowering &l) {
   fa.q = view(op.getQuery(), fa.d);
   fa.kk = view(op.getKey(), fa.d);
   fa.v = view(op.getValue(), fa.dv);
+  fa.kk.groups = fa.v.groups = groups;
   Value outMem = l.allocFor(op, l.dynamicSizesLike(op.getType(), fa.q.mem));
   fa.out = HeadView{outMem, explicitHeads, fa.dv};
   int64_t seqDim = explicitHeads ? 2 : 1;

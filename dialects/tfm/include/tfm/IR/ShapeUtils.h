@@ -67,16 +67,17 @@ LogicalResult verifyNormParam(ArrayRef<int64_t> input, int64_t axis,
 
 /// Attention operand layout, resolved from the three operand shapes.
 struct AttentionDims {
-  int64_t batch, heads, querySeq, keySeq, headDim, valueHeadDim;
+  int64_t batch, heads, kvHeads, querySeq, keySeq, headDim, valueHeadDim;
   bool explicitHeads;
 };
 
-/// Checks q/k/v shapes and the number of heads; returns the dimensions.
-FailureOr<AttentionDims> inferAttentionDims(ArrayRef<int64_t> q,
-                                            ArrayRef<int64_t> k,
-                                            ArrayRef<int64_t> v,
-                                            int64_t numHeads,
-                                            EmitErrorFn emitError);
+/// Checks q/k/v shapes and the numbers of query and key/value heads
+/// (grouped-query attention when fewer key/value heads; 0: as many as query
+/// heads); returns the dimensions.
+FailureOr<AttentionDims>
+inferAttentionDims(ArrayRef<int64_t> q, ArrayRef<int64_t> k,
+                   ArrayRef<int64_t> v, int64_t numHeads, EmitErrorFn emitError,
+                   int64_t kvHeads = 0);
 
 /// Result shape of attention for the given dims.
 SmallVector<int64_t> attentionResultShape(const AttentionDims &dims);

@@ -723,7 +723,10 @@ def Tfm_AttentionOp : Tfm_Op<"attention", [Pure, AttrSizedOperandSegments,
     `j > i + offset`, where `offset` (0 when absent) is the absolute position
     of the first query: with a KV cache, `k`/`v` hold every cached position and
     `offset` is the number of tokens before the queries. Cross-attention is
-    simply `Sk != Sq`.
+    simply `Sk != Sq`. With `kv_heads` (fewer than `heads`, dividing it:
+    grouped-query attention) `k` and `v` have `kv_heads` heads and query
+    head `h` attends with key/value head `h / (heads / kv_heads)`, without
+    repeating K and V.
 
     ```mlir
     %o = tfm.attention %q, %k, %v heads 3 scale 0.17677669529663687 causal
@@ -734,11 +737,13 @@ def Tfm_AttentionOp : Tfm_Op<"attention", [Pure, AttrSizedOperandSegments,
   let arguments = (ins Tfm_FloatTensor:$query, Tfm_FloatTensor:$key,
                        Tfm_FloatTensor:$value, Optional<Tfm_FloatTensor>:$mask,
                        Optional<Index>:$offset, I64Attr:$num_heads,
-                       F64Attr:$scale, UnitAttr:$causal);
+                       F64Attr:$scale, UnitAttr:$causal,
+                       OptionalAttr<I64Attr>:$num_kv_heads);
   let results = (outs Tfm_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`mask` $mask^)? (`offset` $offset^)?
-    `heads` $num_heads `scale` $scale (`causal` $causal^)? attr-dict
+    `heads` $num_heads (`kv_heads` $num_kv_heads^)? `scale` $scale
+    (`causal` $causal^)? attr-dict
     `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
@@ -746,6 +751,12 @@ def Tfm_AttentionOp : Tfm_Op<"attention", [Pure, AttrSizedOperandSegments,
     bool hasExplicitHeads() { return getQuery().getType().getRank() == 4; }
     /// Size of one query/key head.
     int64_t getHeadDim();
+    /// Key/value heads (fewer than query heads: grouped-query attention,
+    /// query head h reads key/value head h / (heads / kv_heads)).
+    int64_t getKVHeads() {
+      std::optional<int64_t> kv = getNumKvHeads();
+      return kv ? *kv : getNumHeads();
+    }
   }];
   let hasVerifier = 1;
 }
