@@ -45,7 +45,7 @@ Running:
                           name; default: a discrete GPU, else the first
                           device; same as TFMC_VULKAN_DEVICE)
   --profile               Vulkan artifacts: print each kernel's GPU time
-                          (timestamp queries) of the last run
+                          (timestamp queries) of an --input/--tokens run
   --bench N               time N runs after 2 warm-up runs and print the
                           min/median/max latency
 Outputs:
@@ -181,6 +181,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> tokens; // name, ids
   int threads = 0, bench = 0;
   bool list = false, profile = false;
+  std::string device; ///< --device (Vulkan artifacts only)
   tfmc::TextOptions text;
 };
 
@@ -224,6 +225,7 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
       if (!value(i, "--device", v) || v.empty())
         return fail("--device needs a device index or name");
       setenv("TFMC_VULKAN_DEVICE", v.c_str(), 1);
+      o.device = v;
     } else if (a == "--profile") {
       o.profile = true;
     } else if (a == "--list") {
@@ -322,6 +324,9 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
   bool textMode = o.text.prompt || !o.text.texts.empty();
   if (textMode && (!o.inputs.empty() || !o.tokens.empty() || o.bench))
     return fail("--prompt/--text take no --input, --tokens or --bench");
+  if (textMode && o.profile)
+    return fail("--profile times the kernels of one entry run (--input or "
+                "--tokens); it does not apply to --prompt or --text");
   if (!textMode && !o.text.attentionDir.empty())
     return fail("--dump-attention needs --prompt or --text");
   o.text.threads = o.threads;
@@ -334,6 +339,10 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
 int run(const Options &o, tfmc_model *embedded) {
   tfmc::Model model =
       embedded ? tfmc::Model(embedded) : tfmc::Model(o.artifact);
+  if (!o.device.empty() && std::string(tfmc_model_device(model.get())) == "cpu")
+    return fail("--device selects a Vulkan device; " +
+                (embedded ? std::string("this executable") : o.artifact) +
+                " is a CPU artifact");
   if (o.list) {
     const char *cpu = tfmc_model_target_cpu(model.get());
     std::printf(
