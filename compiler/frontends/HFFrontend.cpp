@@ -51,6 +51,8 @@ struct NameMap {
   const char *globalScope; ///< a stack-level part without a row
   bool weightsInOut = false;
   bool fusedQKV = false;
+  /// Rows shared with other architectures, searched after `names`.
+  ArrayRef<NameRow> shared = {};
 };
 
 std::string substitute(StringRef pattern, StringRef prefix, int64_t layer,
@@ -83,9 +85,10 @@ public:
   bool fusedQKV() const override { return map.fusedQKV; }
 
   std::string name(Param p, Stack, int64_t layer) const override {
-    for (const NameRow &r : map.names)
-      if (r.param == p)
-        return substitute(r.pattern, prefix, layer, "");
+    for (ArrayRef<NameRow> rows : {map.names, map.shared})
+      for (const NameRow &r : rows)
+        if (r.param == p)
+          return substitute(r.pattern, prefix, layer, "");
     // The model builder asks only for what the configuration uses; a
     // missing row shows up as a missing weight with this name.
     return "<no stored name for parameter " + std::to_string(int(p)) + ">";
@@ -166,9 +169,9 @@ const ScopeRow kBertScopes[] = {
 const NameMap kBertMap = {kBertNames, kBertScopes,
                           "{p}encoder.layer.{l}.{part}", "{p}{part}"};
 
-// Llama (LlamaForCausalLM / LlamaModel): nn.Linear weights, separate
-// q/k/v projections, gated MLP, RMSNorm, rotary positions.
-const NameRow kLlamaNames[] = {
+// The Llama-style checkpoints (Llama, Mistral, Qwen2, Gemma, Phi) share the
+// embedding, q/k/v projection and input norm names.
+const NameRow kDecoderLayerNames[] = {
     {Param::TokenEmbedding, "{p}embed_tokens.weight"},
     {Param::SelfQWeight, "{p}layers.{l}.self_attn.q_proj.weight"},
     {Param::SelfQBias, "{p}layers.{l}.self_attn.q_proj.bias"},
@@ -176,15 +179,20 @@ const NameRow kLlamaNames[] = {
     {Param::SelfKBias, "{p}layers.{l}.self_attn.k_proj.bias"},
     {Param::SelfVWeight, "{p}layers.{l}.self_attn.v_proj.weight"},
     {Param::SelfVBias, "{p}layers.{l}.self_attn.v_proj.bias"},
+    {Param::SelfNormWeight, "{p}layers.{l}.input_layernorm.weight"},
+    {Param::LMHeadWeight, "lm_head.weight"},
+};
+
+// Llama (LlamaForCausalLM / LlamaModel): nn.Linear weights, separate
+// q/k/v projections, gated MLP, RMSNorm, rotary positions.
+const NameRow kLlamaNames[] = {
     {Param::SelfOutWeight, "{p}layers.{l}.self_attn.o_proj.weight"},
     {Param::SelfOutBias, "{p}layers.{l}.self_attn.o_proj.bias"},
-    {Param::SelfNormWeight, "{p}layers.{l}.input_layernorm.weight"},
     {Param::FFNNormWeight, "{p}layers.{l}.post_attention_layernorm.weight"},
     {Param::FFNGateWeight, "{p}layers.{l}.mlp.gate_proj.weight"},
     {Param::FFNInWeight, "{p}layers.{l}.mlp.up_proj.weight"},
     {Param::FFNOutWeight, "{p}layers.{l}.mlp.down_proj.weight"},
     {Param::FinalNormWeight, "{p}norm.weight"},
-    {Param::LMHeadWeight, "lm_head.weight"},
 };
 const ScopeRow kLlamaScopes[] = {
     {"embeddings", "{p}embed_tokens"},
@@ -192,22 +200,15 @@ const ScopeRow kLlamaScopes[] = {
     {"self_attn", "{p}layers.{l}.self_attn"},
     {"ffn", "{p}layers.{l}.mlp"},
 };
-const NameMap kLlamaMap = {kLlamaNames, kLlamaScopes, "{p}layers.{l}.{part}",
-                           "{part}"};
+const NameMap kLlamaMap = {
+    kLlamaNames, kLlamaScopes, "{p}layers.{l}.{part}", "{part}",
+    false,       false,        kDecoderLayerNames};
 
 // Phi (PhiForCausalLM): one LayerNorm per layer feeding attention and MLP
 // in parallel, biases everywhere, the attention output called `dense`.
 const NameRow kPhiNames[] = {
-    {Param::TokenEmbedding, "{p}embed_tokens.weight"},
-    {Param::SelfQWeight, "{p}layers.{l}.self_attn.q_proj.weight"},
-    {Param::SelfQBias, "{p}layers.{l}.self_attn.q_proj.bias"},
-    {Param::SelfKWeight, "{p}layers.{l}.self_attn.k_proj.weight"},
-    {Param::SelfKBias, "{p}layers.{l}.self_attn.k_proj.bias"},
-    {Param::SelfVWeight, "{p}layers.{l}.self_attn.v_proj.weight"},
-    {Param::SelfVBias, "{p}layers.{l}.self_attn.v_proj.bias"},
     {Param::SelfOutWeight, "{p}layers.{l}.self_attn.dense.weight"},
     {Param::SelfOutBias, "{p}layers.{l}.self_attn.dense.bias"},
-    {Param::SelfNormWeight, "{p}layers.{l}.input_layernorm.weight"},
     {Param::SelfNormBias, "{p}layers.{l}.input_layernorm.bias"},
     {Param::FFNInWeight, "{p}layers.{l}.mlp.fc1.weight"},
     {Param::FFNInBias, "{p}layers.{l}.mlp.fc1.bias"},
@@ -215,7 +216,6 @@ const NameRow kPhiNames[] = {
     {Param::FFNOutBias, "{p}layers.{l}.mlp.fc2.bias"},
     {Param::FinalNormWeight, "{p}final_layernorm.weight"},
     {Param::FinalNormBias, "{p}final_layernorm.bias"},
-    {Param::LMHeadWeight, "lm_head.weight"},
     {Param::LMHeadBias, "lm_head.bias"},
 };
 const ScopeRow kPhiScopes[] = {
@@ -224,8 +224,9 @@ const ScopeRow kPhiScopes[] = {
     {"self_attn", "{p}layers.{l}.self_attn"},
     {"ffn", "{p}layers.{l}.mlp"},
 };
-const NameMap kPhiMap = {kPhiNames, kPhiScopes, "{p}layers.{l}.{part}",
-                         "{part}"};
+const NameMap kPhiMap = {kPhiNames,         kPhiScopes, "{p}layers.{l}.{part}",
+                         "{part}",          false,      false,
+                         kDecoderLayerNames};
 
 //===----------------------------------------------------------------------===//
 // config.json reading
