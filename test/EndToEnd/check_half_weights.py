@@ -171,9 +171,7 @@ def hf(which):
             compare(label + " logits", run(art, {"input_ids": ids})["logits"],
                     model(t(ids)).logits.numpy())
         else:
-            mask = np.ones((B, S), dtype=np.int64)
-            mask[0, S - 9:] = 0
-            types = (np.arange(S)[None, :] >= 20).astype(np.int64).repeat(B, 0)
+            mask, types = tfmc_ref.bert_inputs(B, S)
             got = run(art, {"input_ids": ids, "attention_mask": mask,
                             "token_type_ids": types})["last_hidden_state"]
             compare(label + " last_hidden_state", got,

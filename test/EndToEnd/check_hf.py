@@ -24,6 +24,7 @@ from transformers import (BertConfig, BertModel, GPT2Config, GPT2LMHeadModel,  #
                           GemmaConfig, GemmaForCausalLM, LlamaConfig, LlamaForCausalLM,
                           MistralConfig, MistralForCausalLM, PhiConfig, PhiForCausalLM,
                           Qwen2Config, Qwen2ForCausalLM)
+import tfmc_ref  # noqa: E402
 import tfmc_rt  # noqa: E402
 
 work, which = sys.argv[1], sys.argv[2]
@@ -103,9 +104,7 @@ with torch.no_grad():
             compare("hf-%s prefill 17 + decode to 40, every step" % which,
                     np.stack(steps), want[16:])
     else:
-        mask = np.ones((B, S), dtype=np.int64)
-        mask[0, S - 9:] = 0
-        types = (np.arange(S)[None, :] >= 20).astype(np.int64).repeat(B, 0)
+        mask, types = tfmc_ref.bert_inputs(B, S)
         got = run(art, {"input_ids": ids, "attention_mask": mask,
                         "token_type_ids": types})["last_hidden_state"]
         want = model(t(ids), attention_mask=t(mask), token_type_ids=t(types)).last_hidden_state

@@ -142,6 +142,15 @@ def rotary(x, offset=0, base=10000.0, rotary_dim=None, scaling=1.0):
     return torch.cat((xr * cos + rot * sin, rest), dim=-1)
 
 
+def bert_inputs(b, s):
+    """attention_mask (the first sequence's last 9 tokens padded) and
+    token_type_ids (type 1 from position 20) for a [b, s] BERT batch."""
+    mask = np.ones((b, s), dtype=np.int64)
+    mask[0, s - 9:] = 0
+    types = (np.arange(s)[None, :] >= 20).astype(np.int64).repeat(b, 0)
+    return mask, types
+
+
 def sinusoidal(seq, d, offset=0):
     """PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(...), in f64."""
     pos = np.arange(offset, offset + seq, dtype=np.float64)[:, None]
