@@ -589,15 +589,15 @@ const Architecture kArchitectures[] = {
     {"bert", configureBert, &kBertMap, kBertPrefixes, "num_attention_heads",
      TFMC_TOKENIZER_WORDPIECE, true},
     {"llama", configureLlama, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
-     nullptr, false},
+     TFMC_TOKENIZER_HF_JSON, false},
     {"gemma", configureGemma, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
-     nullptr, false},
+     TFMC_TOKENIZER_HF_JSON, false},
     {"phi", configurePhi, &kPhiMap, kLlamaPrefixes, "num_attention_heads",
-     nullptr, false},
+     TFMC_TOKENIZER_HF_JSON, false},
     {"mistral", configureMistral, &kLlamaMap, kLlamaPrefixes,
-     "num_attention_heads", nullptr, false},
+     "num_attention_heads", TFMC_TOKENIZER_HF_JSON, false},
     {"qwen2", configureQwen2, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
-     nullptr, false},
+     TFMC_TOKENIZER_HF_JSON, false},
 };
 
 const Architecture *lookupArchitecture(StringRef type) {
@@ -797,7 +797,8 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   weights = std::move(store);
 
   // The tokenizer, when the folder has its files (GPT-2's byte-level BPE,
-  // BERT's WordPiece, lower-cased unless tokenizer_config.json says not).
+  // BERT's WordPiece, lower-cased unless tokenizer_config.json says not,
+  // tokenizer.json for the Llama-style families).
   StringRef kind = arch->tokenizer ? arch->tokenizer : "";
   bool present = !kind.empty();
   for (StringRef f : tokenizerFiles(kind)) {

@@ -419,7 +419,8 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   // Tokenizer: its kind and the directory holding its files.
   if (const toml::table *t = tableOf("tokenizer")) {
     TableReader tr(ctx, path, *t, "tokenizer");
-    static const StringRef kKinds[] = {"char", "byte_bpe", "wordpiece"};
+    static const StringRef kKinds[] = {"char", "byte_bpe", "wordpiece",
+                                       "tokenizer_json"};
     std::optional<size_t> kind = tr.choice("kind", kKinds, true);
     std::optional<std::string> dir = tr.string("directory");
     bool lowercase = tr.boolean("lowercase", false);

@@ -112,7 +112,9 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &kind,
     return makeByteBPE(files, error);
   if (kind == "wordpiece")
     return makeWordPiece(files, lowercase, error);
+  if (kind == "tokenizer_json")
+    return makeHFTokenizer(files, error);
   error = "unknown tokenizer kind '" + kind +
-          "' (expected char, byte_bpe or wordpiece)";
+          "' (expected char, byte_bpe, wordpiece or tokenizer_json)";
   return nullptr;
 }

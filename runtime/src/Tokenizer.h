@@ -1,8 +1,9 @@
 //===- Tokenizer.h - text to token ids and back ----------------*- C++ -*-===//
 //
-// Part of tfmc. Three tokenizers, each reproducing Hugging Face `tokenizers`:
+// Part of tfmc. Four tokenizers, each reproducing Hugging Face `tokenizers`:
 // character-level (our demo models), GPT-2 byte-level BPE (vocab.json +
-// merges.txt) and BERT WordPiece (vocab.txt). Unicode properties come from
+// merges.txt), BERT WordPiece (vocab.txt) and tokenizer.json's BPE
+// pipelines (Llama, Mistral, Qwen2, Gemma, Phi). Unicode properties come from
 // ICU. Errors are messages naming the file and line or the text position.
 //
 //===----------------------------------------------------------------------===//
@@ -65,7 +66,8 @@ public:
     return it->second;
   }
 
-  /// Loads a tokenizer of `kind` ("char", "byte_bpe", "wordpiece").
+  /// Loads a tokenizer of `kind` ("char", "byte_bpe", "wordpiece",
+  /// "tokenizer_json").
   static std::unique_ptr<Tokenizer> load(const std::string &kind,
                                          const FileSource &files,
                                          bool lowercase, std::string &error);
@@ -89,6 +91,8 @@ std::unique_ptr<Tokenizer> makeByteBPE(const FileSource &files,
                                        std::string &error);
 std::unique_ptr<Tokenizer> makeWordPiece(const FileSource &files,
                                          bool lowercase, std::string &error);
+std::unique_ptr<Tokenizer> makeHFTokenizer(const FileSource &files,
+                                           std::string &error);
 
 // UTF-8 and Unicode helpers (Unicode.cpp).
 /// Decodes UTF-8; false with the byte offset of the first invalid sequence.

@@ -7,55 +7,15 @@ unknown characters, invalid UTF-8, corrupted vocabulary files.
 usage: check_tokenizers.py WORKDIR"""
 import json
 import os
-import random
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tfmc_rt as rt  # noqa: E402
-from tfmc_ref import read_fortunes  # noqa: E402
+from tfmc_ref import read_fortunes, varied_lines  # noqa: E402
 from tokenizers import ByteLevelBPETokenizer, Tokenizer  # noqa: E402
 
 work = sys.argv[1]
 os.makedirs(work, exist_ok=True)
-
-
-def varied_lines(cookies, n):
-    """`n` lines: fortunes as they are, lines of them, and synthetic text
-    that exercises the pre-tokenizers' corners."""
-    rng = random.Random(7)
-    extra = [
-        "naïve café résumé — “quoted” ‘single’ … €100 ½ ²",
-        "Ελληνικά κείμενα, русский текст, עברית, العربية",
-        "日本語のテキストと中文文本，한국어 텍스트。",
-        "emoji 😀😃🎉 👩‍👩‍👧‍👦 flags 🇩🇪🇯🇵 skin 👍🏽 keycap 1️⃣",
-        "combining: e\u0301 a\u0308 n\u0303 and ZWJ a\u200db, NBSP a\u00a0b",
-        "tabs\tand\t\ttabs, newlines\n\nand\r\nCRLF, trailing spaces   ",
-        "   leading spaces and    runs     of      spaces",
-        "I'm you're we've they'll she'd it's can't WON'T I'M YOU'RE",
-        "numbers 3.14159 1,000,000 2026-11-22 0x1F 1e-9 ٣٤٥ Ⅻ",
-        "punctuation!!! ??? ... --- *** ((nested)) [brackets] {braces}",
-        "mixed123abc 456def café42 x²+y²=z²",
-        "<|endoftext|> special in the middle <|endoftext|>end",
-        "URLs http://example.com/a?b=c&d=e#f and emails a.b@c.de",
-        "  \t \n ",
-        "a",
-        "Unicode spaces:\u2003em\u2009thin\u3000ideographic",
-        "Accents ÀÉÎÕÜ àéîõü ÇçÑñ ǅ ﬁ ﬂ ß ẞ İ ı",
-        "control \x01\x02 chars \x7f and soft\u00adhyphen",
-        "Math ∀x∈ℝ: x²≥0 ⇒ √x ∈ ℝ₊",
-    ]
-    lines = []
-    for c in cookies:
-        lines.append(c)
-        lines.extend(l for l in c.split("\n") if l)
-    rng.shuffle(lines)
-    lines = lines[: n - 4 * len(extra)]
-    for e in extra:
-        lines.append(e)
-        lines.append(e.upper())
-        lines.append(e + " " + rng.choice(lines))
-        lines.append(" ".join(rng.sample(e.split(" ") or [e], len(e.split(" ")))))
-    return lines
 
 
 def expect_error(what, fn, *needles):

@@ -57,12 +57,15 @@
 #define TFMC_TOKENIZER_CHAR "char"
 #define TFMC_TOKENIZER_BYTE_BPE "byte_bpe"
 #define TFMC_TOKENIZER_WORDPIECE "wordpiece"
+#define TFMC_TOKENIZER_HF_JSON "tokenizer_json"
 #define TFMC_TOKENIZER_CHAR_FILES                                              \
   { "chars.json", 0 }
 #define TFMC_TOKENIZER_BYTE_BPE_FILES                                          \
   { "vocab.json", "merges.txt", 0 }
 #define TFMC_TOKENIZER_WORDPIECE_FILES                                         \
   { "vocab.txt", 0 }
+#define TFMC_TOKENIZER_HF_JSON_FILES                                           \
+  { "tokenizer.json", 0 }
 
 /* Element types in manifest.json ("dtype"), in tfmc_dtype order. */
 #define TFMC_DTYPE_NAMES                                                       \

@@ -21,12 +21,15 @@ inline llvm::ArrayRef<const char *> tokenizerFiles(llvm::StringRef kind) {
   static const char *const kChar[] = TFMC_TOKENIZER_CHAR_FILES;
   static const char *const kBPE[] = TFMC_TOKENIZER_BYTE_BPE_FILES;
   static const char *const kWordPiece[] = TFMC_TOKENIZER_WORDPIECE_FILES;
+  static const char *const kHFJson[] = TFMC_TOKENIZER_HF_JSON_FILES;
   if (kind == TFMC_TOKENIZER_CHAR)
     return llvm::ArrayRef(kChar).drop_back();
   if (kind == TFMC_TOKENIZER_BYTE_BPE)
     return llvm::ArrayRef(kBPE).drop_back();
   if (kind == TFMC_TOKENIZER_WORDPIECE)
     return llvm::ArrayRef(kWordPiece).drop_back();
+  if (kind == TFMC_TOKENIZER_HF_JSON)
+    return llvm::ArrayRef(kHFJson).drop_back();
   return {};
 }
 

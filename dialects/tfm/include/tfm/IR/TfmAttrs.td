@@ -53,9 +53,10 @@ def Tfm_ModelFamily : I32EnumAttr<"ModelFamily",
 def Tfm_TokChar : I32EnumAttrCase<"characters", 0, "char">;
 def Tfm_TokByteBPE : I32EnumAttrCase<"byte_bpe", 1>;
 def Tfm_TokWordPiece : I32EnumAttrCase<"wordpiece", 2>;
+def Tfm_TokHFJson : I32EnumAttrCase<"tokenizer_json", 3>;
 def Tfm_TokenizerKind : I32EnumAttr<"TokenizerKind",
     "a tokenizer the runtime implements",
-    [Tfm_TokChar, Tfm_TokByteBPE, Tfm_TokWordPiece]> {
+    [Tfm_TokChar, Tfm_TokByteBPE, Tfm_TokWordPiece, Tfm_TokHFJson]> {
   let cppNamespace = "::mlir::tfm";
   let genSpecializedAttr = 0;
 }
