@@ -220,8 +220,10 @@ Value blocks::attention(Context &c, const AttentionInputs &in, Stack s,
       sizes.push_back(c.dimOf(q, 1));
     if (mt.isDynamicDim(1))
       sizes.push_back(c.dimOf(k, 1));
-    Value cm = CausalMaskOp::create(c.b, c.loc, mt, past, sizes,
-                                    c.b.getF64FloatAttr(-1.0e9));
+    int64_t window = c.spec.attention.slidingWindow;
+    Value cm = CausalMaskOp::create(
+        c.b, c.loc, mt, past, sizes, c.b.getF64FloatAttr(-1.0e9),
+        window > 0 ? c.b.getI64IntegerAttr(window) : IntegerAttr());
     scores = AddOp::create(c.b, c.loc, scores, cm);
   }
   if (in.padMask)

@@ -466,6 +466,9 @@ void configureLlamaLike(ConfigReader &r, ModelSpec &s,
     return v;
   };
   s.family = Family::Decoder;
+  // forward takes attention_mask (a padded batch), as the modeling classes
+  // do; positions stay 0, 1, ... as theirs without position_ids.
+  s.paddingMask = true;
   s.dModel = size("hidden_size", d.hiddenSize);
   s.attention.numHeads = size("num_attention_heads", d.heads);
   s.attention.numKVHeads =
@@ -478,14 +481,13 @@ void configureLlamaLike(ConfigReader &r, ModelSpec &s,
     s.attention.headDim = size("head_dim", d.headDim);
   // transformers' eager attention masks keys beyond the sliding window
   // (in 4.38 whenever sliding_window is set, whatever use_sliding_window
-  // says). The window is not implemented yet, so the model accepts at most
-  // that many positions: within them, no key is ever outside the window
-  // and the results are exact.
+  // says): query p sees keys p - W < j <= p, in prefill and decode alike
+  // (the cache keeps every position).
   if (d.slidingWindow && !r.isNull("sliding_window")) {
     int64_t w =
         r.has("sliding_window") ? size("sliding_window", 0) : d.slidingWindow;
-    if (w > 0)
-      s.maxSeqLen = std::min(s.maxSeqLen, w);
+    if (w > 0 && w < s.maxSeqLen)
+      s.attention.slidingWindow = w;
   }
   s.ffn.activation = r.activation("hidden_act", "silu");
   s.ffn.gated = true;

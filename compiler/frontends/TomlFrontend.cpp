@@ -253,6 +253,7 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   spec->dModel = m.integer("d_model", true, 1).value_or(0);
   att.numHeads = m.integer("num_heads", true, 1).value_or(0);
   att.numKVHeads = m.integer("num_kv_heads", false, 1, 0).value_or(0);
+  att.slidingWindow = m.integer("sliding_window", false, 1, 0).value_or(0);
   ffn.dFF = m.integer("d_ff", true, 1).value_or(0);
   spec->maxSeqLen = m.integer("max_seq_len", true, 1).value_or(0);
   if (auto c = m.choice("norm", {"layernorm", "rmsnorm"}, false))
@@ -311,6 +312,11 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     m.error("rotary_dim") << "rotary_dim = " << r
                           << " must be even and at most the head dimension "
                           << spec->headDim();
+    failed = true;
+  }
+  if (!failed && att.slidingWindow && spec->family == Family::Encoder) {
+    m.error("sliding_window")
+        << "a sliding window limits causal self-attention; an encoder has none";
     failed = true;
   }
   if (!failed && att.numHeads % att.kvHeads() != 0) {

@@ -548,6 +548,12 @@ public:
     for (const auto &p : parts)
       p->apply(tokens);
   }
+  bool joinsByteTokens() const override {
+    for (const auto &p : parts)
+      if (p->joinsByteTokens())
+        return true;
+    return false;
+  }
 };
 
 class ByteLevelDecoder final : public Decoder {
@@ -582,6 +588,7 @@ public:
 
 class ByteFallbackDecoder final : public Decoder {
 public:
+  bool joinsByteTokens() const override { return true; }
   void apply(std::vector<std::string> &tokens) const override {
     std::vector<std::string> out;
     std::string bytes;

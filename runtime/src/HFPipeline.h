@@ -62,6 +62,9 @@ public:
   virtual ~Decoder() = default;
   /// Rewrites the token strings (decode_chain); the result is joined.
   virtual void apply(std::vector<std::string> &tokens) const = 0;
+  /// Whether consecutive <0xXX> tokens decode together (ByteFallback), so
+  /// a later byte token can change how earlier ones decode.
+  virtual bool joinsByteTokens() const { return false; }
 };
 
 /// Where a node sits in tokenizer.json ("pre_tokenizer.pretokenizers[1]"),

@@ -45,6 +45,18 @@ public:
               std::vector<int64_t> &ids, std::string &error) const override;
   bool decode(const std::vector<int64_t> &ids, bool skipSpecial,
               std::string &text, std::string &error) const override;
+  std::vector<int64_t> promptPrefix() const override { return framePrefix; }
+  size_t stablePrefix(const std::vector<int64_t> &ids) const override {
+    // ByteFallback decodes a run of <0xXX> tokens as one: the run at the
+    // end may still change.
+    size_t n = ids.size();
+    if (decoder && decoder->joinsByteTokens())
+      while (n > 0 && ids[n - 1] >= 0 &&
+             static_cast<size_t>(ids[n - 1]) < byteToken.size() &&
+             byteToken[ids[n - 1]])
+        --n;
+    return n;
+  }
 
 private:
   bool loadModel(const json &model, std::string &error);
@@ -60,8 +72,9 @@ private:
   std::unordered_map<uint64_t, std::pair<int, int64_t>> merges; // -> rank, id
   int64_t unkId = -1;
   bool fuseUnk = false, byteFallback = false, ignoreMerges = false;
-  std::string prefix, suffix; // continuing_subword_prefix, end_of_word_suffix
-  int64_t byteIds[256];       // <0xXX>, or -1
+  std::string prefix, suffix;  // continuing_subword_prefix, end_of_word_suffix
+  int64_t byteIds[256];        // <0xXX>, or -1
+  std::vector<bool> byteToken; // by id: one of byteIds
 
   std::vector<AddedToken> added;
   std::vector<std::string> normalizedContent; ///< parallel to `added`
@@ -138,6 +151,10 @@ bool HFTokenizer::load(const FileSource &files, std::string &error) {
     seen[t.id] = true;
     isSpecial[t.id] = t.special;
   }
+  byteToken.assign(size, false);
+  for (int64_t id : byteIds)
+    if (id >= 0)
+      byteToken[id] = true;
   for (int64_t id = 0; id < size; ++id)
     if (!seen[id])
       return fail("model.vocab: no token has id " + std::to_string(id) +

@@ -13,8 +13,8 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json_fwd.hpp>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -58,6 +58,12 @@ public:
                : std::string();
   }
   size_t vocabSize() const { return idToToken.size(); }
+  /// The ids a prompt for a decoder to continue starts with (Llama's <s>).
+  virtual std::vector<int64_t> promptPrefix() const { return {}; }
+  /// How many leading `ids` decode to text no later id can change.
+  virtual size_t stablePrefix(const std::vector<int64_t> &ids) const {
+    return ids.size();
+  }
   /// Special token ids by role ("bos", "eos", "pad", "unk", "cls", "sep").
   std::optional<int64_t> special(const std::string &role) const {
     auto it = specials.find(role);

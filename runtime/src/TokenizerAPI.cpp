@@ -61,11 +61,19 @@ extern "C" tfmc_status tfmc_tokenizer_encode(const tfmc_tokenizer *tok,
                                              size_t *count) {
   if (!tok || (!text && length) || !ids || !count)
     return fail(TFMC_ERROR_INVALID_ARGUMENT, "tfmc_tokenizer_encode: null");
+  if (addSpecial < TFMC_ENCODE_PLAIN || addSpecial > TFMC_ENCODE_PROMPT)
+    return fail(TFMC_ERROR_INVALID_ARGUMENT,
+                "tfmc_tokenizer_encode: add_special must be one of "
+                "TFMC_ENCODE_PLAIN, _FRAMED, _PROMPT");
   std::vector<int64_t> out;
   std::string error;
-  if (!tok->impl->encode(std::string(text ? text : "", length), addSpecial != 0,
-                         out, error))
+  if (!tok->impl->encode(std::string(text ? text : "", length),
+                         addSpecial == TFMC_ENCODE_FRAMED, out, error))
     return fail(TFMC_ERROR_INVALID_ARGUMENT, error);
+  if (addSpecial == TFMC_ENCODE_PROMPT) {
+    std::vector<int64_t> prefix = tok->impl->promptPrefix();
+    out.insert(out.begin(), prefix.begin(), prefix.end());
+  }
   *ids =
       static_cast<int64_t *>(std::malloc((out.size() + 1) * sizeof(int64_t)));
   if (!*ids)
@@ -93,6 +101,14 @@ extern "C" tfmc_status tfmc_tokenizer_decode(const tfmc_tokenizer *tok,
   if (length)
     *length = out.size();
   return TFMC_OK;
+}
+
+extern "C" size_t tfmc_tokenizer_stable_prefix(const tfmc_tokenizer *tok,
+                                               const int64_t *ids,
+                                               size_t count) {
+  if (!tok || (!ids && count))
+    return 0;
+  return tok->impl->stablePrefix(std::vector<int64_t>(ids, ids + count));
 }
 
 extern "C" int64_t tfmc_tokenizer_special(const tfmc_tokenizer *tok,

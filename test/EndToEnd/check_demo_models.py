@@ -1,6 +1,8 @@
-"""The bundled demo models (examples/models/char-gpt, examples/models/reverse)
-compiled and run through `tfmc-run --prompt`: greedy generation reproduces
-PyTorch's greedy tokens exactly; seeded sampling is reproducible; the
+"""The bundled demo models (examples/models/char-gpt, examples/models/reverse,
+and the Hugging Face folder examples/models/fortune-llama) compiled and run
+through `tfmc-run --prompt`: greedy generation reproduces PyTorch's (for the
+Llama, transformers' generate()) greedy tokens exactly, with float32 and
+with the checkpoint's float16 weights kept (--weight-dtype=auto); seeded sampling is reproducible; the
 attention-map entries return PyTorch's attention probabilities and
 --dump-attention writes one PNG per layer and head; bad text input fails
 cleanly.
@@ -157,5 +159,53 @@ r = tfmc_run(art, "--prompt", "compiler", "--max-new-tokens", "64", expect_fail=
 print(f"reverse explicit --max-new-tokens 64: {r.stderr.strip()}")
 r = tfmc_run(art, "--prompt", "Hello", expect_fail=True)
 print(f"reverse unknown character: {r.stderr.strip()}")
+
+# --- Llama-architecture model with a tokenizer.json ---------------------------------
+from tokenizers import Tokenizer  # noqa: E402
+from transformers import LlamaForCausalLM  # noqa: E402
+
+folder = os.path.join(ROOT, "examples", "models", "fortune-llama")
+llama = LlamaForCausalLM.from_pretrained(folder, torch_dtype=torch.float32,
+                                         attn_implementation="eager").eval()
+hf_tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+art = compile_model(folder, os.path.join(work, "fortune-llama"), "--attention-maps")
+art16 = compile_model(folder, os.path.join(work, "fortune-llama-f16"), "--weight-dtype=auto")
+N = 48
+for prompt in ["Q: Why did the chicken", "The meaning of life is", "Tomorrow, you will"]:
+    pids = hf_tok.encode(prompt).ids
+    with torch.no_grad():
+        want = llama.generate(torch.tensor([pids]), do_sample=False, max_new_tokens=N,
+                              pad_token_id=0)[0, len(pids):].tolist()
+    for a, kind in [(art, "f32"), (art16, "f16 weights")]:
+        r = tfmc_run(a, "--prompt", prompt, "--max-new-tokens", str(N), "--show-ids")
+        got = generated_ids(r)
+        text = r.stdout.split("\nids:")[0]
+        stream = prompt + hf_tok.decode(pids + want, skip_special_tokens=True)[
+            len(hf_tok.decode(pids, skip_special_tokens=True)):]
+        check(f"fortune-llama greedy {prompt!r} ({kind})", got == want and text == stream,
+              f"{len(got)} tokens equal transformers': {text[len(prompt):][:30]!r}...")
+        if got != want:
+            print("  transformers", want, "\n  tfmc        ", got)
+ids = hf_tok.encode("To be or not to be, that is the question").ids
+s = rt.Model(art).session("forward_attention")
+s.run(input_ids=np.array([ids], dtype=np.int64),
+      attention_mask=np.ones((1, len(ids)), dtype=np.int64))
+with torch.no_grad():
+    ref = llama(torch.tensor([ids]), output_attentions=True)
+err = max(np.abs(s.output(f"attention.{l}") - ref.attentions[l].numpy()).max()
+          for l in range(llama.config.num_hidden_layers))
+got, want = s.output("logits"), ref.logits.numpy()
+lerr = np.abs(got - want).max()
+lok = bool(np.all(np.abs(got - want) <= 1e-5 + 1e-4 * np.abs(want)))
+check("fortune-llama forward_attention", err < 1e-5 and lok,
+      f"{llama.config.num_hidden_layers} layers, probabilities max err {err:.2e}, "
+      f"logits {lerr:.2e}")
+a = tfmc_run(art, "--prompt", "Q:", "--temperature", "0.8", "--top-k", "40", "--seed", "3",
+             "--max-new-tokens", "40").stdout
+b = tfmc_run(art, "--prompt", "Q:", "--temperature", "0.8", "--top-k", "40", "--seed", "3",
+             "--max-new-tokens", "40").stdout
+check("fortune-llama sampling seed 3 twice", a == b, "same text")
+r = tfmc_run(art, "--prompt", "x" * 300, "--max-new-tokens", "10", expect_fail=True)
+print(f"fortune-llama prompt too long: {r.stderr.strip()}")
 
 print("OK" if failures == 0 else f"{failures} FAILED")

@@ -8,18 +8,30 @@ token types included) and LlamaForCausalLM (eager attention) at fp32 atol
 tokens, then one token at a time to 40, every step's logits compared with
 transformers' full forward.
 
-Mistral (sliding window 48) and Qwen2 (q/k/v biases only) the same way.
+Mistral (an 11-token sliding window, shorter than every sequence here:
+prefill, decode, generation and the unfused attention maps all cross it)
+and Qwen2 (q/k/v biases only) the same way.
+
+The Llama-style folders also get a tokenizer.json trained here on the
+fortunes text (SentencePiece style for Llama, Mistral and Gemma, byte-level
+for Qwen2 and Phi): their batch-2 forward runs right-padded with an
+attention_mask (valid positions compared), batch 1 runs without one, and
+`tfmc-run --prompt` generates 32 greedy tokens that must equal
+transformers' generate(do_sample=False), with the streamed text equal to
+what the tokenizer decodes.
 
 usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias|llama-sharded|llama-linear|llama-dynamic|mistral|qwen2|gemma|phi
 """
+import json
 import os
+import subprocess
 import sys
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tfmc_run import compare, compile_model, run  # noqa: E402
+from tfmc_run import check_stderr, compare, compile_model, run, tool  # noqa: E402
 from transformers import (BertConfig, BertModel, GPT2Config, GPT2LMHeadModel,  # noqa: E402
                           GemmaConfig, GemmaForCausalLM, LlamaConfig, LlamaForCausalLM,
                           MistralConfig, MistralForCausalLM, PhiConfig, PhiForCausalLM,
@@ -36,8 +48,8 @@ if which == "gpt2":
                                        n_positions=64, attn_pdrop=0, embd_pdrop=0,
                                        resid_pdrop=0)).eval()
 elif which in ("llama", "llama-bias", "llama-sharded", "llama-linear", "llama-dynamic", "mistral", "qwen2", "gemma", "phi"):
-    # Mistral: a 48-token sliding window (tfmc then accepts 48 positions);
-    # Qwen2: q/k/v biases without an output bias.
+    # Mistral: an 11-token sliding window; Qwen2: q/k/v biases without an
+    # output bias.
     sizes = dict(hidden_size=96, num_attention_heads=6, num_key_value_heads=2,
                  num_hidden_layers=2, intermediate_size=200, vocab_size=1000,
                  max_position_embeddings=64, rope_theta=500000.0)
@@ -51,7 +63,7 @@ elif which in ("llama", "llama-bias", "llama-sharded", "llama-linear", "llama-dy
         # Dynamic NTK scaling changes nothing up to max_position_embeddings.
         "llama-dynamic": (LlamaForCausalLM, LlamaConfig(
             **sizes, rope_scaling={"type": "dynamic", "factor": 2.0})),
-        "mistral": (MistralForCausalLM, MistralConfig(**sizes, sliding_window=48)),
+        "mistral": (MistralForCausalLM, MistralConfig(**sizes, sliding_window=11)),
         "qwen2": (Qwen2ForCausalLM, Qwen2Config(**sizes)),
         # Gemma: head_dim 20 (not 96 / 6), (1 + w) RMSNorm, sqrt(d) embeddings, tied head.
         "gemma": (GemmaForCausalLM, GemmaConfig(**sizes, head_dim=20)),
@@ -77,6 +89,13 @@ with torch.no_grad():
 folder = os.path.join(work, which)
 model.save_pretrained(folder, safe_serialization=True,
                       **({"max_shard_size": "150KB"} if which == "llama-sharded" else {}))
+GENERATES = ("llama", "mistral", "qwen2", "gemma", "phi")
+if which in GENERATES:
+    style = "byte_level" if which in ("qwen2", "phi") else "sentencepiece"
+    tok_doc = tfmc_ref.train_bpe_tokenizer(style, 1000, tfmc_ref.read_fortunes())
+    assert len(tok_doc["model"]["vocab"]) == 1000, len(tok_doc["model"]["vocab"])
+    with open(os.path.join(folder, "tokenizer.json"), "w") as f:
+        json.dump(tok_doc, f, ensure_ascii=False)
 if which == "llama-sharded":
     shards = sorted(f for f in os.listdir(folder) if f.endswith(".safetensors"))
     assert len(shards) > 2 and "model.safetensors.index.json" in os.listdir(folder), shards
@@ -91,9 +110,32 @@ with torch.no_grad():
     if which != "bert":
         got = run(art, {"input_ids": ids})["logits"]
         compare("hf-%s logits" % which, got, model(t(ids)).logits.numpy())
+        if which not in ("gpt2",):
+            # Right padding: the second row's last 9 positions are padding.
+            mask = np.ones((B, S), dtype=np.int64)
+            mask[1, S - 9:] = 0
+            got = run(art, {"input_ids": ids, "attention_mask": mask})["logits"]
+            want = model(t(ids), attention_mask=t(mask)).logits.numpy()
+            compare("hf-%s padded batch, valid positions" % which,
+                    np.concatenate([got[0], got[1, :S - 9]]),
+                    np.concatenate([want[0], want[1, :S - 9]]))
+        if which == "mistral":
+            # The unfused path (tfm.causal_mask with the window): the debug
+            # entry's logits and attention probabilities.
+            maps = compile_model(folder, os.path.join(work, which + ".maps"), "--batch=%d" % B,
+                                 "--seq-len=%d" % S, "--attention-maps")
+            outs = run(maps, {"input_ids": ids}, entry="forward_attention")
+            ref = model(t(ids), output_attentions=True)
+            compare("hf-mistral unfused logits", outs["logits"], ref.logits.numpy())
+            compare("hf-mistral attention probabilities, layer 1", outs["attention.1"],
+                    ref.attentions[1].numpy())
         if which != "gpt2":
             # Dynamic lengths (no --seq-len): prefill and KV-cache decode.
-            gen = tfmc_rt.Model(compile_model(folder, os.path.join(work, which + ".gen"))).generator()
+            gen_art = compile_model(folder, os.path.join(work, which + ".gen"))
+            one = rng.integers(0, 1000, size=(1, 23), dtype=np.int64)
+            compare("hf-%s batch 1, no mask" % which,
+                    run(gen_art, {"input_ids": one})["logits"], model(t(one)).logits.numpy())
+            gen = tfmc_rt.Model(gen_art).generator()
             seq = rng.integers(0, 1000, size=(1, 40), dtype=np.int64)
             want = model(t(seq)).logits.numpy()[0]
             gen.append(seq[0, :17])
@@ -103,6 +145,33 @@ with torch.no_grad():
                 steps.append(gen.logits())
             compare("hf-%s prefill 17 + decode to 40, every step" % which,
                     np.stack(steps), want[16:])
+        if which in GENERATES:
+            from tokenizers import Tokenizer
+            hf_tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+            prompt = "Lucky 42, café 😀"
+            pids = hf_tok.encode(prompt).ids
+            want = model.generate(t(np.array([pids])), do_sample=False, max_new_tokens=32,
+                                  pad_token_id=0)[0, len(pids):].tolist()
+            r = subprocess.run([tool("tfmc-run"), gen_art, "--prompt", prompt,
+                                "--max-new-tokens", "32", "--show-ids"],
+                               capture_output=True)
+            if r.returncode != 0:
+                sys.exit("tfmc-run --prompt failed:\n" + r.stderr.decode())
+            check_stderr("tfmc-run --prompt", r.stderr.decode())
+            text, _, id_line = r.stdout.decode("utf-8").rpartition("\nids:")
+            got_ids = [int(x) for x in id_line.split()]
+            # What follows the prompt's own decoding (where generated byte
+            # tokens change how the prompt's last character decodes: after
+            # the common prefix).
+            skip = dict(skip_special_tokens=True)
+            full, base = hf_tok.decode(pids + got_ids, **skip), hf_tok.decode(pids, **skip)
+            stream = prompt + full[len(os.path.commonprefix([full, base])):]
+            ok = got_ids == want and text == stream
+            print("hf-%s --prompt: %d greedy tokens %s transformers generate, streamed text %s %s"
+                  % (which, len(got_ids), "equal" if got_ids == want else "differ from",
+                     "equals the decode" if text == stream else "differs", "OK" if ok else "FAIL"))
+            if not ok:
+                sys.exit("ids %s\nwant %s\ntext %r\nwant %r" % (got_ids, want, text, stream))
     else:
         mask, types = tfmc_ref.bert_inputs(B, S)
         got = run(art, {"input_ids": ids, "attention_mask": mask,

@@ -20,8 +20,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tfmc_rt as rt  # noqa: E402
-from tfmc_ref import read_fortunes, varied_lines  # noqa: E402
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
+from tfmc_ref import read_fortunes, train_bpe_tokenizer, varied_lines  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
 
 work = sys.argv[1]
 os.makedirs(work, exist_ok=True)
@@ -38,37 +38,6 @@ lines.append("<s>starts with a special token")
 lines.append("")
 
 # --- training ---------------------------------------------------------------
-BYTES = [f"<0x{b:02X}>" for b in range(256)]
-
-
-def train_sentencepiece_style():
-    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True, byte_fallback=True))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.train_from_iterator(cookies, trainers.BpeTrainer(
-        vocab_size=1800, limit_alphabet=90, special_tokens=["<unk>", "<s>", "</s>"],
-        show_progress=False))
-    doc = json.loads(tok.to_str())
-    # Llama 2's layout: specials, the 256 byte tokens, then the merges' tokens.
-    old = doc["model"]["vocab"]
-    vocab = {t: i for t, i in old.items() if i < 3}
-    for b in BYTES:
-        vocab[b] = len(vocab)
-    for t, i in sorted(old.items(), key=lambda x: x[1]):
-        if i >= 3:
-            vocab[t] = i + 256
-    doc["model"]["vocab"] = vocab
-    return doc
-
-
-def train_byte_level():
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.train_from_iterator(cookies, trainers.BpeTrainer(
-        vocab_size=1800, special_tokens=["<|endoftext|>", "<|im_start|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
-    return json.loads(tok.to_str())
-
-
 def added(content, i, special=True, normalized=False, **kw):
     t = {"id": i, "content": content, "single_word": False, "lstrip": False,
          "rstrip": False, "normalized": normalized, "special": special}
@@ -89,15 +58,11 @@ def replace(pat, content):
     return {"type": "Replace", "pattern": {"String": pat}, "content": content}
 
 
-sp = train_sentencepiece_style()
-bl = train_byte_level()
+sp = train_bpe_tokenizer("sentencepiece", 1800, cookies)
+bl = train_bpe_tokenizer("byte_level", 1800, cookies)
 n_sp, n_bl = len(sp["model"]["vocab"]), len(bl["model"]["vocab"])
 LLAMA3 = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+"
           r"[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
-QWEN2 = LLAMA3.replace(r"\p{N}{1,3}", r"\p{N}")
-SP_DECODER = {"type": "Sequence", "decoders": [
-    replace("▁", " "), {"type": "ByteFallback"}, {"type": "Fuse"},
-    {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
 SP_ADDED = [added("<unk>", 0), added("<s>", 1), added("</s>", 2),
             added("<extra>", n_sp, special=False)]
 
@@ -111,11 +76,9 @@ def variant(base, **over):
 
 
 VARIANTS = {
-    # Llama 2 / Mistral: Prepend + Replace, no pre-tokenizer, <s> framing.
-    "sp-llama2": variant(sp, added_tokens=SP_ADDED, normalizer={
-        "type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"},
-                                            replace(" ", "▁")]},
-        pre_tokenizer=None, post_processor=template("<s>", 1), decoder=SP_DECODER),
+    # Llama 2 / Mistral: Prepend + Replace, no pre-tokenizer, <s> framing
+    # (the trained layout), with a non-special added token.
+    "sp-llama2": variant(sp, added_tokens=SP_ADDED),
     # Gemma: spaces replaced, nothing prepended, no Strip; a stripping
     # added token.
     "sp-gemma": variant(sp, added_tokens=SP_ADDED[:3] + [
@@ -147,17 +110,8 @@ VARIANTS = {
              "use_regex": True}, template("<s>", n_bl)]},
         decoder={"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
                  "use_regex": True}),
-    # Qwen2: NFC, its pattern, no framing.
-    "bl-qwen2": variant(bl, added_tokens=[added("<|endoftext|>", 0), added("<|im_start|>", 1)],
-        normalizer={"type": "NFC"}, pre_tokenizer={"type": "Sequence", "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex": QWEN2}, "behavior": "Isolated",
-             "invert": False},
-            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False,
-             "use_regex": False}]},
-        post_processor={"type": "ByteLevel", "add_prefix_space": False,
-                        "trim_offsets": False, "use_regex": False},
-        decoder={"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False,
-                 "use_regex": False}),
+    # Qwen2: NFC, its pattern, no framing (the trained layout as it is).
+    "bl-qwen2": variant(bl),
     # GPT-2's own regex with a prefix space, after NFKC + lower-casing +
     # stripping; digits one by one; whitespace splitting; a normalized
     # single-word added token; Roberta framing.

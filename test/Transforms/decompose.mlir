@@ -246,3 +246,13 @@ func.func @attention_grouped(%q: tensor<1x5x24xf32>, %k: tensor<1x5x8xf32>, %v: 
   %0 = tfm.attention %q, %k, %v heads 6 kv_heads 2 scale 0.5 causal : (tensor<1x5x24xf32>, tensor<1x5x8xf32>, tensor<1x5x8xf32>) -> tensor<1x5x24xf32>
   return %0 : tensor<1x5x24xf32>
 }
+
+// -----
+
+// A sliding window carries over to the causal mask.
+// CHECK-LABEL: func.func @attention_window
+// CHECK: tfm.causal_mask offset %{{.*}} window 3 sizes(%{{.*}}, %{{.*}}) : tensor<?x?xf32>
+func.func @attention_window(%q: tensor<1x?x12xf32>, %k: tensor<1x?x12xf32>, %v: tensor<1x?x12xf32>, %off: index) -> tensor<1x?x12xf32> {
+  %0 = tfm.attention %q, %k, %v offset %off heads 3 scale 0.5 causal window 3 : (tensor<1x?x12xf32>, tensor<1x?x12xf32>, tensor<1x?x12xf32>, index) -> tensor<1x?x12xf32>
+  return %0 : tensor<1x?x12xf32>
+}

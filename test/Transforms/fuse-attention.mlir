@@ -310,3 +310,27 @@ func.func @grouped_query_mismatch(%q: tensor<2x4x3x8xf32>, %k: tensor<2x1x7x8xf3
   %ou = tfm.reshape %o : tensor<2x2x2x3x8xf32> -> tensor<2x4x3x8xf32>
   return %ou : tensor<2x4x3x8xf32>
 }
+
+// -----
+
+// A sliding-window causal mask (Mistral) becomes the op's window.
+// CHECK-LABEL: func.func @sliding_window
+// CHECK: tfm.attention %{{.*}}, %{{.*}}, %{{.*}} heads 3 scale 5.000000e-01 causal window 2 :
+func.func @sliding_window(%q: tensor<1x5x12xf32>, %k: tensor<1x5x12xf32>, %v: tensor<1x5x12xf32>) -> tensor<1x5x12xf32> {
+  %qr = tfm.reshape %q : tensor<1x5x12xf32> -> tensor<1x5x3x4xf32>
+  %qh = tfm.transpose %qr [0, 2, 1, 3] : tensor<1x5x3x4xf32> -> tensor<1x3x5x4xf32>
+  %kr = tfm.reshape %k : tensor<1x5x12xf32> -> tensor<1x5x3x4xf32>
+  %kh = tfm.transpose %kr [0, 2, 1, 3] : tensor<1x5x3x4xf32> -> tensor<1x3x5x4xf32>
+  %vr = tfm.reshape %v : tensor<1x5x12xf32> -> tensor<1x5x3x4xf32>
+  %vh = tfm.transpose %vr [0, 2, 1, 3] : tensor<1x5x3x4xf32> -> tensor<1x3x5x4xf32>
+  %s = tfm.matmul %qh, %kh transpose_rhs : (tensor<1x3x5x4xf32>, tensor<1x3x5x4xf32>) -> tensor<1x3x5x5xf32>
+  %ss = tfm.scale %s by 0.5 : tensor<1x3x5x5xf32>
+  %cm = tfm.causal_mask window 2 : tensor<5x5xf32>
+  %sm = tfm.add %ss, %cm : tensor<1x3x5x5xf32>, tensor<5x5xf32>
+  %p = tfm.softmax %sm axis 3 : tensor<1x3x5x5xf32>
+  // expected-remark @below {{fused into tfm.attention}}
+  %o = tfm.matmul %p, %vh : (tensor<1x3x5x5xf32>, tensor<1x3x5x4xf32>) -> tensor<1x3x5x4xf32>
+  %ot = tfm.transpose %o [0, 2, 1, 3] : tensor<1x3x5x4xf32> -> tensor<1x5x3x4xf32>
+  %om = tfm.reshape %ot : tensor<1x5x3x4xf32> -> tensor<1x5x12xf32>
+  return %om : tensor<1x5x12xf32>
+}

@@ -113,6 +113,73 @@ def varied_lines(cookies, n):
     return lines
 
 
+def train_bpe_tokenizer(style, vocab_size, texts):
+    """A tokenizer.json (as a dict) trained on `texts` with Hugging Face
+    `tokenizers`, `vocab_size` tokens in all. style "sentencepiece": Llama
+    2's layout (<unk> <s> </s>, the 256 <0xXX> byte tokens, then the merged
+    tokens; Prepend + Replace normalizer, byte fallback, <s> framing, the
+    Replace/ByteFallback/Fuse/Strip decoder). style "byte_level": Qwen2's
+    (<|endoftext|> <|im_start|>, NFC, its split pattern, ByteLevel)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    def replace(pat, content):
+        return {"type": "Replace", "pattern": {"String": pat}, "content": content}
+
+    def added(content, i):
+        return {"id": i, "content": content, "single_word": False, "lstrip": False,
+                "rstrip": False, "normalized": False, "special": True}
+
+    if style == "sentencepiece":
+        tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True, byte_fallback=True))
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        tok.train_from_iterator(texts, trainers.BpeTrainer(
+            vocab_size=vocab_size - 256, limit_alphabet=90,
+            special_tokens=["<unk>", "<s>", "</s>"], show_progress=False))
+        doc = json.loads(tok.to_str())
+        old = doc["model"]["vocab"]
+        vocab = {t: i for t, i in old.items() if i < 3}
+        for b in range(256):
+            vocab["<0x%02X>" % b] = len(vocab)
+        for t, i in sorted(old.items(), key=lambda x: x[1]):
+            if i >= 3:
+                vocab[t] = i + 256
+        doc["model"]["vocab"] = vocab
+        doc["added_tokens"] = [added("<unk>", 0), added("<s>", 1), added("</s>", 2)]
+        doc["normalizer"] = {"type": "Sequence", "normalizers": [
+            {"type": "Prepend", "prepend": "\u2581"}, replace(" ", "\u2581")]}
+        doc["pre_tokenizer"] = None
+        doc["post_processor"] = {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"Sequence": {"id": "A", "type_id": 0}},
+                     {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}}
+        doc["decoder"] = {"type": "Sequence", "decoders": [
+            replace("\u2581", " "), {"type": "ByteFallback"}, {"type": "Fuse"},
+            {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+        return doc
+    assert style == "byte_level", style
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<|endoftext|>", "<|im_start|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    doc = json.loads(tok.to_str())
+    pattern = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"
+               r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False,
+                  "use_regex": False}
+    doc["added_tokens"] = [added("<|endoftext|>", 0), added("<|im_start|>", 1)]
+    doc["normalizer"] = {"type": "NFC"}
+    doc["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated",
+         "invert": False}, byte_level]}
+    doc["post_processor"] = dict(byte_level)
+    doc["decoder"] = dict(byte_level)
+    return doc
+
+
 def write_toml(path, cfg, weights_file=None, seed=None, compile_shapes=None,
                header=None, tokenizer=None):
     """Writes a tfmc model file for the reference config `cfg`; `header`

@@ -382,16 +382,25 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
 // The directory
 //===----------------------------------------------------------------------===//
 
-/// The files an artifact directory may contain.
-static constexpr const char *kArtifactFiles[] = {
-    "manifest.json", "model.so",    "model.o",           "weights.bin",
-    "model",         "kernels.spv", "manifest.exe.json", "chars.json",
-    "vocab.json",    "merges.txt",  "vocab.txt"};
+/// The files an artifact directory may contain: its own, and the files of
+/// every kind of tokenizer.
+static llvm::ArrayRef<llvm::StringRef> artifactFiles() {
+  static const std::vector<llvm::StringRef> files = [] {
+    std::vector<llvm::StringRef> f = {
+        "manifest.json", "model.so",    "model.o",          "weights.bin",
+        "model",         "kernels.spv", "manifest.exe.json"};
+    for (const char *kind : tokenizerKinds())
+      for (const char *t : tokenizerFiles(kind))
+        f.push_back(t);
+    return f;
+  }();
+  return files;
+}
 
 /// Removes an artifact directory: only the files tfmc writes, then the
 /// directory itself (which fails, harmlessly, if anything else is in it).
 static std::error_code removeArtifactDir(llvm::StringRef dir) {
-  for (const char *f : kArtifactFiles) {
+  for (llvm::StringRef f : artifactFiles()) {
     llvm::SmallString<256> p(dir);
     llvm::sys::path::append(p, f);
     (void)llvm::sys::fs::remove(p);
@@ -443,7 +452,7 @@ llvm::Error mlir::tfm::writeArtifactDir(
   for (llvm::sys::fs::directory_iterator it(outDir, ec), end; !ec && it != end;
        it.increment(ec)) {
     llvm::StringRef name = llvm::sys::path::filename(it->path());
-    if (!llvm::is_contained(kArtifactFiles, name))
+    if (!llvm::is_contained(artifactFiles(), name))
       return fail(error(outDir + " holds files tfmc did not write ('" + name +
                         "'); refusing to replace it"));
   }

@@ -90,16 +90,22 @@ LogicalResult Planner::genAttention(AttentionOp op) {
     hasMask = true;
   }
   bool causal = op.getCausal();
+  int64_t window = op.getWindow().value_or(0);
   std::string scale = floatLiteral(op.getScale().convertToDouble());
   std::string negInf = "uintBitsToFloat(0xff800000u)";
-  // Keys a query may see: all of them, or up to its position (causal).
+  // Keys a query may see: all of them, or up to its position (causal);
+  // with a sliding window, the decode query's last `window` positions.
   Sym kEndAll = causal ? S().min(Sk, S().add(Sq, offset)) : Sk;
+  Sym kBeginDecode =
+      window ? S().max(Sym::c(0),
+                       S().sub(S().add(offset, Sym::c(1)), Sym::c(window)))
+             : Sym::c(0);
 
   if (Sq.isConst(1)) {
     // Decode: split the keys across workgroups.
     unsigned CH = target.decodeChunk, T = target.decodeThreads;
     int64_t maxChunks = (S().upper(Sk) + CH - 1) / CH;
-    Sym chunks = S().ceilDiv(kEndAll, Sym::c(CH));
+    Sym chunks = S().ceilDiv(S().sub(kEndAll, kBeginDecode), Sym::c(CH));
     View part = scratch({B, Sym::c(H), Sym::c(maxChunks), Sym::c(Dv + 2)});
     {
       KernelWriter w(entry, "attention_decode", T);
@@ -111,7 +117,8 @@ LogicalResult Planner::genAttention(AttentionOp op) {
            "int(gl_WorkGroupID.z);\n"
         << "  int t = int(gl_LocalInvocationID.x);\n"
         << "  int kEnd = " << kEndAll.glsl() << ";\n"
-        << "  int j0 = c * " << CH << ", jn = min(" << CH << ", kEnd - j0);\n"
+        << "  int j0 = " << kBeginDecode.glsl() << " + c * " << CH
+        << ", jn = min(" << CH << ", kEnd - j0);\n"
         << "  for (int d = t; d < " << D << "; d += " << T
         << ") qs[d] = " << q.at(w, "bb", "h", "0", "d") << " * " << scale
         << ";\n"
@@ -197,10 +204,12 @@ LogicalResult Planner::genAttention(AttentionOp op) {
     << "  for (int d = 0; d < " << Dv << "; ++d) o[d] = 0.0;\n"
     << "  for (int d = 0; d < " << D << "; ++d) qr[d] = live ? "
     << q.at(w, "bb", "h", "qi", "d") << " * " << scale << " : 0.0;\n"
-    << "  int kEnd = Sk;\n";
+    << "  int kEnd = Sk, kBegin = 0;\n";
   if (causal)
     b << "  kEnd = min(Sk, min(q0 + " << BQ << ", Sq) + off);\n";
-  b << "  for (int k0 = 0; k0 < kEnd; k0 += " << BK << ") {\n"
+  if (window)
+    b << "  kBegin = max(0, q0 + off + 1 - " << window << ");\n";
+  b << "  for (int k0 = kBegin; k0 < kEnd; k0 += " << BK << ") {\n"
     << "    for (int i = t; i < " << BK * D << "; i += " << BQ << ") {\n"
     << "      int kk = i / " << D << ", d = i % " << D << ", j = k0 + kk;\n"
     << "      Ks[kk][d] = j < Sk ? " << k.at(w, "bb", "h", "j", "d")
@@ -216,7 +225,8 @@ LogicalResult Planner::genAttention(AttentionOp op) {
     << "      for (int kk = 0; kk < " << BK << "; ++kk) {\n"
     << "        int j = k0 + kk;\n"
     << "        s[kk] = " << negInf << ";\n"
-    << "        if (j < Sk" << (causal ? " && j <= qi + off" : "") << ") {\n"
+    << "        if (j < Sk" << (causal ? " && j <= qi + off" : "")
+    << (window ? " && j > qi + off - " + std::to_string(window) : "") << ") {\n"
     << "          float x = 0.0;\n"
     << "          for (int d = 0; d < " << D
     << "; ++d) x = fma(qr[d], Ks[kk][d], x);\n";

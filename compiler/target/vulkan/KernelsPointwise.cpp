@@ -408,8 +408,12 @@ LogicalResult Planner::genMisc(Operation *op) {
             [&](KernelWriter &, llvm::ArrayRef<std::string>,
                 llvm::ArrayRef<std::string> c, std::string &res) {
               size_t r = c.size();
-              res = "(" + c[r - 1] + " <= " + c[r - 2] + " + " + offset.glsl() +
-                    " ? 0.0 : " + value + ")";
+              std::string q = c[r - 2] + " + " + offset.glsl();
+              res = "(" + c[r - 1] + " <= " + q;
+              if (std::optional<int64_t> w = m.getWindow())
+                res +=
+                    " && " + c[r - 1] + " > " + q + " - " + std::to_string(*w);
+              res += " ? 0.0 : " + value + ")";
               return success();
             },
             "causal_mask");

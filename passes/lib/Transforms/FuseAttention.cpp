@@ -276,6 +276,7 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
     // is created until every check has passed.
     bool causal = false;
     Value offset;
+    IntegerAttr window;
     SmallVector<Scores::Mask> plain;
     std::optional<SmallVector<int64_t>> maskShape;
     for (Scores::Mask &m : scores.masks) {
@@ -286,6 +287,7 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
           cm.getValue().convertToDouble() * m.mult <= kMaskedOut) {
         causal = true;
         offset = cm.getOffset();
+        window = cm.getWindowAttr();
         continue;
       }
       ArrayRef<int64_t> shape = cast<ShapedType>(m.value.getType()).getShape();
@@ -393,7 +395,8 @@ struct FuseAttention final : OpRewritePattern<MatmulOp> {
         rewriter, loc, replaced->getResult(0).getType(), q, k, v, mask, offset,
         rewriter.getI64IntegerAttr(heads), rewriter.getF64FloatAttr(scale),
         causal ? rewriter.getUnitAttr() : UnitAttr(),
-        groups > 1 ? rewriter.getI64IntegerAttr(kvHeads) : IntegerAttr());
+        groups > 1 ? rewriter.getI64IntegerAttr(kvHeads) : IntegerAttr(),
+        window);
     rewriter.replaceOp(replaced, attn.getResult());
     if (remarks)
       remarks->fused(attn, kInto);

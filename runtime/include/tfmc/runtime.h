@@ -182,8 +182,8 @@ typedef enum tfmc_pipeline_cache {
   TFMC_PIPELINE_CACHE_MISS = 2, /* none yet: built from SPIR-V */
 } tfmc_pipeline_cache;
 typedef struct tfmc_pipeline_stats {
-  size_t pipelines;       /* one per kernel */
-  double create_ms;       /* vkCreateComputePipelines, all of them */
+  size_t pipelines; /* one per kernel */
+  double create_ms; /* vkCreateComputePipelines, all of them */
   tfmc_pipeline_cache cache;
   int cache_written;      /* the cache file was (re)written at open */
   const char *cache_path; /* "" when off; valid while the model is open */
@@ -238,7 +238,8 @@ tfmc_status tfmc_sample(const float *logits, size_t vocab,
                         int64_t *token);
 
 /*===----------------------------------------------------------------------===
- * Tokenizers: character-level, GPT-2 byte-level BPE, BERT WordPiece
+ * Tokenizers: character-level, GPT-2 byte-level BPE, BERT WordPiece,
+ * Hugging Face tokenizer.json (BPE)
  *===----------------------------------------------------------------------===*/
 
 typedef struct tfmc_tokenizer tfmc_tokenizer;
@@ -249,12 +250,22 @@ tfmc_status tfmc_model_tokenizer(tfmc_model *model,
                                  const tfmc_tokenizer **tokenizer);
 /* A tokenizer from files in `directory`: kind "byte_bpe" reads vocab.json
  * and merges.txt, "wordpiece" vocab.txt (`lowercase` also strips accents,
- * as BERT uncased does), "char" chars.json. */
+ * as BERT uncased does), "char" chars.json, "tokenizer_json"
+ * tokenizer.json. */
 tfmc_status tfmc_tokenizer_open(const char *kind, const char *directory,
                                 int lowercase, tfmc_tokenizer **tokenizer);
 void tfmc_tokenizer_destroy(tfmc_tokenizer *tokenizer);
-/* UTF-8 text to ids (*ids is allocated; release it with tfmc_free). With
- * add_special, the model's framing tokens (BERT: [CLS] ... [SEP]). */
+/* How tfmc_tokenizer_encode frames the text. */
+#define TFMC_ENCODE_PLAIN 0
+/* The tokenizer's framing tokens: BERT's [CLS] ... [SEP], the
+ * post-processor's of tokenizer.json (Llama: <s> ...). */
+#define TFMC_ENCODE_FRAMED 1
+/* What a prompt for a decoder to continue gets: the leading framing tokens
+ * of tokenizer.json's post-processor (Llama's <s>), as Hugging Face's
+ * tokenizer(prompt) adds them; nothing for the other kinds. */
+#define TFMC_ENCODE_PROMPT 2
+/* UTF-8 text to ids (*ids is allocated; release it with tfmc_free);
+ * add_special is one of TFMC_ENCODE_*. */
 tfmc_status tfmc_tokenizer_encode(const tfmc_tokenizer *tokenizer,
                                   const char *text, size_t length,
                                   int add_special, int64_t **ids,
@@ -265,6 +276,11 @@ tfmc_status tfmc_tokenizer_decode(const tfmc_tokenizer *tokenizer,
                                   const int64_t *ids, size_t count,
                                   int skip_special, char **text,
                                   size_t *length);
+/* How many of the leading `count` ids decode to text that ids appended
+ * later cannot change (a run of <0xXX> byte-fallback tokens at the end
+ * may still join into one character): what a streaming caller can show. */
+size_t tfmc_tokenizer_stable_prefix(const tfmc_tokenizer *tokenizer,
+                                    const int64_t *ids, size_t count);
 /* Special token ids by role: "bos", "eos", "pad", "unk", "cls", "sep"; -1
  * when the vocabulary has none. */
 int64_t tfmc_tokenizer_special(const tfmc_tokenizer *tokenizer,

@@ -35,7 +35,7 @@ const tfmc_tokenizer *tokenizerOf(Model &model) {
 }
 
 std::vector<int64_t> encode(const tfmc_tokenizer *t, const std::string &text,
-                            bool addSpecial) {
+                            int addSpecial) {
   int64_t *ids = nullptr;
   size_t n = 0;
   check(
@@ -107,6 +107,57 @@ void drainUtf8(std::string &pending, bool final, std::string &out) {
   }
   pending.erase(0, i);
 }
+
+/// Streams generated text as the tokenizer decodes the whole sequence:
+/// SentencePiece-style decoders strip and join across tokens, so a token
+/// alone does not decode to its part of the text. Each step decodes the
+/// context plus what was generated and writes what is new, holding back
+/// what a later token may still change: trailing byte-fallback tokens, an
+/// incomplete character, a U+FFFD a later byte may complete.
+class TextStream {
+public:
+  TextStream(const tfmc_tokenizer *tok, std::vector<int64_t> context)
+      : tok(tok), ids(std::move(context)),
+        base(decode(tok, ids, /*skipSpecial=*/true)) {}
+  void push(int64_t id) { ids.push_back(id); }
+  /// The text not written yet (all of it when `final`).
+  std::string take(bool final) {
+    // What follows the context's text; where a generated token changes
+    // how the context decodes (byte tokens that join the prompt's last
+    // character), what follows the common prefix, at a character boundary.
+    std::vector<int64_t> shown(
+        ids.begin(), ids.begin() + (final ? ids.size()
+                                          : tfmc_tokenizer_stable_prefix(
+                                                tok, ids.data(), ids.size())));
+    std::string full = decode(tok, shown, /*skipSpecial=*/true);
+    size_t common = 0;
+    while (common < full.size() && common < base.size() &&
+           full[common] == base[common])
+      ++common;
+    if (common < base.size())
+      while (common > 0 &&
+             (static_cast<unsigned char>(full[common]) & 0xC0) == 0x80)
+        --common;
+    std::string pending = full.substr(common);
+    std::string ready;
+    drainUtf8(pending, final, ready);
+    static const std::string kReplacement = "\xEF\xBF\xBD";
+    while (!final && ready.size() >= 3 &&
+           ready.compare(ready.size() - 3, 3, kReplacement) == 0)
+      ready.resize(ready.size() - 3);
+    if (ready.size() <= written)
+      return std::string();
+    std::string out = ready.substr(written);
+    written = ready.size();
+    return out;
+  }
+
+private:
+  const tfmc_tokenizer *tok;
+  std::vector<int64_t> ids;
+  std::string base;   ///< the context's text
+  size_t written = 0; ///< bytes past `base` already written
+};
 
 /// RAII for the C generator.
 struct Generator {
@@ -234,7 +285,10 @@ int tfmc::generate(Model &model, const TextOptions &o) {
                 std::string(encdec ? ""
                                    : " (a decoder continues a prompt of "
                                      "at least one token)"));
-  std::vector<int64_t> prompt = encode(tok, *o.prompt, /*addSpecial=*/false);
+  // A decoder's prompt gets the leading framing HF's tokenizer(prompt)
+  // adds (Llama's <s>); an encoder's input is the text as it is.
+  std::vector<int64_t> prompt =
+      encode(tok, *o.prompt, encdec ? TFMC_ENCODE_PLAIN : TFMC_ENCODE_PROMPT);
   if (prompt.empty())
     return fail("the prompt encodes to no tokens");
   int64_t maxLen = model.metadata("max_seq_len");
@@ -299,7 +353,7 @@ int tfmc::generate(Model &model, const TextOptions &o) {
     std::fwrite(o.prompt->data(), 1, o.prompt->size(), stdout);
     std::fflush(stdout);
   }
-  std::string pending;
+  TextStream stream(tok, target);
   std::vector<int64_t> generated;
   uint64_t rng = o.seed;
   bool stoppedAtEos = false;
@@ -317,17 +371,15 @@ int tfmc::generate(Model &model, const TextOptions &o) {
       stoppedAtEos = true;
       break;
     }
-    pending += decode(tok, {next}, /*skipSpecial=*/true);
-    std::string ready;
-    drainUtf8(pending, /*final=*/false, ready);
+    stream.push(next);
+    std::string ready = stream.take(/*final=*/false);
     std::fwrite(ready.data(), 1, ready.size(), stdout);
     std::fflush(stdout);
     if (i + 1 < maxNew)
       gen.append({next});
   }
   auto t2 = Clock::now();
-  std::string rest;
-  drainUtf8(pending, /*final=*/true, rest);
+  std::string rest = stream.take(/*final=*/true);
   std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::printf("\n");
   if (o.showIds) {
@@ -415,7 +467,7 @@ int tfmc::embed(Model &model, const TextOptions &o) {
   std::vector<std::vector<float>> embeddings;
   std::vector<std::vector<int64_t>> allIds;
   for (size_t i = 0; i < o.texts.size(); ++i) {
-    std::vector<int64_t> ids = encode(tok, o.texts[i], /*addSpecial=*/true);
+    std::vector<int64_t> ids = encode(tok, o.texts[i], TFMC_ENCODE_FRAMED);
     if (maxLen > 0 && static_cast<int64_t>(ids.size()) > maxLen)
       return fail("--text " + std::to_string(i + 1) + " has " +
                   std::to_string(ids.size()) +

@@ -370,6 +370,7 @@ int run(const Options &o, tfmc_model *embedded) {
     tfmc::check(tfmc_session_enable_profiling(session.get(), 1));
 
   std::map<std::string, bool> bound;
+  std::vector<int64_t> idsShape; // of the token ids given, if any
   for (const auto &[name, file] : o.inputs) {
     tfmc::NpyArray a;
     std::string error;
@@ -381,8 +382,9 @@ int run(const Options &o, tfmc_model *embedded) {
       return fail(file + ": " + e.what());
     }
     bound[name] = true;
+    if (name == TFMC_IO_INPUT_IDS || name == TFMC_IO_DECODER_INPUT_IDS)
+      idsShape = a.shape;
   }
-  std::vector<int64_t> tokenShape;
   for (const auto &[given, list] : o.tokens) {
     std::string name = given;
     if (name.empty()) {
@@ -411,18 +413,21 @@ int run(const Options &o, tfmc_model *embedded) {
         break;
       start = comma + 1;
     }
-    tokenShape = {1, static_cast<int64_t>(ids.size())};
-    session.setInput(name, tokenShape, ids);
+    idsShape = {1, static_cast<int64_t>(ids.size())};
+    session.setInput(name, idsShape, ids);
     bound[name] = true;
   }
-  // Conveniences for --tokens runs: no padding, one segment.
-  if (!tokenShape.empty())
+  // As in Hugging Face's modeling classes, attention_mask and
+  // token_type_ids are optional when they are the token ids' shape: no
+  // padding, one segment.
+  if (!idsShape.empty())
     for (const tfmc_tensor_spec &s : specs) {
       std::string name = s.name;
       if (bound.count(name) ||
-          (name != TFMC_IO_ATTENTION_MASK && name != TFMC_IO_TOKEN_TYPE_IDS))
+          (name != TFMC_IO_ATTENTION_MASK && name != TFMC_IO_TOKEN_TYPE_IDS) ||
+          s.rank != static_cast<int>(idsShape.size()))
         continue;
-      std::vector<int64_t> shape(s.shape, s.shape + s.rank);
+      std::vector<int64_t> shape = idsShape;
       size_t n = 1;
       for (int64_t d : shape)
         n *= d;

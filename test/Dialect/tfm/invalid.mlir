@@ -816,3 +816,27 @@ func.func @range_sizes() {
   %0 = tfm.range : tensor<?xi64>
   return
 }
+
+// -----
+
+func.func @causal_mask_window() {
+  // expected-error @+1 {{window must be positive, got 0}}
+  %m = tfm.causal_mask window 0 : tensor<37x37xf32>
+  return
+}
+
+// -----
+
+func.func @attention_window_needs_causal(%q: tensor<2x37x96xf32>) {
+  // expected-error @+1 {{a sliding window only applies to causal attention}}
+  %o = tfm.attention %q, %q, %q heads 3 scale 0.125 window 8 : (tensor<2x37x96xf32>, tensor<2x37x96xf32>, tensor<2x37x96xf32>) -> tensor<2x37x96xf32>
+  return
+}
+
+// -----
+
+func.func @attention_window_positive(%q: tensor<2x37x96xf32>) {
+  // expected-error @+1 {{window must be positive, got -2}}
+  %o = tfm.attention %q, %q, %q heads 3 scale 0.125 causal window -2 : (tensor<2x37x96xf32>, tensor<2x37x96xf32>, tensor<2x37x96xf32>) -> tensor<2x37x96xf32>
+  return
+}

@@ -30,6 +30,8 @@ func.func @embeddings(%ids: tensor<2x37xi64>, %ids32: tensor<2x37xi32>, %am: ten
   %cm = tfm.causal_mask : tensor<37x37xf32>
   // CHECK: tfm.causal_mask offset %{{.*}} sizes(%{{.*}}, %{{.*}}) {value = -1.000000e+04 : f64} : tensor<?x?xf32>
   %cmd = tfm.causal_mask offset %off sizes(%len, %len) {value = -1.0e4} : tensor<?x?xf32>
+  // CHECK: tfm.causal_mask offset %{{.*}} window 16 sizes(%{{.*}}, %{{.*}}) : tensor<?x?xf32>
+  %cmw = tfm.causal_mask offset %off window 16 sizes(%len, %len) : tensor<?x?xf32>
   // CHECK: tfm.padding_mask %{{.*}} : tensor<2x37xi64> -> tensor<2x1x1x37xf32>
   %pm = tfm.padding_mask %am : tensor<2x37xi64> -> tensor<2x1x1x37xf32>
   return %e, %e32, %pe, %ped, %cm, %cmd, %pm : tensor<2x37x96xf32>, tensor<2x37x96xf32>, tensor<37x96xf32>, tensor<?x96xf32>, tensor<37x37xf32>, tensor<?x?xf32>, tensor<2x1x1x37xf32>

@@ -3,7 +3,9 @@ attention (Sk != Sq), padding masks, causal + padding together, heads
 explicit (rank 4), sequences spanning several query/key blocks, a KV-cache
 style offset, large scores that overflow a naive exp, and grouped-query
 attention (kv_heads < heads; K/V heads shared by groups of query heads) in
-both layouts, with masks and in decode."""
+both layouts, with masks and in decode; sliding windows (query p sees keys
+p - W < j <= p, as transformers' Mistral mask) over several key blocks,
+with an offset, in decode, with padding."""
 import math
 
 import numpy as np
@@ -14,7 +16,8 @@ from harness import check, randn, ty
 NEG = -1.0e9
 
 
-def reference(q, k, v, heads, scale, mask=None, causal=False, offset=0, kv_heads=None):
+def reference(q, k, v, heads, scale, mask=None, causal=False, offset=0, kv_heads=None,
+              window=None):
     """softmax(Q K^T * scale + mask) V, heads folded into features (rank 3)
     or explicit (rank 4), as tfm.attention defines it; with kv_heads, K/V
     heads repeated over their groups (transformers' repeat_kv)."""
@@ -33,6 +36,8 @@ def reference(q, k, v, heads, scale, mask=None, causal=False, offset=0, kv_heads
         i = torch.arange(s.shape[-2])[:, None] + offset
         j = torch.arange(s.shape[-1])[None, :]
         s = s + torch.where(j > i, torch.tensor(NEG), torch.tensor(0.0))
+        if window:
+            s = s + torch.where(j <= i - window, torch.tensor(NEG), torch.tensor(0.0))
     o = torch.softmax(s, -1) @ v
     if folded:
         o = o.transpose(1, 2).reshape(o.shape[0], o.shape[2], -1)
@@ -40,7 +45,7 @@ def reference(q, k, v, heads, scale, mask=None, causal=False, offset=0, kv_heads
 
 
 def case(name, qs, ks, vs, heads, causal=False, mask=None, offset=None, scale=None,
-         qscale=1.0, kv_heads=None):
+         qscale=1.0, kv_heads=None, window=None):
     q, k, v = randn(*qs, scale=qscale), randn(*ks), randn(*vs)
     d = qs[-1] // heads if len(qs) == 3 else qs[-1]
     scale = scale or 1.0 / math.sqrt(d)
@@ -61,14 +66,15 @@ def case(name, qs, ks, vs, heads, causal=False, mask=None, offset=None, scale=No
         extra += " offset %off"
         types.append("index")
     mlir = f"""func.func @main({', '.join(args)}) -> {ty(out)} {{
-{pre}  %o = tfm.attention %q, %k, %v{extra} heads {heads}{f' kv_heads {kv_heads}' if kv_heads else ''} scale {scale:.17e}{' causal' if causal else ''} : ({', '.join(types)}) -> {ty(out)}
+{pre}  %o = tfm.attention %q, %k, %v{extra} heads {heads}{f' kv_heads {kv_heads}' if kv_heads else ''} scale {scale:.17e}{' causal' if causal else ''}{f' window {window}' if window else ''} : ({', '.join(types)}) -> {ty(out)}
   return %o : {ty(out)}
 }}
 """
 
     def ref(*a):
         m = a[3] if mask is not None else None
-        return reference(a[0], a[1], a[2], heads, scale, m, causal, offset or 0, kv_heads)
+        return reference(a[0], a[1], a[2], heads, scale, m, causal, offset or 0, kv_heads,
+                         window)
     check("attention_" + name, mlir, inputs, None, ref)
 
 
@@ -99,4 +105,15 @@ case("gqa_causal_padded", (2, 37, 96), (2, 37, 32), (2, 37, 32), 6, causal=True,
 case("mqa_rank4", (2, 6, 37, 16), (2, 1, 41, 16), (2, 1, 41, 24), 6, kv_heads=1)
 case("gqa_decode", (1, 1, 96), (1, 64, 32), (1, 64, 32), 6, causal=True, offset=50,
      kv_heads=2)
+# Sliding windows: shorter than a key block and spanning several.
+case("window", (1, 37, 96), (1, 37, 96), (1, 37, 96), 3, causal=True, window=5)
+case("window_blocks", (1, 150, 64), (1, 150, 64), (1, 150, 64), 2, causal=True, window=45)
+case("window_offset_gqa", (1, 7, 96), (1, 60, 32), (1, 60, 32), 6, causal=True, offset=53,
+     kv_heads=2, window=19)
+case("window_decode", (1, 1, 96), (1, 300, 32), (1, 300, 32), 6, causal=True, offset=280,
+     kv_heads=2, window=37)
+# (Every query keeps a visible key: a padded query whose whole window is
+# padding has no defined result; transformers averages the masked keys.)
+case("window_padded", (2, 37, 96), (2, 37, 96), (2, 37, 96), 3, causal=True, window=9,
+     mask=padding(2, 37, [37, 33]))
 print("OK")

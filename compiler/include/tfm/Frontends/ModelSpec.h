@@ -145,6 +145,9 @@ struct AttentionConfig {
   bool bias = true;       ///< biases of the Q, K and V projections
   bool outBias = true;    ///< bias of the output projection
   int64_t headDim = 0;    ///< features per head (0: d_model / numHeads)
+  /// Causal self-attention sees only the last `slidingWindow` positions
+  /// (Mistral); 0: all of them.
+  int64_t slidingWindow = 0;
 
   int64_t kvHeads() const { return numKVHeads ? numKVHeads : numHeads; }
 };

@@ -16,6 +16,14 @@
 
 namespace mlir::tfm {
 
+/// Every tokenizer kind the runtime implements.
+inline llvm::ArrayRef<const char *> tokenizerKinds() {
+  static const char *const kKinds[] = {
+      TFMC_TOKENIZER_CHAR, TFMC_TOKENIZER_BYTE_BPE, TFMC_TOKENIZER_WORDPIECE,
+      TFMC_TOKENIZER_HF_JSON};
+  return kKinds;
+}
+
 /// The files a tokenizer kind reads, or none for an unknown kind.
 inline llvm::ArrayRef<const char *> tokenizerFiles(llvm::StringRef kind) {
   static const char *const kChar[] = TFMC_TOKENIZER_CHAR_FILES;

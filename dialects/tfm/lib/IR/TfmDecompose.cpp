@@ -206,8 +206,9 @@ FailureOr<SmallVector<Value>> AttentionOp::decomposeOperation(OpBuilder &b) {
       sizes.push_back(dimValue(b, e.loc, scores, 2));
     if (maskType.isDynamicDim(1))
       sizes.push_back(dimValue(b, e.loc, scores, 3));
-    Value causal = CausalMaskOp::create(b, e.loc, maskType, getOffset(), sizes,
-                                        b.getF64FloatAttr(-1.0e9));
+    Value causal =
+        CausalMaskOp::create(b, e.loc, maskType, getOffset(), sizes,
+                             b.getF64FloatAttr(-1.0e9), getWindowAttr());
     scores = e.add(scores, causal);
   }
   Value probs = SoftmaxOp::create(b, e.loc, scores, /*axis=*/3);

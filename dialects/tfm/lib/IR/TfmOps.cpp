@@ -196,6 +196,8 @@ LogicalResult CausalMaskOp::verify() {
            << formatShape(type.getShape());
   if (getValue().convertToDouble() >= 0.0)
     return emitOpError("mask value must be negative");
+  if (std::optional<int64_t> w = getWindow(); w && *w <= 0)
+    return emitOpError("window must be positive, got ") << *w;
   return verifyDynamicSizes(*this, type, getDynamicSizes());
 }
 
@@ -573,6 +575,12 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("scale must be a positive finite number, got ") << scale;
   if (getOffset() && !getCausal())
     return emitOpError("an offset only applies to causal attention");
+  if (std::optional<int64_t> w = getWindow()) {
+    if (!getCausal())
+      return emitOpError("a sliding window only applies to causal attention");
+    if (*w <= 0)
+      return emitOpError("window must be positive, got ") << *w;
+  }
   FailureOr<AttentionDims> dims = inferAttentionDims(
       shapeOf(getQuery()), shapeOf(getKey()), shapeOf(getValue()),
       getNumHeads(), [&](const Twine &m) { (void)emitOpError(m); },

@@ -61,6 +61,7 @@ struct FlashAttention {
   Value sq, sk; // sequence lengths
   double scale;
   bool causal;
+  int64_t window = 0; // sliding window (causal), 0: none
   unsigned regs;
 
   FlashAttention(AttentionOp op, Lowering &l)
@@ -137,15 +138,21 @@ struct FlashAttention {
           k.store(k.vcst(0.0), acc, {i, k.idx(j * lanes)});
       });
 
-      // Keys this block may see: all, or up to the causal frontier.
-      Value kEnd = sk;
+      // Keys this block may see: all, or up to the causal frontier; with a
+      // sliding window, none before the first query's window.
+      Value kEnd = sk, kBegin = k.idx(0);
       if (causal) {
         Value frontier = k.add(q0, k.idx(bq));
         if (offset)
           frontier = k.add(frontier, offset);
         kEnd = k.min(sk, frontier);
       }
-      k.loop(k.idx(0), kEnd, bk, [&](Value k0) {
+      if (window) {
+        Value first = offset ? k.add(q0, offset) : q0;
+        kBegin = arith::MaxSIOp::create(
+            l.b, k.sub(k.add(first, k.idx(1)), k.idx(window)), k.idx(0));
+      }
+      k.loop(kBegin, kEnd, bk, [&](Value k0) {
         Value nk = k.min(k.idx(bk), k.sub(kEnd, k0));
         // KT = K[k0 : k0 + nk]^T, zero padded.
         k.loop(k.idx(0), k.idx(bk), 1, [&](Value j) {
@@ -221,6 +228,16 @@ struct FlashAttention {
                 l.b, valid,
                 arith::CmpIOp::create(
                     l.b, arith::CmpIPredicate::ule, keys,
+                    vector::BroadcastOp::create(l.b, iota.getType(), qPos)));
+          if (window) // keys + W > qPos
+            valid = arith::AndIOp::create(
+                l.b, valid,
+                arith::CmpIOp::create(
+                    l.b, arith::CmpIPredicate::ugt,
+                    arith::AddIOp::create(
+                        l.b, keys,
+                        vector::BroadcastOp::create(l.b, iota.getType(),
+                                                    k.idx(window))),
                     vector::BroadcastOp::create(l.b, iota.getType(), qPos)));
           Value x = s[r * kVecs + j];
           if (mask) {
@@ -343,6 +360,7 @@ LogicalResult mlir::tfm::cpu::lowerAttention(AttentionOp op, Lowering &l) {
   fa.sk = l.dim(fa.kk.mem, seqDim);
   fa.scale = op.getScale().convertToDouble();
   fa.causal = op.getCausal();
+  fa.window = op.getWindow().value_or(0);
   fa.offset = l.scalar(op.getOffset());
   if (Value m = op.getMask()) {
     fa.mask = l.contiguous(l.lookup(m));

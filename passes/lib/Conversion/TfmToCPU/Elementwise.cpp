@@ -307,6 +307,15 @@ static LogicalResult lowerCausalMask(CausalMaskOp op, Lowering &l) {
           i = arith::AddIOp::create(nb, loc, i, offset);
         Value masked =
             arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ugt, j, i);
+        // Sliding window W: also j + W <= i (j <= i - W without going
+        // below zero).
+        if (std::optional<int64_t> w = op.getWindow()) {
+          Value jw = arith::AddIOp::create(
+              nb, loc, j, arith::ConstantIndexOp::create(nb, loc, *w));
+          masked = arith::OrIOp::create(
+              nb, loc, masked,
+              arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule, jw, i));
+        }
         Value neg = arith::ConstantOp::create(nb, loc, elt,
                                               nb.getFloatAttr(elt, value));
         Value zero =

@@ -182,16 +182,21 @@ def Tfm_CausalMaskOp : Tfm_Op<"causal_mask", [Pure, AttrSizedOperandSegments]> {
     A `[q, k]` tensor that is 0 where key `j` may be attended by query `i`
     (`j <= i + offset`) and `value` (a large negative number, -1e9 as in the
     paper) elsewhere. Added to the attention scores before the softmax.
+    With a sliding `window` W (Mistral), query `i` sees only the last W
+    positions: keys `j <= i + offset - W` are masked too.
 
     ```mlir
     %m = tfm.causal_mask : tensor<37x37xf32>
+    %w = tfm.causal_mask window 16 : tensor<37x37xf32>
     ```
   }];
   let arguments = (ins Optional<Index>:$offset, Variadic<Index>:$dynamic_sizes,
-                       DefaultValuedAttr<F64Attr, "-1.0e9">:$value);
+                       DefaultValuedAttr<F64Attr, "-1.0e9">:$value,
+                       OptionalAttr<I64Attr>:$window);
   let results = (outs Tfm_FloatTensor:$result);
   let assemblyFormat = [{
-    (`offset` $offset^)? (`sizes` `(` $dynamic_sizes^ `)`)? attr-dict `:` type($result)
+    (`offset` $offset^)? (`window` $window^)? (`sizes` `(` $dynamic_sizes^ `)`)?
+    attr-dict `:` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -726,7 +731,9 @@ def Tfm_AttentionOp : Tfm_Op<"attention", [Pure, AttrSizedOperandSegments,
     simply `Sk != Sq`. With `kv_heads` (fewer than `heads`, dividing it:
     grouped-query attention) `k` and `v` have `kv_heads` heads and query
     head `h` attends with key/value head `h / (heads / kv_heads)`, without
-    repeating K and V.
+    repeating K and V. With `causal` and a sliding `window` W, query `i`
+    also ignores keys `j <= i + offset - W` (it sees the last W positions,
+    itself included); kernels do not visit those keys.
 
     ```mlir
     %o = tfm.attention %q, %k, %v heads 3 scale 0.17677669529663687 causal
@@ -738,12 +745,13 @@ def Tfm_AttentionOp : Tfm_Op<"attention", [Pure, AttrSizedOperandSegments,
                        Tfm_FloatTensor:$value, Optional<Tfm_FloatTensor>:$mask,
                        Optional<Index>:$offset, I64Attr:$num_heads,
                        F64Attr:$scale, UnitAttr:$causal,
-                       OptionalAttr<I64Attr>:$num_kv_heads);
+                       OptionalAttr<I64Attr>:$num_kv_heads,
+                       OptionalAttr<I64Attr>:$window);
   let results = (outs Tfm_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`mask` $mask^)? (`offset` $offset^)?
     `heads` $num_heads (`kv_heads` $num_kv_heads^)? `scale` $scale
-    (`causal` $causal^)? attr-dict
+    (`causal` $causal^)? (`window` $window^)? attr-dict
     `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
