@@ -30,6 +30,7 @@ void mlir::tfm::buildFusionPipeline(OpPassManager &pm,
   fn.addPass(createRecomposeSoftmaxPass({opts.remarks}));
   fn.addPass(createRecomposeNormPass({opts.remarks}));
   fn.addPass(createRecomposeActivationsPass({opts.remarks}));
+  fn.addPass(createRecomposeRotaryPass({opts.remarks}));
   fn.addPass(createCanonicalizerPass());
   fn.addPass(createCSEPass());
   // 2. Fuse into the fused-level ops.

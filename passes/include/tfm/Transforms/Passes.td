@@ -131,6 +131,31 @@ def RecomposeActivationsPass : Pass<"tfm-recompose-activations", "func::FuncOp">
 // Fusion into fused-level ops
 //===----------------------------------------------------------------------===//
 
+def RecomposeRotaryPass : Pass<"tfm-recompose-rotary", "func::FuncOp"> {
+  let summary = "Recompose rotary position embeddings written as primitives into tfm.rotary";
+  let description = [{
+    Hugging Face's (and exporters') `x * cos + rotate_half(x) * sin`, with
+    `rotate_half(x) = concat(-x2, x1)` and full-width tables
+    `cos(concat(A, A))`, and tfm-decompose's expansion over the halves,
+    `concat(x1 * c - x2 * s, x2 * c + x1 * s [, x_pass])`, become
+    `tfm.rotary`. The angles `A` must be `positions (x) theta` with
+    positions `tfm.range` (its offset becomes the op's) converted to float
+    and optionally divided by a constant (the op's `scaling`), and theta
+    the table `1 / base^(2i/R)` for one base, recovered from `theta_1` and
+    checked entry by entry. The tables must broadcast as `[1, seq, 1, w]`
+    over `[batch, seq, heads, dim]`.
+
+    ```mlir
+    %c = tfm.cos %a : tensor<?x16xf32>   // %a = positions x theta
+    ...
+    %r = tfm.concat %o1, %o2 axis 3 : ...
+    // becomes
+    %r = tfm.rotary %x base 1.000000e+04 : tensor<1x?x4x32xf32>
+    ```
+  }];
+  let options = [FusionRemarksOption];
+}
+
 def FuseAttentionPass : Pass<"tfm-fuse-attention", "func::FuncOp"> {
   let summary = "Fuse scaled dot-product attention into tfm.attention";
   let description = [{

@@ -52,6 +52,11 @@ void populateRecomposeActivationsPatterns(RewritePatternSet &patterns,
                                           const ControlFn &control = {},
                                           FusionRemarks *remarks = nullptr);
 
+/// Rotary embeddings as primitives (rotate-half or halves) -> tfm.rotary.
+void populateRecomposeRotaryPatterns(RewritePatternSet &patterns,
+                                     const ControlFn &control = {},
+                                     FusionRemarks *remarks = nullptr);
+
 /// Scaled dot-product attention -> tfm.attention.
 void populateFuseAttentionPatterns(RewritePatternSet &patterns,
                                    const ControlFn &control = {},
