@@ -27,6 +27,7 @@ def load(name):
 machine, gemm, gemm2 = load("machine"), load("gemm-native"), load("gemm-avx2")
 att, e2e, dec = load("attention"), load("e2e"), load("decode")
 dec16 = load("decode-bf16")
+llama = load("llama")
 # Fractions of peak use the peak measured in the same run as the GEMMs.
 for g in (gemm, gemm2):
     if g:
@@ -227,6 +228,53 @@ if dec and dec16:
     goals.append(("bf16-weight prefill not slower than f32",
                   f"{dec16['tfmc_prefill_ms']:.1f} vs {dec['tfmc_prefill_ms']:.1f} ms",
                   dec16["tfmc_prefill_ms"] <= 1.05 * dec["tfmc_prefill_ms"]))
+
+if llama:
+    s = llama["shape"]
+    w("## A 1.1B Llama (TinyLlama's shape)\n")
+    w(f"`bench/llama.py`: {s['layers']} layers, hidden {s['hidden']}, {s['heads']} query "
+      f"heads over {s['kv_heads']} key/value heads, SwiGLU {s['intermediate']}, vocab "
+      f"{s['vocab']}, untied head, random weights (a float16 Hugging Face folder); "
+      f"{llama['threads']} threads. tfmc at f32 and with the checkpoint's f16 weights "
+      "kept (`--weight-dtype=auto`; arithmetic f32), PyTorch at f32 (transformers, eager), "
+      "llama.cpp (`llama-bench`, built from the `llama-cpp-python` sdist by "
+      "`bench/setup_llamacpp.sh`, GGUF from its `convert_hf_to_gguf.py`) at f32 and f16. "
+      "Prefill: the time to process the prompt (llama.cpp: pp128/pp512).\n")
+    w("| prefill | PyTorch f32 | tfmc f32 | llama.cpp f32 | tfmc f16 | llama.cpp f16 |")
+    w("|---|---|---|---|---|---|")
+    t = llama["torch_f32"]
+    for n in (128, 512):
+        row = [f"{1e3 * t['prefill%d_s' % n]:.0f} ms"]
+        for dt in ("f32", "f16"):
+            o = llama["tfmc_" + dt]
+            row.append(f"{1e3 * o['prefill%d_s' % n]:.0f} ms "
+                       f"({t['prefill%d_s' % n] / o['prefill%d_s' % n]:.2f}× PyTorch)")
+            lc = o.get("llama_cpp")
+            row.append(f"{1e3 * n / lc['pp%d_tps' % n]:.0f} ms" if lc else "—")
+        w(f"| {n} tokens | " + " | ".join([row[0], row[1], row[2], row[3], row[4]]) + " |")
+    w("")
+    w("| decode | tfmc tok/s | bound tok/s (bytes/token, triad) | of the bound | "
+      "llama.cpp tok/s | tfmc / llama.cpp | PyTorch tok/s |")
+    w("|---|---|---|---|---|---|---|")
+    for dt in ("f32", "f16"):
+        o = llama["tfmc_" + dt]
+        lc = o.get("llama_cpp")
+        w(f"| {dt} | {o['tps']:.2f} | {o['bound_tps']:.2f} ({o['weight_bytes'] / 1e9:.2f} GB, "
+          f"{o['triad_gbs']:.0f} GB/s) | {100 * o['tps'] / o['bound_tps']:.0f}% | "
+          + (f"{lc['tg_tps']:.2f} | {o['tps'] / lc['tg_tps']:.2f}× | " if lc else "— | — | ")
+          + (f"{t['tps']:.2f} |" if dt == "f32" else "— |"))
+    w("")
+    w(f"Greedy tokens of tfmc f32 and PyTorch: "
+      f"{'identical' if llama['tokens_equal_f32'] else 'different'}.\n")
+    for dt in ("f32", "f16"):
+        o = llama["tfmc_" + dt]
+        goals.append((f"1.1B Llama {dt} decode ≥ 90% of the bandwidth bound (issue 14)",
+                      f"{100 * o['tps'] / o['bound_tps']:.0f}%",
+                      o["tps"] >= 0.9 * o["bound_tps"]))
+        if o.get("llama_cpp"):
+            r = o["tps"] / o["llama_cpp"]["tg_tps"]
+            goals.append((f"1.1B Llama {dt} decode ≥ 1.1× llama.cpp (issue 14)",
+                          f"{r:.2f}×", r >= 1.1))
 
 if goals:
     w("## Goals\n")

@@ -6,16 +6,18 @@
 # RSS), end to end (BERT-base, all-MiniLM-L6-v2, GPT-2-small prefill at 128
 # and 512, a tiny model for per-run overhead; vs ORT and PyTorch, with
 # compile times), GPT-2-small decode (vs PyTorch with its KV cache and vs the
-# bandwidth bound) -- writes JSON to bench/results/ and regenerates
-# docs/benchmarks.md with its plots (bench/report.py). About 25 minutes on
-# 2 cores. THREADS=N to change the thread count; CASES="gemm attention e2e
-# decode" to run a subset (the report uses the results present).
+# bandwidth bound), a TinyLlama-shaped 1.1B Llama (prefill 128/512 and
+# decode at f32 and f16 vs PyTorch, llama.cpp and the bandwidth bound) --
+# writes JSON to bench/results/ and regenerates docs/benchmarks.md with its
+# plots (bench/report.py). About 50 minutes on 2 cores (the Llama case 25).
+# THREADS=N to change the thread count; CASES="gemm attention e2e decode
+# llama" to run a subset (the report uses the results present).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash bench/setup.sh
 BUILD=${TFMC_BUILD_DIR:-build}
 THREADS=${THREADS:-2}
-CASES=${CASES:-"gemm attention e2e decode"}
+CASES=${CASES:-"gemm attention e2e decode llama"}
 PY=bench/.venv/bin/python
 WORK=$(mktemp -d /tmp/tfmc-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -77,6 +79,12 @@ if has decode; then
   echo "== GPT-2-small decode, bf16 weights"
   $PY bench/decode.py "$WORK/e2e" --threads "$THREADS" --stream "$WORK/stream" \
     --weight-dtype=bf16 --json "$R/decode-bf16.json"
+fi
+if has llama; then
+  echo "== TinyLlama-shaped 1.1B Llama: prefill and decode, f32 and f16 (llama.cpp: bench/setup_llamacpp.sh)"
+  bash bench/setup_llamacpp.sh
+  $PY bench/llama.py "$WORK/llama" --threads "$THREADS" --stream "$WORK/stream" \
+    --json "$R/llama.json"
 fi
 echo "== docs/benchmarks.md"
 $PY bench/report.py "$R" docs/benchmarks.md
