@@ -149,8 +149,9 @@ static Value rotary(Context &c, Value x, int64_t heads, Value past) {
   FloatAttr scaling = p.rotaryScaling != 1.0
                           ? c.b.getF64FloatAttr(p.rotaryScaling)
                           : FloatAttr();
-  Value r = RotaryOp::create(c.b, c.loc, h.getType(), h, past,
-                             c.b.getF64FloatAttr(p.base), dims, scaling);
+  Value r = RotaryOp::create(
+      c.b, c.loc, h.getType(), h, past, c.b.getF64FloatAttr(p.base), dims,
+      scaling, p.rotaryInterleaved ? c.b.getUnitAttr() : UnitAttr());
   return ReshapeOp::create(c.b, c.loc, x.getType(), r);
 }
 

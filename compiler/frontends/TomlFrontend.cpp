@@ -270,7 +270,7 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
                         {"sinusoidal", "learned", "none", "rotary"}, false))
     spec->positions.kind = static_cast<PositionKind>(*c);
   bool rotary = spec->positions.kind == PositionKind::Rotary;
-  for (StringRef key : {"rotary_base", "rotary_dim"})
+  for (StringRef key : {"rotary_base", "rotary_dim", "rotary_interleaved"})
     if (!rotary && m.get(key))
       m.error(key) << "needs positional_encoding = \"rotary\"";
   if (rotary) {
@@ -279,6 +279,7 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
       m.error("rotary_base") << "must be greater than 1";
     spec->positions.rotaryDim =
         m.integer("rotary_dim", false, 2, 0).value_or(0);
+    spec->positions.rotaryInterleaved = m.boolean("rotary_interleaved", false);
   }
   att.bias = att.outBias = m.boolean("attention_bias", true);
   ffn.bias = m.boolean("ffn_bias", true);

@@ -14,6 +14,22 @@ func.func @reshape_of_transpose(%x: tensor<2x3x4xf32>) -> tensor<8x3xf32> {
 
 // -----
 
+// Every other element of the last axis, with a unit last dim: [.., 3, 2]
+// sliced to [.., 3, 1] has stride 2 under the unit dim, so it is not dense
+// and the reshape reads a copy (interleaved rotary's decomposition).
+// CHECK-LABEL: func.func @strided_under_unit_dim
+// CHECK: %[[S:.*]] = tfm.slice
+// CHECK-NEXT: %[[C:.*]] = tfm.copy %[[S]] : tensor<2x3x1xf32>
+// CHECK-NEXT: tfm.reshape %[[C]]
+func.func @strided_under_unit_dim(%x: tensor<2x3x2xf32>) -> tensor<2x3xf32> {
+  %s = tfm.slice %x axis 2 [1 : 2] : tensor<2x3x2xf32> -> tensor<2x3x1xf32>
+  %r = tfm.reshape %s : tensor<2x3x1xf32> -> tensor<2x3xf32>
+  %y = tfm.exp %r : tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
 // Slices of a row are views that attention reads strided and linears read
 // as rows of unit stride; a norm needs its rows dense, so it gets a copy.
 // CHECK-LABEL: func.func @slices

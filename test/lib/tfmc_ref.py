@@ -231,11 +231,13 @@ DEFAULTS = dict(norm="layernorm", norm_placement="post", norm_eps=1e-5,
                 ffn="plain")
 
 
-def rotary(x, offset=0, base=10000.0, rotary_dim=None, scaling=1.0):
+def rotary(x, offset=0, base=10000.0, rotary_dim=None, scaling=1.0, interleaved=False):
     """Rotary position embedding of x [B, S, H, D] at positions offset + s,
     computed as Hugging Face's Llama (transformers 4.38) computes it in f32:
     inv_freq = 1 / base^(arange(0, R, 2) / R), angles = positions * inv_freq,
-    x * cos + rotate_half(x) * sin over the first R features."""
+    x * cos + rotate_half(x) * sin over the first R features. With
+    `interleaved`, as GPT-J's apply_rotary_pos_emb: adjacent pairs
+    (rotate_every_two) and each angle repeated twice."""
     d = x.shape[-1]
     r = rotary_dim or d
     inv_freq = 1.0 / (base ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
@@ -243,10 +245,13 @@ def rotary(x, offset=0, base=10000.0, rotary_dim=None, scaling=1.0):
     if scaling != 1.0:  # LlamaLinearScalingRotaryEmbedding
         pos = pos / scaling
     freqs = (inv_freq[None, :, None] @ pos[None, None, :]).transpose(1, 2)[0]
-    emb = torch.cat((freqs, freqs), dim=-1)
+    emb = freqs.repeat_interleave(2, dim=-1) if interleaved else torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos()[None, :, None, :].to(x.dtype), emb.sin()[None, :, None, :].to(x.dtype)
     xr, rest = x[..., :r], x[..., r:]
-    rot = torch.cat((-xr[..., r // 2:], xr[..., :r // 2]), dim=-1)
+    if interleaved:
+        rot = torch.stack((-xr[..., 1::2], xr[..., ::2]), dim=-1).flatten(-2)
+    else:
+        rot = torch.cat((-xr[..., r // 2:], xr[..., :r // 2]), dim=-1)
     return torch.cat((xr * cos + rot * sin, rest), dim=-1)
 
 

@@ -488,13 +488,22 @@ LogicalResult Planner::genMisc(Operation *op) {
             ro.getResult(), out, {x},
             [&](KernelWriter &w, llvm::ArrayRef<std::string> in,
                 llvm::ArrayRef<std::string> c, std::string &res) {
-              // The rotate-half partner and the table column, clamped into
-              // range for the features that pass through.
-              w.body << "    bool rfirst = " << c[3] << " < " << h << ";\n"
-                     << "    int ri = " << c[3] << " % " << h << ";\n"
-                     << "    int rj = rfirst ? " << c[3] << " + " << h << " : "
-                     << c[3] << " - " << h << ";\n"
-                     << "    int rp = " << c[1] << " + " << offset.glsl()
+              // The partner (rotate-half: j +- R/2; interleaved: j ^ 1) and
+              // the table column, clamped into range for the features that
+              // pass through.
+              if (ro.getInterleaved())
+                w.body << "    bool rfirst = (" << c[3] << " & 1) == 0;\n"
+                       << "    int ri = min(" << c[3] << " >> 1, " << half - 1
+                       << ");\n"
+                       << "    int rj = min(rfirst ? " << c[3]
+                       << " + 1 : " << c[3] << " - 1, " << x.dims[3].value - 1
+                       << ");\n";
+              else
+                w.body << "    bool rfirst = " << c[3] << " < " << h << ";\n"
+                       << "    int ri = " << c[3] << " % " << h << ";\n"
+                       << "    int rj = rfirst ? " << c[3] << " + " << h
+                       << " : " << c[3] << " - " << h << ";\n";
+              w.body << "    int rp = " << c[1] << " + " << offset.glsl()
                      << ";\n"
                      << "    float rc = "
                      << w.load(table, KernelWriter::linear(table, {"rp", "ri"}))

@@ -60,7 +60,15 @@ struct Layout {
   bool unitInner() const {
     return rank() == 0 || sizes.back().isConst(1) || strides.back().isConst(1);
   }
-  bool contiguous() const { return unitInner() && merges(0, rank()); }
+  /// The innermost dim that is not 1 has stride 1 (a slice of [.., n, 2]
+  /// to [.., n, 1] leaves stride 2 there, under a unit last dim).
+  bool denseInner() const {
+    for (int64_t d = rank() - 1; d >= 0; --d)
+      if (!sizes[d].isConst(1))
+        return strides[d].isConst(1);
+    return true;
+  }
+  bool contiguous() const { return denseInner() && merges(0, rank()); }
   bool satisfies(LayoutNeed need) const {
     switch (need) {
     case LayoutNeed::Any:

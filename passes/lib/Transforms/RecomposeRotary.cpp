@@ -247,7 +247,8 @@ struct PatternBase {
     auto op = rewriter.replaceOpWithNewOp<RotaryOp>(
         root, xt, x, a->offset, rewriter.getF64FloatAttr(a->base),
         2 * half < d ? rewriter.getI64IntegerAttr(2 * half) : IntegerAttr(),
-        a->scaling != 1.0 ? rewriter.getF64FloatAttr(a->scaling) : FloatAttr());
+        a->scaling != 1.0 ? rewriter.getF64FloatAttr(a->scaling) : FloatAttr(),
+        /*interleaved=*/UnitAttr());
     if (remarks)
       remarks->fused(op, kInto);
     return success();

@@ -42,6 +42,8 @@ func.func @rotary(%x: tensor<1x37x8x64xf32>, %y: tensor<1x?x2x64xbf16>, %past: i
     -> (tensor<1x37x8x64xf32>, tensor<1x?x2x64xbf16>, tensor<1x37x8x64xf32>) {
   // CHECK: tfm.rotary %{{.*}} base 1.000000e+04 : tensor<1x37x8x64xf32>
   %q = tfm.rotary %x base 1.000000e+04 : tensor<1x37x8x64xf32>
+  // CHECK: tfm.rotary %{{.*}} base 1.000000e+04 dims 4 interleaved : tensor<1x37x8x64xf32>
+  %ri = tfm.rotary %x base 1.000000e+04 dims 4 interleaved : tensor<1x37x8x64xf32>
   // CHECK: tfm.rotary %{{.*}} offset %{{.*}} base 5.000000e+05 dims 32 : tensor<1x?x2x64xbf16>
   %k0 = tfm.rotary %y offset %past base 5.000000e+05 dims 32 : tensor<1x?x2x64xbf16>
   // CHECK: tfm.rotary %{{.*}} base 5.000000e+05 dims 32 scaling 4.000000e+00 : tensor<1x?x2x64xbf16>

@@ -118,6 +118,23 @@ check("rotary_scaled_decomposed", mlir_scaled, [X, randn(1, 1000)], None,
 check("rotary_decomposed", mlir, [X, randn(1, 1000)], None,
       lambda x, past, W: tfmc_ref.rotary(x, offset=1000, base=500000.0, rotary_dim=20),
       args=("--max-positions=1100", "--decompose"))
+# Interleaved pairs (GPT-J): every feature of an odd head size's even part,
+# and partially at an offset, as kernels and decomposed.
+mlir_il = mlir.replace("dims 20", "dims 20 interleaved")
+for decomposed in (False, True):
+    check("rotary_interleaved" + ("_decomposed" if decomposed else ""), mlir_il,
+          [X, randn(1, 1000)], None,
+          lambda x, past, W: tfmc_ref.rotary(x, offset=1000, base=500000.0, rotary_dim=20,
+                                             interleaved=True),
+          args=("--max-positions=1100",) + (("--decompose",) if decomposed else ()))
+XO = randn(1, 9, 2, 15, scale=3.0)
+mlir = f"""func.func @main(%x: {ty(XO.shape)}) -> {ty(XO.shape)} {{
+  %r = tfm.rotary %x base 1.000000e+04 dims 14 interleaved : {ty(XO.shape)}
+  return %r : {ty(XO.shape)}
+}}
+"""
+check("rotary_interleaved_odd_head", mlir, [XO], None,
+      lambda x, W: tfmc_ref.rotary(x, rotary_dim=14, interleaved=True))
 
 # Masks, materialised (not fused into an attention).
 am = np.ones((2, 37), np.int64)

@@ -134,6 +134,7 @@ struct PositionConfig {
   double base = 10000.0;      ///< sinusoidal or rotary wavelength base (theta)
   int64_t rotaryDim = 0;      ///< rotary: features rotated per head (0: all)
   double rotaryScaling = 1.0; ///< rotary: positions divided by it (linear)
+  bool rotaryInterleaved = false; ///< rotary: adjacent pairs (GPT-J)
 };
 
 /// Multi-head attention with separate query and key/value head counts

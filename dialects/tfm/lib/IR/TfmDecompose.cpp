@@ -357,11 +357,31 @@ FailureOr<SmallVector<Value>> RotaryOp::decomposeOperation(OpBuilder &b) {
       e.reshape(cast(CosOp::create(b, e.loc, angles)), {1, seq, 1, half});
   Value sin =
       e.reshape(cast(SinOp::create(b, e.loc, angles)), {1, seq, 1, half});
-  Value x1 = SliceOp::create(b, e.loc, x, 3, 0, half);
-  Value x2 = SliceOp::create(b, e.loc, x, 3, half, r);
-  Value o1 = e.sub(e.mul(x1, cos), e.mul(x2, sin));
-  Value o2 = e.add(e.mul(x2, cos), e.mul(x1, sin));
-  SmallVector<Value> parts = {o1, o2};
+  SmallVector<Value> parts;
+  if (getInterleaved()) {
+    // Adjacent pairs: [..., R] as [..., R/2, 2], even and odd features.
+    ArrayRef<int64_t> s = t.getShape();
+    Value xr = r < d ? Value(SliceOp::create(b, e.loc, x, 3, 0, r)) : x;
+    Value pairs = e.reshape(xr, {s[0], s[1], s[2], half, 2});
+    auto member = [&](int64_t k) {
+      return e.reshape(SliceOp::create(b, e.loc, pairs, 4, k, k + 1),
+                       {s[0], s[1], s[2], half});
+    };
+    Value xe = member(0), xo = member(1);
+    Value oe = e.sub(e.mul(xe, cos), e.mul(xo, sin));
+    Value oo = e.add(e.mul(xo, cos), e.mul(xe, sin));
+    auto column = [&](Value v) {
+      return e.reshape(v, {s[0], s[1], s[2], half, 1});
+    };
+    Value joined =
+        ConcatOp::create(b, e.loc, ValueRange{column(oe), column(oo)}, 4);
+    parts.push_back(e.reshape(joined, {s[0], s[1], s[2], r}));
+  } else {
+    Value x1 = SliceOp::create(b, e.loc, x, 3, 0, half);
+    Value x2 = SliceOp::create(b, e.loc, x, 3, half, r);
+    parts.push_back(e.sub(e.mul(x1, cos), e.mul(x2, sin)));
+    parts.push_back(e.add(e.mul(x2, cos), e.mul(x1, sin)));
+  }
   if (r < d)
     parts.push_back(SliceOp::create(b, e.loc, x, 3, r, d));
   return SmallVector<Value>{ConcatOp::create(b, e.loc, parts, 3)};

@@ -207,8 +207,9 @@ static LogicalResult lowerPositionalEncoding(PositionalEncodingOp op,
   return success();
 }
 
-/// out[b, s, h, j] from x[b, s, h, j], its rotate-half partner and row
-/// offset + s of the planned cos | sin table; features j >= R pass through.
+/// out[b, s, h, j] from x[b, s, h, j], its partner (rotate-half: j +- R/2;
+/// interleaved: j ^ 1) and row offset + s of the planned cos | sin table;
+/// features j >= R pass through.
 /// The partner and table indices are clamped into range for every j so
 /// that the loads stay in bounds where the select discards them.
 static LogicalResult lowerRotary(RotaryOp op, Lowering &l) {
@@ -237,14 +238,31 @@ static LogicalResult lowerRotary(RotaryOp op, Lowering &l) {
         Value j = iv[3];
         Value p =
             offset ? arith::AddIOp::create(nb, loc, iv[1], offset) : iv[1];
-        Value first = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult,
-                                            j, idx(half));
         Value rotated = arith::CmpIOp::create(
             nb, loc, arith::CmpIPredicate::ult, j, idx(r));
-        Value i = arith::RemUIOp::create(nb, loc, j, idx(half));
-        Value partner = arith::SelectOp::create(
-            nb, loc, first, arith::AddIOp::create(nb, loc, j, idx(half)),
-            arith::SubIOp::create(nb, loc, j, idx(half)));
+        // first: the element that subtracts; i: its pair's frequency.
+        Value first, i, partner;
+        if (op.getInterleaved()) {
+          first = arith::CmpIOp::create(
+              nb, loc, arith::CmpIPredicate::eq,
+              arith::RemUIOp::create(nb, loc, j, idx(2)), idx(0));
+          i = arith::MinUIOp::create(nb, loc,
+                                     arith::DivUIOp::create(nb, loc, j, idx(2)),
+                                     idx(half - 1));
+          partner = arith::MinUIOp::create(
+              nb, loc,
+              arith::SelectOp::create(
+                  nb, loc, first, arith::AddIOp::create(nb, loc, j, idx(1)),
+                  arith::SubIOp::create(nb, loc, j, idx(1))),
+              idx(t.getDimSize(3) - 1));
+        } else {
+          first = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, j,
+                                        idx(half));
+          i = arith::RemUIOp::create(nb, loc, j, idx(half));
+          partner = arith::SelectOp::create(
+              nb, loc, first, arith::AddIOp::create(nb, loc, j, idx(half)),
+              arith::SubIOp::create(nb, loc, j, idx(half)));
+        }
         Value c = memref::LoadOp::create(nb, loc, table, ValueRange{p, i});
         Value s = memref::LoadOp::create(
             nb, loc, table,

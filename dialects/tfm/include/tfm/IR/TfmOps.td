@@ -146,7 +146,14 @@ def Tfm_RotaryOp : Tfm_Op<"rotary", [Pure, AllTypesMatch<["input", "result"]>,
         out[..., j]       = x[..., j]                    for R <= j < head_dim
 
     the "rotate half" pairing of GPT-NeoX and Llama (Hugging Face's
-    `apply_rotary_pos_emb`). With `scaling` (linear position scaling, as
+    `apply_rotary_pos_emb`). With `interleaved` the pairs are adjacent
+    features instead (GPT-J's `rotate_every_two`, Meta's original Llama
+    checkpoints):
+
+        out[..., 2i]     = x[..., 2i] cos(p θ_i) - x[..., 2i + 1] sin(p θ_i)
+        out[..., 2i + 1] = x[..., 2i + 1] cos(p θ_i) + x[..., 2i] sin(p θ_i)
+
+    With `scaling` (linear position scaling, as
     Hugging Face's `rope_scaling = {type = "linear"}`) the angles are
     `(p / scaling) θ_i`. `θ_i`, `p / scaling` and the angles are rounded to f32 as
     PyTorch computes them; the cosines and sines of those angles come from
@@ -155,16 +162,18 @@ def Tfm_RotaryOp : Tfm_Op<"rotary", [Pure, AllTypesMatch<["input", "result"]>,
     ```mlir
     %q = tfm.rotary %x base 1.000000e+04 : tensor<1x37x8x64xf32>
     %k = tfm.rotary %y offset %past base 5.000000e+05 dims 32 : tensor<1x?x2x64xf32>
+    %j = tfm.rotary %z base 1.000000e+04 interleaved : tensor<1x37x8x64xf32>
     ```
   }];
   let arguments = (ins Tfm_FloatTensor:$input, Optional<Index>:$offset,
                        DefaultValuedAttr<F64Attr, "10000.0">:$base,
                        OptionalAttr<I64Attr>:$rotary_dim,
-                       OptionalAttr<F64Attr>:$scaling);
+                       OptionalAttr<F64Attr>:$scaling,
+                       UnitAttr:$interleaved);
   let results = (outs Tfm_FloatTensor:$result);
   let assemblyFormat = [{
     $input (`offset` $offset^)? `base` $base (`dims` $rotary_dim^)?
-    (`scaling` $scaling^)? attr-dict
+    (`scaling` $scaling^)? (`interleaved` $interleaved^)? attr-dict
     `:` type($input)
   }];
   let extraClassDeclaration = [{
