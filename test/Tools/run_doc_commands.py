@@ -1,17 +1,26 @@
-"""Runs every command of the ```sh blocks of the given Markdown files, from
-the source root, as a user would type it; fails on the first that exits
-non-zero. A block preceded by a line containing "illustrative" is skipped.
+"""Runs every command of the ```sh blocks of the given Markdown files as a
+user would type it from the source root; reports each and fails if any
+exits non-zero. A block whose preceding line (a blank line between them
+aside) contains "illustrative" is skipped. The commands run in a scratch
+directory that mirrors the source root's top level through symlinks, so
+what they write (`-o out/`, `maps/`) stays out of the checkout.
 Usage: run_doc_commands.py SRC_ROOT BUILD_BIN DOC.md [DOC.md ...]"""
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 root, bindir, docs = sys.argv[1], sys.argv[2], sys.argv[3:]
+scratch = tempfile.mkdtemp(prefix="tfmc-doc-commands.")
+for entry in os.listdir(root):
+    if not entry.startswith(".") and not entry.startswith("build"):
+        os.symlink(os.path.join(os.path.abspath(root), entry), os.path.join(scratch, entry))
 failed = 0
 for doc in docs:
     text = open(os.path.join(root, doc)).read()
-    for m in re.finditer(r"(?P<before>[^\n]*)\n```sh\n(?P<body>.*?)```", text, re.S):
+    for m in re.finditer(r"(?P<before>[^\n]*)\n\n?```sh\n(?P<body>.*?)```", text, re.S):
         if "illustrative" in m.group("before").lower():
             continue
         for line in m.group("body").splitlines():
@@ -20,12 +29,13 @@ for doc in docs:
                 continue
             # build/bin/ is where the README builds the tools; tests use theirs.
             run = cmd.replace("build/bin/", bindir.rstrip("/") + "/")
-            r = subprocess.run(run, shell=True, cwd=root, stdout=subprocess.DEVNULL,
+            r = subprocess.run(run, shell=True, cwd=scratch, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
             status = "OK" if r.returncode == 0 else "FAIL (exit %d)" % r.returncode
             print("%s: %s: %s" % (doc, cmd, status))
             if r.returncode:
                 failed += 1
                 sys.stderr.write(r.stderr[-2000:])
+shutil.rmtree(scratch, ignore_errors=True)
 print("FAIL" if failed else "OK")
 sys.exit(1 if failed else 0)
