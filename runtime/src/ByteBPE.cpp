@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "HFPipeline.h"
 #include "Tokenizer.h"
 
 #include <nlohmann/json.hpp>
@@ -42,27 +43,11 @@ private:
   std::unordered_map<std::string, int64_t> vocab;
   std::vector<std::string> specialTokens;     // longest first
   std::unordered_map<std::string, int> ranks; // "left right" -> rank
-  std::string byteToChar[256];                // UTF-8 of the mapped char
-  std::unordered_map<char32_t, unsigned char> charToByte;
   mutable std::mutex cacheMutex;
   mutable std::unordered_map<std::string, std::vector<int64_t>> cache;
 };
 
-/// GPT-2's reversible map from bytes to printable code points.
-void buildByteMap(std::string (&byteToChar)[256],
-                  std::unordered_map<char32_t, unsigned char> &charToByte) {
-  int extra = 0;
-  for (int b = 0; b < 256; ++b) {
-    bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) ||
-                     (b >= 174 && b <= 255);
-    char32_t c = printable ? static_cast<char32_t>(b) : 256 + extra++;
-    appendUtf8(byteToChar[b], c);
-    charToByte[c] = static_cast<unsigned char>(b);
-  }
-}
-
 bool ByteBPE::load(const FileSource &files, std::string &error) {
-  buildByteMap(byteToChar, charToByte);
   nlohmann::json doc;
   if (!files.readJson("vocab.json", doc, error))
     return false;
@@ -200,7 +185,7 @@ bool ByteBPE::encodeWord(const std::string &bytes, std::vector<int64_t> &ids,
   }
   std::vector<std::string> symbols;
   for (unsigned char b : bytes)
-    symbols.push_back(byteToChar[b]);
+    symbols.push_back(hf::ByteAlphabet::get().byteToChar[b]);
   while (symbols.size() > 1) {
     int best = INT_MAX;
     size_t at = 0;
@@ -296,13 +281,13 @@ bool ByteBPE::decode(const std::vector<int64_t> &ids, bool skipSpecial,
     size_t bad;
     decodeUtf8(idToToken[id], cp, bad);
     for (char32_t c : cp) {
-      auto it = charToByte.find(c);
-      if (it == charToByte.end()) {
+      unsigned char b;
+      if (!hf::ByteAlphabet::get().charToByte(c, b)) {
         error = "token " + std::to_string(id) + " ('" + idToToken[id] +
                 "') is not a byte-level token";
         return false;
       }
-      text += static_cast<char>(it->second);
+      text += static_cast<char>(b);
     }
   }
   return true;

@@ -19,7 +19,9 @@
 #include <unicode/unistr.h>
 #include <unicode/utext.h>
 
+#include <algorithm>
 #include <functional>
+#include <iterator>
 
 using namespace tfmc::rt;
 using namespace tfmc::rt::hf;
@@ -90,12 +92,14 @@ Regex::find(const std::string &text) const {
 const ByteAlphabet &ByteAlphabet::get() {
   static const ByteAlphabet alphabet = [] {
     ByteAlphabet a;
+    std::fill(std::begin(a.byteOf), std::end(a.byteOf), int16_t(-1));
     int extra = 0;
     for (int b = 0; b < 256; ++b) {
       bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) ||
                        (b >= 174 && b <= 255);
-      a.chars[b] = printable ? static_cast<char32_t>(b) : 256 + extra++;
-      appendUtf8(a.byteToChar[b], a.chars[b]);
+      char32_t c = printable ? static_cast<char32_t>(b) : 256 + extra++;
+      appendUtf8(a.byteToChar[b], c);
+      a.byteOf[c] = static_cast<int16_t>(b);
     }
     return a;
   }();
@@ -103,17 +107,10 @@ const ByteAlphabet &ByteAlphabet::get() {
 }
 
 bool ByteAlphabet::charToByte(char32_t c, unsigned char &b) const {
-  // The alphabet is the identity on printable bytes and 256 + k elsewhere.
-  if (c < 256 && chars[c] == c) {
-    b = static_cast<unsigned char>(c);
-    return true;
-  }
-  for (int i = 0; i < 256; ++i)
-    if (chars[i] == c) {
-      b = static_cast<unsigned char>(i);
-      return true;
-    }
-  return false;
+  if (c >= std::size(byteOf) || byteOf[c] < 0)
+    return false;
+  b = static_cast<unsigned char>(byteOf[c]);
+  return true;
 }
 
 std::string tfmc::rt::hf::utf8Lossy(const std::string &s) {

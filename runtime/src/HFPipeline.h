@@ -83,14 +83,16 @@ std::unique_ptr<Decoder> makeDecoder(const nlohmann::json &node,
                                      const JsonPath &path, std::string &error);
 
 /// GPT-2's reversible map from bytes to printable code points (UTF-8 of
-/// each byte's character; and back).
+/// each byte's character; and back), shared by the byte-level tokenizers.
 struct ByteAlphabet {
   std::string byteToChar[256];
   bool charToByte(char32_t c, unsigned char &b) const;
   static const ByteAlphabet &get();
 
 private:
-  char32_t chars[256];
+  /// By code point: its byte, or -1. Printable bytes map to themselves,
+  /// the other 68 to 256 + k, so every code point is below 324.
+  int16_t byteOf[324];
 };
 
 /// Bytes to UTF-8 as Rust's String::from_utf8_lossy does it: each maximal
