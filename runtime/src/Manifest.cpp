@@ -324,14 +324,15 @@ bool parseManifest(const std::string &path, const std::string &text,
                            "weights are float32, float16 or bfloat16, not '" +
                                w.dtype + "'");
         w.layout = t.at("layout").str();
-        if (w.layout != "row_major" && w.layout != "gemm_panels" &&
-            w.layout != "sinusoidal" && w.layout != "rotary")
+        bool panels = w.layout == "gemm_panels" || w.layout == "gated_panels";
+        if (!panels && w.layout != "row_major" && w.layout != "sinusoidal" &&
+            w.layout != "rotary")
           throw FieldError(t.path + ".layout",
                            "unknown layout '" + w.layout + "'");
         Node shape = t.at("shape");
         for (size_t j = 0, je = shape.size(); j < je; ++j)
           w.shape.push_back(shape.at(j).integer(1));
-        if (w.layout == "gemm_panels") {
+        if (panels) {
           w.panelWidth = t.at("panel_width").integer(1);
           Node kn = t.at("kn");
           if (!kn.value.is_boolean())

@@ -187,6 +187,29 @@ func.func @linear_epilogue(%x: tensor<2x8xf32>, %r: tensor<2x4xf32>) -> tensor<2
 
 // -----
 
+// A gated linear: the plain linear of all 2H features, its two halves, then
+// the epilogue on them.
+// CHECK-LABEL: func.func @gated_linear
+// CHECK-SAME: (%[[X:.+]]: tensor<2x8xf32>)
+// CHECK: %[[L:.+]] = tfm.linear %[[X]], %{{.+}} : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+// CHECK: %[[G:.+]] = tfm.slice %[[L]] axis 1 [0 : 4]
+// CHECK: %[[U:.+]] = tfm.slice %[[L]] axis 1 [4 : 8]
+// CHECK: %[[T:.+]] = tfm.tanh %[[G]]
+// CHECK: %[[P:.+]] = tfm.mul %[[T]], %[[U]]
+// CHECK: return %[[P]]
+func.func @gated_linear(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
+  %w = tfm.weight "w" : tensor<8x8xf32>
+  %y = tfm.linear %x, %w gated : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x4xf32> epilogue {
+  ^bb0(%g: f32, %u: f32):
+    %t = math.tanh %g : f32
+    %p = arith.mulf %t, %u : f32
+    tfm.yield %p : f32
+  }
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
 // A plain linear is already primitive and stays.
 // CHECK-LABEL: func.func @plain_linear
 // CHECK: tfm.linear

@@ -147,3 +147,108 @@ func.func @operand_after_linear(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   %s = tfm.add %h, %u : tensor<2x8xf32>, tensor<2x8xf32>
   return %s : tensor<2x8xf32>
 }
+
+// -----
+
+// A merged gate/up projection whose halves meet in silu(gate) * up: one
+// gated linear, the epilogue taking both halves (gate first) after the bias.
+// CHECK-LABEL: func.func @gated_swiglu
+// CHECK-SAME: (%[[X:.+]]: tensor<2x8xf32>)
+// CHECK: %[[Y:.+]] = tfm.linear %[[X]], %{{.+}} bias %{{.+}} gated : (tensor<2x8xf32>, tensor<14x8xf32>, tensor<14xf32>) -> tensor<2x7xf32> epilogue {
+// CHECK-NEXT: ^bb0(%[[G:.+]]: f32, %[[U:.+]]: f32):
+// CHECK: math.exp
+// CHECK: %[[S:.+]] = arith.mulf %[[G]], %{{.+}} : f32
+// CHECK: %[[R:.+]] = arith.mulf %[[S]], %[[U]] : f32
+// CHECK: tfm.yield %[[R]] : f32
+// CHECK-NOT: tfm.slice
+// CHECK: return %[[Y]]
+func.func @gated_swiglu(%x: tensor<2x8xf32>) -> tensor<2x7xf32> {
+  %w = tfm.weight "gate_up.weight" : tensor<14x8xf32>
+  %b = tfm.weight "gate_up.bias" : tensor<14xf32>
+  // expected-remark @below {{fused into a gated tfm.linear}}
+  %h = tfm.linear %x, %w bias %b : (tensor<2x8xf32>, tensor<14x8xf32>, tensor<14xf32>) -> tensor<2x14xf32>
+  %g = tfm.slice %h axis 1 [0 : 7] : tensor<2x14xf32> -> tensor<2x7xf32>
+  %u = tfm.slice %h axis 1 [7 : 14] : tensor<2x14xf32> -> tensor<2x7xf32>
+  %a = tfm.silu %g : tensor<2x7xf32>
+  %y = tfm.mul %a, %u : tensor<2x7xf32>, tensor<2x7xf32>
+  return %y : tensor<2x7xf32>
+}
+
+// -----
+
+// The up half listed first in the program and a residual read by the
+// chain: the halves are bound by position, the residual is an input.
+// CHECK-LABEL: func.func @gated_residual
+// CHECK-SAME: (%[[X:.+]]: tensor<2x8xf32>, %[[R:.+]]: tensor<2x7xf32>)
+// CHECK: tfm.linear %[[X]], %{{.+}} gated inputs(%[[R]]) : (tensor<2x8xf32>, tensor<14x8xf32>, tensor<2x7xf32>) -> tensor<2x7xf32> epilogue {
+// CHECK-NEXT: ^bb0(%[[G:.+]]: f32, %[[U:.+]]: f32, %[[RES:.+]]: f32):
+// CHECK: %[[T:.+]] = math.tanh %[[G]] : f32
+// CHECK: %[[M:.+]] = arith.mulf %[[T]], %[[U]] : f32
+// CHECK: arith.addf %[[M]], %[[RES]] : f32
+func.func @gated_residual(%x: tensor<2x8xf32>, %r: tensor<2x7xf32>) -> tensor<2x7xf32> {
+  %w = tfm.weight "gate_up.weight" : tensor<14x8xf32>
+  // expected-remark @below {{fused into a gated tfm.linear}}
+  %h = tfm.linear %x, %w : (tensor<2x8xf32>, tensor<14x8xf32>) -> tensor<2x14xf32>
+  %u = tfm.slice %h axis 1 [7 : 14] : tensor<2x14xf32> -> tensor<2x7xf32>
+  %g = tfm.slice %h axis 1 [0 : 7] : tensor<2x14xf32> -> tensor<2x7xf32>
+  %a = tfm.tanh %g : tensor<2x7xf32>
+  %m = tfm.mul %a, %u : tensor<2x7xf32>, tensor<2x7xf32>
+  %y = tfm.add %m, %r : tensor<2x7xf32>, tensor<2x7xf32>
+  return %y : tensor<2x7xf32>
+}
+
+// -----
+
+// Negative: the up half is also returned, so the product cannot own it.
+// CHECK-LABEL: func.func @gated_half_escapes
+// CHECK: tfm.linear %{{.+}}, %{{.+}} : (tensor<2x8xf32>, tensor<14x8xf32>) -> tensor<2x14xf32>
+// CHECK: tfm.slice
+func.func @gated_half_escapes(%x: tensor<2x8xf32>) -> (tensor<2x7xf32>, tensor<2x7xf32>) {
+  %w = tfm.weight "gate_up.weight" : tensor<14x8xf32>
+  // expected-remark @below {{not fused into a gated tfm.linear: a half is also used by a non-elementwise op}}
+  %h = tfm.linear %x, %w : (tensor<2x8xf32>, tensor<14x8xf32>) -> tensor<2x14xf32>
+  %g = tfm.slice %h axis 1 [0 : 7] : tensor<2x14xf32> -> tensor<2x7xf32>
+  %u = tfm.slice %h axis 1 [7 : 14] : tensor<2x14xf32> -> tensor<2x7xf32>
+  %a = tfm.silu %g : tensor<2x7xf32>
+  %y = tfm.mul %a, %u : tensor<2x7xf32>, tensor<2x7xf32>
+  return %y, %u : tensor<2x7xf32>, tensor<2x7xf32>
+}
+
+// -----
+
+// Negative: the weight is an activation (no compile-time gated panels).
+// CHECK-LABEL: func.func @gated_activation_weight
+// CHECK-NOT: gated
+func.func @gated_activation_weight(%x: tensor<2x8xf32>, %w: tensor<14x8xf32>) -> tensor<2x7xf32> {
+  // expected-remark @below {{not fused into a gated tfm.linear: the weight is not a model parameter}}
+  %h = tfm.linear %x, %w : (tensor<2x8xf32>, tensor<14x8xf32>) -> tensor<2x14xf32>
+  %g = tfm.slice %h axis 1 [0 : 7] : tensor<2x14xf32> -> tensor<2x7xf32>
+  %u = tfm.slice %h axis 1 [7 : 14] : tensor<2x14xf32> -> tensor<2x7xf32>
+  %a = tfm.silu %g : tensor<2x7xf32>
+  %y = tfm.mul %a, %u : tensor<2x7xf32>, tensor<2x7xf32>
+  return %y : tensor<2x7xf32>
+}
+
+// -----
+
+// Negative, silently: slices that are not the two halves (Q/K/V thirds, a
+// window) and halves that only feed reshapes (cross-attention K and V) are
+// not gating candidates.
+// CHECK-LABEL: func.func @not_halves
+// CHECK-NOT: gated
+func.func @not_halves(%x: tensor<2x8xf32>) -> (tensor<2x4xf32>, tensor<2x7x1xf32>, tensor<2x7x1xf32>) {
+  %w = tfm.weight "qkv.weight" : tensor<12x8xf32>
+  %h = tfm.linear %x, %w : (tensor<2x8xf32>, tensor<12x8xf32>) -> tensor<2x12xf32>
+  %q = tfm.slice %h axis 1 [0 : 4] : tensor<2x12xf32> -> tensor<2x4xf32>
+  %k = tfm.slice %h axis 1 [4 : 8] : tensor<2x12xf32> -> tensor<2x4xf32>
+  %v = tfm.slice %h axis 1 [8 : 12] : tensor<2x12xf32> -> tensor<2x4xf32>
+  %s = tfm.add %q, %k : tensor<2x4xf32>, tensor<2x4xf32>
+  %t = tfm.add %s, %v : tensor<2x4xf32>, tensor<2x4xf32>
+  %w2 = tfm.weight "kv.weight" : tensor<14x8xf32>
+  %h2 = tfm.linear %x, %w2 : (tensor<2x8xf32>, tensor<14x8xf32>) -> tensor<2x14xf32>
+  %k2 = tfm.slice %h2 axis 1 [0 : 7] : tensor<2x14xf32> -> tensor<2x7xf32>
+  %v2 = tfm.slice %h2 axis 1 [7 : 14] : tensor<2x14xf32> -> tensor<2x7xf32>
+  %kr = tfm.reshape %k2 : tensor<2x7xf32> -> tensor<2x7x1xf32>
+  %vr = tfm.reshape %v2 : tensor<2x7xf32> -> tensor<2x7x1xf32>
+  return %t, %kr, %vr : tensor<2x4xf32>, tensor<2x7x1xf32>, tensor<2x7x1xf32>
+}

@@ -148,20 +148,30 @@ llvm::Expected<uint64_t> mlir::tfm::writeWeights(WeightPlanAttr plan,
       storeAs(elt, logical.data(), logical.size(), dst);
       continue;
     }
-    // GEMM panels: P[p][k][c] = W(n = p*NR + c, k), zero past N.
+    // GEMM panels: P[p][k][c] = W(n = p*NR + c, k), zero past N. Gated
+    // panels pair the halves: column c < NR/2 is feature p*NR/2 + c, column
+    // NR/2 + c is feature N/2 + p*NR/2 + c (zero past each half).
     bool kn = e.getKn();
+    bool gated = e.getLayout() == WeightLayout::gated_panels;
     int64_t nr = e.getPanelWidth();
     int64_t n = kn ? shape[1] : shape[0], k = kn ? shape[0] : shape[1];
-    int64_t panels = (n + nr - 1) / nr;
+    int64_t panels = e.getStoredShape()[0];
+    auto featureOf = [&](int64_t p, int64_t c) -> int64_t {
+      if (!gated)
+        return p * nr + c < n ? p * nr + c : -1;
+      int64_t h = nr / 2, j = p * h + c % h;
+      return j < n / 2 ? (c < h ? j : n / 2 + j) : -1;
+    };
     stored.assign(panels * k * nr, 0.0f);
     for (int64_t p = 0; p < panels; ++p)
-      for (int64_t kk = 0; kk < k; ++kk)
-        for (int64_t c = 0; c < nr; ++c) {
-          int64_t col = p * nr + c;
-          if (col < n)
-            stored[(p * k + kk) * nr + c] =
-                kn ? logical[kk * n + col] : logical[col * k + kk];
-        }
+      for (int64_t c = 0; c < nr; ++c) {
+        int64_t col = featureOf(p, c);
+        if (col < 0)
+          continue;
+        for (int64_t kk = 0; kk < k; ++kk)
+          stored[(p * k + kk) * nr + c] =
+              kn ? logical[kk * n + col] : logical[col * k + kk];
+      }
     storeAs(elt, stored.data(), stored.size(), dst);
   }
   std::error_code ec;
@@ -306,7 +316,8 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
                   for (StringAttr p : e.getParts())
                     j.value(p.getValue());
                 });
-              if (e.getLayout() == WeightLayout::gemm_panels) {
+              if (e.getLayout() == WeightLayout::gemm_panels ||
+                  e.getLayout() == WeightLayout::gated_panels) {
                 j.attribute("panel_width", e.getPanelWidth());
                 j.attribute("kn", e.getKn());
               }

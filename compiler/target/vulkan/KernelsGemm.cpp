@@ -5,7 +5,10 @@
 // BM x BN tile of C; each invocation a TM x TN block of it; K advances in
 // steps of BK with both operand tiles staged in shared memory. Weights of
 // tfm.linear are packed at compile time into BN-wide panels ([N/BN][K][BN],
-// zero padded), so a B tile row is BN consecutive floats.
+// zero padded), so a B tile row is BN consecutive floats. A gated linear's
+// panels are 2*BN wide, BN gate features then the BN matching up features
+// (gated_panels): each invocation accumulates both and the epilogue
+// combines them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -111,19 +114,29 @@ LogicalResult Planner::genGemm(Operation *op) {
   bool hasBias = false;
   llvm::SmallVector<Flat, 2> extras;
   unsigned BN = target.gemmBN;
+  bool gated = linear && linear.getGated();
+  std::string BNs = std::to_string(BN), PW = std::to_string(2 * BN);
 
   if (linear) {
     auto wt = cast<RankedTensorType>(linear.getWeight().getType());
     bool kn = linear.getWeightKn();
     int64_t n = kn ? wt.getDimSize(1) : wt.getDimSize(0);
+    if (gated)
+      n /= 2;
     K = lhs.dims.back();
     N = Sym::c(n);
     outDims.assign(lhs.dims.begin(), lhs.dims.end() - 1);
     M = numel(outDims);
     outDims.push_back(N);
     a = flatten(*this, lhs, 0, /*rowsMerged=*/true);
-    if (WeightOp wop = storedWeight(linear.getWeight())) {
-      FailureOr<View> pv = weightPanels(wop, kn, BN);
+    WeightOp wop = storedWeight(linear.getWeight());
+    if (gated && !wop)
+      return op->emitOpError("a gated linear needs a stored weight (its "
+                             "panels are packed at compile time)");
+    if (wop) {
+      FailureOr<View> pv =
+          gated ? weightPanels(wop, kn, 2 * BN, WeightLayout::gated_panels)
+                : weightPanels(wop, kn, BN);
       if (failed(pv))
         return failure();
       bflat.view = *pv;
@@ -198,20 +211,28 @@ LogicalResult Planner::genGemm(Operation *op) {
   auto store = [&](KernelWriter &w,
                    const std::string &indent) -> LogicalResult {
     std::ostream &b = w.body;
-    if (hasBias)
+    if (hasBias) {
       b << indent << "v += " << w.load(bias, "gn * " + bias.strides[0].glsl())
         << ";\n";
+      if (gated) // the up half's bias follows the gate half's N
+        b << indent
+          << "u += " << w.load(bias, "(N + gn) * " + bias.strides[0].glsl())
+          << ";\n";
+    }
     std::string result = "v";
     if (linear && linear.hasEpilogue()) {
       Block &region = linear.getEpilogue().front();
+      unsigned accs = linear.getNumAccumulators();
       ScalarPrinter p(w, "e");
       p.bind(region.getArgument(0), "v");
+      if (gated)
+        p.bind(region.getArgument(1), "u");
       for (auto [k, f] : llvm::enumerate(extras)) {
         std::string name = "x" + std::to_string(k);
         b << indent << "float " << name << " = "
           << w.load(f.view, "gm * " + f.sr.glsl() + " + gn * " + f.sc.glsl())
           << ";\n";
-        p.bind(region.getArgument(k + 1), name);
+        p.bind(region.getArgument(k + accs), name);
       }
       llvm::SmallVector<std::string, 1> outs;
       if (failed(p.print(region, outs, indent)))
@@ -224,11 +245,14 @@ LogicalResult Planner::genGemm(Operation *op) {
   };
   std::string aAt =
       a.batchOffset() + " + gm * " + a.sr.glsl() + " + gk * " + a.sc.glsl();
-  auto bAt = [&](KernelWriter &w) {
+  // B(gk, gn); `up`: the up feature paired with gate feature gn.
+  auto bAt = [&](KernelWriter &w, bool up = false) {
+    if (gated)
+      return w.base(bflat.view) + " + (gn / " + BNs + ") * K * " + PW +
+             " + gk * " + PW + " + gn % " + BNs + (up ? " + " + BNs : "");
     if (panels)
-      return w.base(bflat.view) + " + (gn / " + std::to_string(BN) +
-             ") * K * " + std::to_string(BN) + " + gk * " + std::to_string(BN) +
-             " + gn % " + std::to_string(BN);
+      return w.base(bflat.view) + " + (gn / " + BNs + ") * K * " + BNs +
+             " + gk * " + BNs + " + gn % " + BNs;
     return w.base(bflat.view) + bflat.batchOffset() + " + gk * " +
            bflat.sr.glsl() + " + gn * " + bflat.sc.glsl();
   };
@@ -247,15 +271,22 @@ LogicalResult Planner::genGemm(Operation *op) {
       << "  int bz = int(gl_WorkGroupID.z);\n"
       << "  int gn = int(gl_GlobalInvocationID.x);\n"
       << "  if (gn >= N) return;\n"
-      << "  float acc[" << rows << "];\n"
-      << "  for (int gm = 0; gm < M; ++gm) acc[gm] = 0.0;\n"
+      << "  float acc[" << rows << "], accu[" << rows << "];\n"
+      << "  for (int gm = 0; gm < M; ++gm) { acc[gm] = 0.0; accu[gm] = 0.0; }\n"
       << "  for (int gk = 0; gk < K; ++gk) {\n"
-      << "    float bv = " << w.loadAt(bflat.view, bAt(w)) << ";\n"
-      << "    for (int gm = 0; gm < M; ++gm) acc[gm] = fma(" << w.array(a.view)
-      << "[" << w.base(a.view) << aAt << "], bv, acc[gm]);\n"
+      << "    float bv = " << w.loadAt(bflat.view, bAt(w)) << ";\n";
+    if (gated)
+      b << "    float bu = " << w.loadAt(bflat.view, bAt(w, true)) << ";\n";
+    b << "    for (int gm = 0; gm < M; ++gm) {\n"
+      << "      float av = " << w.array(a.view) << "[" << w.base(a.view) << aAt
+      << "];\n"
+      << "      acc[gm] = fma(av, bv, acc[gm]);\n";
+    if (gated)
+      b << "      accu[gm] = fma(av, bu, accu[gm]);\n";
+    b << "    }\n"
       << "  }\n"
       << "  for (int gm = 0; gm < M; ++gm) {\n"
-      << "    float v = acc[gm];\n";
+      << "    float v = acc[gm], u = accu[gm];\n";
     if (failed(store(w, "    ")))
       return failure();
     b << "  }\n";
@@ -271,7 +302,9 @@ LogicalResult Planner::genGemm(Operation *op) {
   std::ostream &b = w.body;
   w.helpers += "shared float As[" + std::to_string(BK) + "][" +
                std::to_string(BM) + "];\nshared float Bs[" +
-               std::to_string(BK) + "][" + std::to_string(BN) + "];\n";
+               std::to_string(BK) + "][" + BNs + "];\n";
+  if (gated)
+    w.helpers += "shared float Bu[" + std::to_string(BK) + "][" + BNs + "];\n";
   b << "  int M = " << M.glsl() << ", N = " << N.glsl() << ", K = " << K.glsl()
     << ";\n";
   b << "  int bz = int(gl_WorkGroupID.z);\n"
@@ -279,9 +312,11 @@ LogicalResult Planner::genGemm(Operation *op) {
     << ", n0 = int(gl_WorkGroupID.x) * " << BN << ";\n"
     << "  int tid = int(gl_LocalInvocationID.x);\n"
     << "  int tm = tid / " << BN / TN << ", tn = tid % " << BN / TN << ";\n"
-    << "  float acc[" << TM << "][" << TN << "];\n"
+    << "  float acc[" << TM << "][" << TN << "], accu[" << TM << "][" << TN
+    << "];\n"
     << "  for (int i = 0; i < " << TM << "; ++i)\n"
-    << "    for (int j = 0; j < " << TN << "; ++j) acc[i][j] = 0.0;\n";
+    << "    for (int j = 0; j < " << TN
+    << "; ++j) { acc[i][j] = 0.0; accu[i][j] = 0.0; }\n";
   b << "  for (int k0 = 0; k0 < K; k0 += " << BK << ") {\n"
     << "    for (int i = tid; i < " << BK * BM << "; i += " << NT << ") {\n"
     << "      int mm = i / " << BK << ", kk = i % " << BK << ";\n"
@@ -293,18 +328,27 @@ LogicalResult Planner::genGemm(Operation *op) {
     << "      int kk = i / " << BN << ", nn = i % " << BN << ";\n"
     << "      int gn = n0 + nn, gk = k0 + kk;\n"
     << "      Bs[kk][nn] = (gn < N && gk < K) ? "
-    << w.loadAt(bflat.view, bAt(w)) << " : 0.0;\n"
-    << "    }\n"
+    << w.loadAt(bflat.view, bAt(w)) << " : 0.0;\n";
+  if (gated)
+    b << "      Bu[kk][nn] = (gn < N && gk < K) ? "
+      << w.loadAt(bflat.view, bAt(w, true)) << " : 0.0;\n";
+  b << "    }\n"
     << "    barrier();\n"
     << "    for (int kk = 0; kk < " << BK << "; ++kk) {\n"
-    << "      float av[" << TM << "], bv[" << TN << "];\n"
+    << "      float av[" << TM << "], bv[" << TN << "], bu[" << TN << "];\n"
     << "      for (int i = 0; i < " << TM << "; ++i) av[i] = As[kk][tm * " << TM
     << " + i];\n"
     << "      for (int j = 0; j < " << TN << "; ++j) bv[j] = Bs[kk][tn + j * "
-    << BN / TN << "];\n"
-    << "      for (int i = 0; i < " << TM << "; ++i)\n"
-    << "        for (int j = 0; j < " << TN
-    << "; ++j) acc[i][j] = fma(av[i], bv[j], acc[i][j]);\n"
+    << BN / TN << "];\n";
+  if (gated)
+    b << "      for (int j = 0; j < " << TN << "; ++j) bu[j] = Bu[kk][tn + j * "
+      << BN / TN << "];\n";
+  b << "      for (int i = 0; i < " << TM << "; ++i)\n"
+    << "        for (int j = 0; j < " << TN << "; ++j) {\n"
+    << "          acc[i][j] = fma(av[i], bv[j], acc[i][j]);\n";
+  if (gated)
+    b << "          accu[i][j] = fma(av[i], bu[j], accu[i][j]);\n";
+  b << "        }\n"
     << "    }\n"
     << "    barrier();\n"
     << "  }\n";
@@ -314,7 +358,7 @@ LogicalResult Planner::genGemm(Operation *op) {
     << "      int gm = m0 + tm * " << TM << " + i, gn = n0 + tn + j * "
     << BN / TN << ";\n"
     << "      if (gm >= M || gn >= N) continue;\n"
-    << "      float v = acc[i][j];\n";
+    << "      float v = acc[i][j], u = accu[i][j];\n";
   if (failed(store(w, "      ")))
     return failure();
   b << "    }\n";

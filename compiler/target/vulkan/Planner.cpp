@@ -195,15 +195,16 @@ FailureOr<View> Planner::view(Value tensor) {
   return v;
 }
 
-FailureOr<View> Planner::weightPanels(WeightOp op, bool kn, int64_t nr) {
+FailureOr<View> Planner::weightPanels(WeightOp op, bool kn, int64_t nr,
+                                      WeightLayout layout) {
   for (WeightEntryAttr e : weights.getEntries())
-    if (e.getLayout() == WeightLayout::gemm_panels &&
-        e.getName() == op.getNameAttr() && e.getKn() == kn &&
-        e.getPanelWidth() == nr &&
+    if (e.getLayout() == layout && e.getName() == op.getNameAttr() &&
+        e.getKn() == kn && e.getPanelWidth() == nr &&
         e.getType().getElementType() == op.getType().getElementType())
       return weightView(e, e.getStoredShape());
   return op.emitOpError("has no ")
-         << nr << "-wide GEMM panels in the weight plan";
+         << nr << "-wide " << stringifyWeightLayout(layout)
+         << " in the weight plan";
 }
 
 FailureOr<View> Planner::generatedTable(WeightLayout layout, int64_t cols,

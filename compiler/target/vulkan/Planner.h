@@ -71,10 +71,11 @@ public:
   /// A contiguous view of weights-buffer entry `placed` with `shape`.
   View weightView(WeightEntryAttr placed, llvm::ArrayRef<int64_t> shape);
   /// A weight in GEMM panels of width `nr`: [ceil(N/nr), K, nr].
-  FailureOr<View> weightPanels(WeightOp op, bool kn, int64_t nr);
+  FailureOr<View> weightPanels(WeightOp op, bool kn, int64_t nr,
+                               WeightLayout layout = WeightLayout::gemm_panels);
   /// The planned sinusoidal table of `d` features ([rows, d]).
-  FailureOr<View> generatedTable(WeightLayout layout, int64_t cols,
-                                 double base, double scaling = 1.0);
+  FailureOr<View> generatedTable(WeightLayout layout, int64_t cols, double base,
+                                 double scaling = 1.0);
 
   // Dispatches ---------------------------------------------------------------
   /// Adds a dispatch of the kernel `w` describes over `groups` workgroups.

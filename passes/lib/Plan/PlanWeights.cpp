@@ -85,8 +85,11 @@ public:
       axis = *op.getConcatAxis();
     }
     add(op.getName(), cast<RankedTensorType>(op.getType()), layout,
-        layout == WeightLayout::gemm_panels ? panelWidth : 0, kn, parts, axis,
-        FloatAttr());
+        layout == WeightLayout::gemm_panels ||
+                layout == WeightLayout::gated_panels
+            ? panelWidth
+            : 0,
+        kn, parts, axis, FloatAttr());
   }
 
   WeightPlanAttr finish() const {
@@ -138,8 +141,14 @@ struct PlanWeightsPass final : tfm::impl::PlanWeightsPassBase<PlanWeightsPass> {
         for (OpOperand *use : uses) {
           auto lin = dyn_cast<LinearOp>(use->getOwner());
           if (lin && use->get() == lin.getWeight()) {
-            plan.add(w, WeightLayout::gemm_panels, panelWidth,
-                     lin.getWeightKn());
+            // A gated linear's panels hold panel-width features of each
+            // half (twice the width).
+            if (lin.getGated())
+              plan.add(w, WeightLayout::gated_panels, 2 * panelWidth,
+                       lin.getWeightKn());
+            else
+              plan.add(w, WeightLayout::gemm_panels, panelWidth,
+                       lin.getWeightKn());
             continue;
           }
           if (embeddingFromPanels && isa<EmbeddingOp>(use->getOwner()) &&

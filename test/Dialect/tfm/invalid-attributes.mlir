@@ -127,3 +127,10 @@ module attributes {tfm.weights = #tfm.weight_plan<bytes = 128, entries = [<name 
 // expected-error @+2 {{rotary table 'r' needs an even number of columns}}
 // expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter 'entries'}}
 module attributes {tfm.weights = #tfm.weight_plan<bytes = 128, entries = [<name = "r", type = tensor<4x7xf32>, layout = rotary, base = 1.0e4, offset = 0, bytes = 112>]>} {}
+
+// -----
+
+// Gated panels pair the halves: an even panel width and feature count.
+// expected-error @+2 {{gated_panels weight 'w' needs rank 2, an even number of features and an even positive panel_width}}
+// expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter}}
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 1024, entries = [<name = "w", type = tensor<14x8xf32>, layout = gated_panels, panel_width = 7, offset = 0, bytes = 512>]>} {}

@@ -840,3 +840,51 @@ func.func @attention_window_positive(%q: tensor<2x37x96xf32>) {
   %o = tfm.attention %q, %q, %q heads 3 scale 0.125 causal window -2 : (tensor<2x37x96xf32>, tensor<2x37x96xf32>, tensor<2x37x96xf32>) -> tensor<2x37x96xf32>
   return
 }
+
+// -----
+
+func.func @gated_linear_without_epilogue(%x: tensor<2x8xf32>) {
+  %w = tfm.weight "w" : tensor<8x8xf32>
+  // expected-error @+1 {{a gated linear needs an epilogue that combines the two halves}}
+  %y = tfm.linear %x, %w gated : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @gated_linear_odd_features(%x: tensor<2x8xf32>) {
+  %w = tfm.weight "w" : tensor<7x8xf32>
+  // expected-error @+1 {{a gated linear needs an even number of weight features, got 7}}
+  %y = tfm.linear %x, %w gated : (tensor<2x8xf32>, tensor<7x8xf32>) -> tensor<2x3xf32> epilogue {
+  ^bb0(%g: f32, %u: f32):
+    %m = arith.mulf %g, %u : f32
+    tfm.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+func.func @gated_linear_epilogue_arity(%x: tensor<2x8xf32>) {
+  %w = tfm.weight "w" : tensor<8x8xf32>
+  // expected-error @+1 {{epilogue block must take both accumulators and one element per epilogue input (2 arguments), got 1}}
+  %y = tfm.linear %x, %w gated : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x4xf32> epilogue {
+  ^bb0(%g: f32):
+    tfm.yield %g : f32
+  }
+  return
+}
+
+// -----
+
+func.func @gated_linear_bias(%x: tensor<2x8xf32>) {
+  %w = tfm.weight "w" : tensor<8x8xf32>
+  %b = tfm.weight "b" : tensor<4xf32>
+  // expected-error @+1 {{bias must be [8], got 4}}
+  %y = tfm.linear %x, %w bias %b gated : (tensor<2x8xf32>, tensor<8x8xf32>, tensor<4xf32>) -> tensor<2x4xf32> epilogue {
+  ^bb0(%g: f32, %u: f32):
+    %m = arith.mulf %g, %u : f32
+    tfm.yield %m : f32
+  }
+  return
+}

@@ -83,6 +83,16 @@ func.func @contractions(%q: tensor<2x3x37x32xf32>, %k: tensor<2x3x37x32xf32>, %a
   %wkn = tfm.weight "c_proj.weight" : tensor<96x96xf32>
   // CHECK: tfm.linear %{{.*}}, %{{.*}} weight_kn : (tensor<2x37x96xf32>, tensor<96x96xf32>) -> tensor<2x37x96xf32>
   %lkn = tfm.linear %x, %wkn weight_kn : (tensor<2x37x96xf32>, tensor<96x96xf32>) -> tensor<2x37x96xf32>
+  // A gated linear: 2 x 192 weight features, 192 results, both halves in
+  // the epilogue.
+  // CHECK: tfm.linear %{{.*}}, %{{.*}} bias %{{.*}} gated : (tensor<2x37x96xf32>, tensor<384x96xf32>, tensor<384xf32>) -> tensor<2x37x192xf32> epilogue {
+  // CHECK-NEXT: ^bb0(%[[G:.+]]: f32, %[[U:.+]]: f32):
+  // CHECK: arith.mulf %[[G]], %[[U]] : f32
+  %lg = tfm.linear %x, %w bias %bias gated : (tensor<2x37x96xf32>, tensor<384x96xf32>, tensor<384xf32>) -> tensor<2x37x192xf32> epilogue {
+  ^bb0(%g: f32, %u: f32):
+    %p = arith.mulf %g, %u : f32
+    tfm.yield %p : f32
+  }
   return %s, %m, %l, %le, %lkn : tensor<2x3x37x37xf32>, tensor<3x5x6xf32>, tensor<2x37x384xf32>, tensor<2x37x384xf32>, tensor<2x37x96xf32>
 }
 

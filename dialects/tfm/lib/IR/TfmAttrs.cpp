@@ -256,23 +256,34 @@ LogicalResult EntryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+/// Panels of `w` columns holding `n` features: gated panels hold w/2 of
+/// each half of the features.
+static int64_t panelCount(WeightLayout layout, int64_t n, int64_t w) {
+  if (layout == WeightLayout::gated_panels)
+    return (n / 2 + w / 2 - 1) / (w / 2);
+  return (n + w - 1) / w;
+}
+
 SmallVector<int64_t> WeightEntryAttr::getStoredShape() const {
   ArrayRef<int64_t> shape = getType().getShape();
-  if (getLayout() != WeightLayout::gemm_panels)
+  WeightLayout layout = getLayout();
+  if (layout != WeightLayout::gemm_panels &&
+      layout != WeightLayout::gated_panels)
     return SmallVector<int64_t>(shape);
   int64_t n = getKn() ? shape[1] : shape[0];
   int64_t k = getKn() ? shape[0] : shape[1];
   int64_t w = getPanelWidth();
-  return {(n + w - 1) / w, k, w};
+  return {panelCount(layout, n, w), k, w};
 }
 
 int64_t WeightEntryAttr::storedBytes(RankedTensorType type, WeightLayout layout,
                                      int64_t panelWidth, bool kn) {
   ArrayRef<int64_t> shape = type.getShape();
   int64_t count = 1;
-  if (layout == WeightLayout::gemm_panels) {
+  if (layout == WeightLayout::gemm_panels ||
+      layout == WeightLayout::gated_panels) {
     int64_t n = kn ? shape[1] : shape[0], k = kn ? shape[0] : shape[1];
-    count = (n + panelWidth - 1) / panelWidth * k * panelWidth;
+    count = panelCount(layout, n, panelWidth) * k * panelWidth;
   } else {
     for (int64_t d : shape)
       count *= d;
@@ -301,6 +312,13 @@ LogicalResult WeightEntryAttr::verify(
     if (type.getRank() != 2 || panelWidth <= 0)
       return emitError() << "gemm_panels weight '" << name.getValue()
                          << "' needs rank 2 and a positive panel_width";
+    break;
+  case WeightLayout::gated_panels:
+    if (type.getRank() != 2 || panelWidth <= 0 || panelWidth % 2 != 0 ||
+        type.getDimSize(kn ? 1 : 0) % 2 != 0)
+      return emitError() << "gated_panels weight '" << name.getValue()
+                         << "' needs rank 2, an even number of features and "
+                            "an even positive panel_width";
     break;
   case WeightLayout::sinusoidal:
   case WeightLayout::rotary:

@@ -283,7 +283,8 @@ static FailureOr<Value> tensorizeScalarOp(Emitter *e, Operation *op,
 }
 
 /// linear + epilogue: the plain linear, then the epilogue region replayed as
-/// tfm elementwise ops on tensors. Checks every op before building anything.
+/// tfm elementwise ops on tensors (a gated linear's accumulators are the two
+/// halves of the plain one). Checks every op before building anything.
 FailureOr<SmallVector<Value>> LinearOp::decomposeOperation(OpBuilder &b) {
   if (!hasEpilogue())
     return failure(); // Already primitive.
@@ -297,9 +298,17 @@ FailureOr<SmallVector<Value>> LinearOp::decomposeOperation(OpBuilder &b) {
   Value acc = LinearOp::create(b, e.loc, getInput(), getWeight(), getBias(),
                                getWeightKn());
   IRMapping map;
-  map.map(body.getArgument(0), acc);
+  if (getGated()) {
+    int64_t axis = getType().getRank() - 1, h = getNumOutputFeatures();
+    map.map(body.getArgument(0), SliceOp::create(b, e.loc, acc, axis, 0, h));
+    map.map(body.getArgument(1),
+            SliceOp::create(b, e.loc, acc, axis, h, 2 * h));
+  } else {
+    map.map(body.getArgument(0), acc);
+  }
   for (auto [arg, in] :
-       llvm::zip(body.getArguments().drop_front(), getEpilogueInputs()))
+       llvm::zip(body.getArguments().drop_front(getNumAccumulators()),
+                 getEpilogueInputs()))
     map.map(arg, in);
   for (Operation &op : body.without_terminator()) {
     SmallVector<Value> operands = llvm::map_to_vector(

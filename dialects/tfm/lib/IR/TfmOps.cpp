@@ -251,6 +251,11 @@ void LinearOp::build(OpBuilder &b, OperationState &state, Value input,
 
 int64_t LinearOp::getNumOutputFeatures() { return getType().getShape().back(); }
 
+int64_t LinearOp::getNumWeightFeatures() {
+  ArrayRef<int64_t> w = shapeOf(getWeight());
+  return getWeightKn() ? w[1] : w[0];
+}
+
 LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
@@ -261,6 +266,14 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
       adaptor.getWeightKn(), err);
   if (failed(shape))
     return failure();
+  if (adaptor.getGated()) {
+    if (shape->back() % 2 != 0) {
+      err("a gated linear needs an even number of weight features, got " +
+          Twine(shape->back()));
+      return failure();
+    }
+    shape->back() /= 2;
+  }
   results.push_back(
       RankedTensorType::get(*shape, elementTypeOf(adaptor.getInput())));
   return success();
@@ -273,7 +286,14 @@ LogicalResult LinearOp::verify() {
   if (failed(verifySameElementType(*this, getInput(), getEpilogueInputs(),
                                    "epilogue input")))
     return failure();
-  int64_t n = getNumOutputFeatures();
+  int64_t n = getNumWeightFeatures();
+  if (getGated() && n % 2 != 0)
+    return emitOpError("a gated linear needs an even number of weight "
+                       "features, got ")
+           << n;
+  if (getGated() && getNumOutputFeatures() * 2 != n)
+    return emitOpError("a gated linear has half the weight's ")
+           << n << " features, got " << getNumOutputFeatures();
   if (Value bias = getBias()) {
     ArrayRef<int64_t> b = shapeOf(bias);
     if (b.size() != 1 || !dimsCompatible(b[0], n))
@@ -286,16 +306,21 @@ LogicalResult LinearOp::verify() {
              << formatShape(shapeOf(in)) << " does not broadcast to the result "
              << formatShape(out);
   if (!hasEpilogue()) {
+    if (getGated())
+      return emitOpError("a gated linear needs an epilogue that combines the "
+                         "two halves");
     if (!getEpilogueInputs().empty())
       return emitOpError("epilogue inputs given without an epilogue region");
     return success();
   }
   Block &body = getEpilogue().front();
   Type elt = getType().getElementType();
-  if (body.getNumArguments() != 1 + getEpilogueInputs().size())
-    return emitOpError("epilogue block must take the accumulator and one "
-                       "element per epilogue input (")
-           << 1 + getEpilogueInputs().size() << " arguments), got "
+  unsigned accs = getNumAccumulators();
+  if (body.getNumArguments() != accs + getEpilogueInputs().size())
+    return emitOpError("epilogue block must take ")
+           << (accs == 2 ? "both accumulators" : "the accumulator")
+           << " and one element per epilogue input ("
+           << accs + getEpilogueInputs().size() << " arguments), got "
            << body.getNumArguments();
   for (BlockArgument arg : body.getArguments())
     if (arg.getType() != elt)

@@ -35,8 +35,13 @@ resolveCpuKernelParams(const LowerToCPUPassOptions &options,
 /// scratch of run-time packing (cpuScratchBytes).
 PlanOptions cpuPlanOptions(const CpuKernelParams &params);
 
+/// True when the GEMM splits K into blocks (K longer than twice gemm-kc):
+/// partial sums then go through memory between blocks.
+inline bool gemmSplitsK(int64_t k, int64_t kc) { return k > 2 * kc; }
+
 /// Scratch bytes the CPU kernel of `op` needs: run-time GEMM panels of an
-/// activation operand, a broadcast epilogue input.
+/// activation operand, a broadcast epilogue input, the partial sums of a
+/// gated GEMM split along K.
 int64_t cpuScratchBytes(Operation *op, ShapeBounds &bounds,
                         const CpuKernelParams &params);
 

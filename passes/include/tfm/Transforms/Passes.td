@@ -202,7 +202,10 @@ def FuseEpiloguePass : Pass<"tfm-fuse-epilogue", "func::FuncOp"> {
     additions of constants or of broadcastable tensors such as a residual)
     becomes the linear's epilogue region, built from each op's
     ScalarComputeOpInterface, so the backends apply it in the GEMM's
-    write-back.
+    write-back. Elementwise ops that combine the two halves `[0, H)` and
+    `[H, 2H)` of one linear with a stored weight (a merged gate/up
+    projection's `act(gate) * up`) make it a `gated` linear whose epilogue
+    takes both halves.
 
     ```mlir
     %h = tfm.linear %x, %w bias %b : ...

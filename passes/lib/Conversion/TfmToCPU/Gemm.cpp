@@ -22,6 +22,13 @@
 // remaining rows; with a dynamic M the rows of the last group are clamped
 // (recomputed, not stored).
 //
+// A gated linear (act(gate) * up in one GEMM) runs 2*NR-wide panels whose
+// first NR columns are gate features and last NR the matching up features
+// (layout gated_panels): accumulator vectors j and nv/2 + j are one pair of
+// the epilogue, which stores NR results per panel. Its rows per micro-kernel
+// halve so the accumulators still fit the registers; with K blocks the raw
+// sums of both halves go through a scratch [M, panels * 2 NR].
+//
 //===----------------------------------------------------------------------===//
 
 #include "KernelBuilder.h"
@@ -44,6 +51,7 @@ struct EpilogueInput {
 struct Gemm {
   Lowering &l;
   KernelBuilder k;
+  bool gated;          // panels pair gate and up features
   unsigned mr, nr, nv; // micro-kernel rows, columns, vectors per row
   Value m, n, kdim;    // sizes (index)
   Value k0, k1;        // the K block being accumulated
@@ -51,15 +59,23 @@ struct Gemm {
   std::optional<int64_t> staticM;
   Value bp;        // packed B: [NP, K, NR] or [batch, NP, K, NR]
   Value c;         // [M, N] or [batch, M, N]
-  Value bias;      // [N] or null
+  Value partial;   // gated with K blocks: [M, panels * NR] raw sums
+  Value bias;      // [N] or null ([2N] when gated)
   LinearOp linear; // for the epilogue region, or null
   SmallVector<EpilogueInput> inputs;
   /// A[row, kk] of the current batch.
   std::function<Value(ValueRange batch, Value row, Value kk)> loadA;
 
-  Gemm(Lowering &l, Type elt)
-      : l(l), k(l.b, l.options.vectorWidth, elt), mr(l.options.gemmMR),
-        nr(l.options.gemmNR), nv(l.options.gemmNR / l.options.vectorWidth) {}
+  Gemm(Lowering &l, Type elt, bool gated = false)
+      : l(l), k(l.b, l.options.vectorWidth, elt), gated(gated),
+        mr(gated ? std::max(1u, (l.options.gemmMR - 1) / 2) : l.options.gemmMR),
+        nr((gated ? 2 : 1) * l.options.gemmNR), nv(nr / l.options.vectorWidth) {
+  }
+
+  /// Result columns one panel produces.
+  unsigned outCols() const { return gated ? nr / 2 : nr; }
+  /// Result vectors per row of a micro-kernel.
+  unsigned outVecs() const { return gated ? nv / 2 : nv; }
 
   SmallVector<Value> idx(ValueRange batch, std::initializer_list<Value> rest) {
     SmallVector<Value> out(batch);
@@ -86,35 +102,64 @@ struct Gemm {
     });
   }
 
-  /// Stores one accumulator vector: with K blocks, adds the partial sum in
-  /// C (after the first block) and finishes only after the last block.
-  void writeBack(ValueRange batch, Value row, Value col, Value v, Value mask) {
+  /// Stores one result vector from its accumulators (two when gated; `pcol`
+  /// is then the gate vector's column in `partial`): with K blocks, adds
+  /// the partial sums (after the first block) and finishes only after the
+  /// last block.
+  void writeBack(ValueRange batch, Value row, Value col, Value pcol,
+                 SmallVector<Value, 2> v, Value mask) {
     SmallVector<Value> at = idx(batch, {row, col});
     if (!first) {
       finish(batch, row, col, v, mask);
       return;
     }
-    Value partial = k.load(c, at, mask, mask ? k.vcst(0.0) : Value());
-    v = arith::AddFOp::create(
-        l.b, v, arith::SelectOp::create(l.b, first, k.vcst(0.0), partial));
+    if (gated) {
+      // The partial buffer is padded to whole panels: no masks.
+      Value pcols[2] = {pcol, k.add(pcol, k.idx(nr / 2))};
+      for (unsigned h = 0; h < 2; ++h) {
+        Value sum = k.load(partial, {row, pcols[h]});
+        v[h] = arith::AddFOp::create(
+            l.b, v[h], arith::SelectOp::create(l.b, first, k.vcst(0.0), sum));
+      }
+      auto ifOp = scf::IfOp::create(l.b, last, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard g(l.b);
+      l.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      finish(batch, row, col, v, mask);
+      l.b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+      for (unsigned h = 0; h < 2; ++h)
+        k.store(v[h], partial, {row, pcols[h]});
+      return;
+    }
+    Value v0 = v[0];
+    Value sum = k.load(c, at, mask, mask ? k.vcst(0.0) : Value());
+    v0 = arith::AddFOp::create(
+        l.b, v0, arith::SelectOp::create(l.b, first, k.vcst(0.0), sum));
     auto ifOp = scf::IfOp::create(l.b, last, /*withElseRegion=*/true);
     OpBuilder::InsertionGuard g(l.b);
     l.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-    finish(batch, row, col, v, mask);
+    finish(batch, row, col, {v0}, mask);
     l.b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-    k.store(v, c, at, mask);
+    k.store(v0, c, at, mask);
   }
 
-  /// Applies bias and epilogue to one finished vector and stores it.
-  void finish(ValueRange batch, Value row, Value col, Value v, Value mask) {
+  /// Applies bias and epilogue to one finished vector (gated: the pair of
+  /// gate and up vectors) and stores it.
+  void finish(ValueRange batch, Value row, Value col, ArrayRef<Value> accs,
+              Value mask) {
+    SmallVector<Value, 2> vs(accs);
     if (bias)
-      v = arith::AddFOp::create(l.b, v, k.load(bias, {col}, mask));
+      for (unsigned h = 0; h < vs.size(); ++h) {
+        Value at = h ? k.add(col, n) : col; // the up half's bias is after N
+        vs[h] = arith::AddFOp::create(l.b, vs[h], k.load(bias, {at}, mask));
+      }
+    Value v = vs[0];
     if (linear && linear.hasEpilogue()) {
       Block &body = linear.getEpilogue().front();
       IRMapping map;
-      map.map(body.getArgument(0), v);
+      for (auto [arg, acc] : llvm::zip(body.getArguments(), vs))
+        map.map(arg, acc);
       for (auto [arg, in] :
-           llvm::zip(body.getArguments().drop_front(), inputs)) {
+           llvm::zip(body.getArguments().drop_front(vs.size()), inputs)) {
         Value x;
         switch (in.kind) {
         case EpilogueInput::Full:
@@ -168,11 +213,12 @@ struct Gemm {
       rowIdx.push_back(rowOf(r));
     SmallVector<Value> acc =
         accumulate(batch, p, rows, [&](unsigned r) { return rowIdx[r]; });
-    Value n0 = k.mul(p, k.idx(nr));
+    Value n0 = k.mul(p, k.idx(outCols()));
+    unsigned ov = outVecs();
     auto storeAll = [&](bool masked) {
       for (unsigned r = 0; r < rows; ++r) {
         auto body = [&] {
-          for (unsigned j = 0; j < nv; ++j) {
+          for (unsigned j = 0; j < ov; ++j) {
             Value col = k.add(n0, k.idx(j * k.lanes));
             Value mask;
             if (masked) {
@@ -181,7 +227,13 @@ struct Gemm {
               left = arith::MaxSIOp::create(l.b, left, k.idx(0));
               mask = k.maskFor(left);
             }
-            writeBack(batch, rowIdx[r], col, acc[r * nv + j], mask);
+            SmallVector<Value, 2> v = {acc[r * nv + j]};
+            if (gated)
+              v.push_back(acc[r * nv + ov + j]);
+            Value pcol = partial
+                             ? k.add(k.mul(p, k.idx(nr)), k.idx(j * k.lanes))
+                             : Value();
+            writeBack(batch, rowIdx[r], col, pcol, v, mask);
           }
         };
         if (clamp && r > 0)
@@ -192,7 +244,7 @@ struct Gemm {
     };
     // Full panels store whole vectors; the last one may be partial.
     Value full = arith::CmpIOp::create(l.b, arith::CmpIPredicate::ule,
-                                       k.add(n0, k.idx(nr)), n);
+                                       k.add(n0, k.idx(outCols())), n);
     auto ifOp = scf::IfOp::create(l.b, full, /*withElseRegion=*/true);
     OpBuilder::InsertionGuard g(l.b);
     l.b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
@@ -208,7 +260,7 @@ struct Gemm {
     // longer K is split into equal blocks of at most gemm-kc.
     std::optional<int64_t> staticK = getConstantIntValue(kdim);
     int64_t kc = l.options.gemmKC;
-    if (staticK && *staticK <= 2 * kc) {
+    if (staticK && !gemmSplitsK(*staticK, kc)) {
       k0 = k.idx(0);
       k1 = kdim;
       tiles(batchSizes);
@@ -240,7 +292,7 @@ struct Gemm {
     Value chunks =
         k.div(k.add(groups, k.idx(maxPerChunk - 1)), k.idx(maxPerChunk));
     Value perChunk = k.div(k.add(groups, k.sub(chunks, k.idx(1))), chunks);
-    Value panels = k.div(k.add(n, k.idx(nr - 1)), k.idx(nr));
+    Value panels = k.div(k.add(n, k.idx(outCols() - 1)), k.idx(outCols()));
     SmallVector<Value> ubs(batchSizes);
     ubs.append({chunks, panels});
     k.parallel(ubs, [&](ValueRange iv) {
@@ -389,7 +441,7 @@ LogicalResult lowerLinear(LinearOp op, Lowering &l) {
   int64_t rank = rt.getRank();
   Value a = l.asMatrix(x, rank - 1);
   Value outFull = l.allocFor(op, l.dynamicSizesLike(rt, x));
-  Gemm g(l, rt.getElementType());
+  Gemm g(l, rt.getElementType(), op.getGated());
   g.c = l.asMatrix(outFull, rank - 1);
   g.m = l.dim(a, 0);
   g.kdim = l.dim(a, 1);
@@ -403,11 +455,29 @@ LogicalResult lowerLinear(LinearOp op, Lowering &l) {
     g.inputs.push_back(epilogueInput(l, l.lookup(in), rt.getShape()));
   // A stored weight (possibly narrower than f32, widened as it is loaded)
   // is packed at compile time.
-  if (WeightOp w = storedWeight(op.getWeight()))
-    g.bp = l.gemmPanels(w, op.getWeightKn(), g.nr);
+  WeightOp w = storedWeight(op.getWeight());
+  if (op.getGated() && !w)
+    return op.emitOpError("a gated linear needs a stored weight (its panels "
+                          "are packed at compile time)");
+  if (w)
+    g.bp = l.gemmPanels(w, op.getWeightKn(), g.nr,
+                        op.getGated() ? WeightLayout::gated_panels
+                                      : WeightLayout::gemm_panels);
   else
     g.bp = packAtRunTime(l, l.lookup(op.getWeight()), !op.getWeightKn(), g.nr,
                          {}, {});
+  int64_t kStatic = cast<MemRefType>(a.getType()).getDimSize(1);
+  if (op.getGated() && gemmSplitsK(kStatic, l.options.gemmKC)) {
+    // Last scratch piece: with a dynamic M it takes the rest (PlanTarget).
+    int64_t h = rt.getDimSize(rank - 1);
+    int64_t cols = (h + g.nr / 2 - 1) / (g.nr / 2) * g.nr;
+    auto at = cast<MemRefType>(a.getType());
+    SmallVector<Value> dyn;
+    if (at.isDynamicDim(0))
+      dyn.push_back(g.m);
+    g.partial = l.scratch(
+        MemRefType::get({at.getDimSize(0), cols}, rt.getElementType()), dyn);
+  }
   if (Value b = op.getBias())
     g.bias = l.contiguous(l.lookup(b));
   g.loadA = [&, a](ValueRange, Value row, Value kk) -> Value {

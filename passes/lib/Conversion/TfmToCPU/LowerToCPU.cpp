@@ -123,15 +123,16 @@ Value Lowering::lookup(Value tensor) {
   return view;
 }
 
-Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr) {
+Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr,
+                           WeightLayout layout) {
   for (WeightEntryAttr e : plan.getEntries())
-    if (e.getLayout() == WeightLayout::gemm_panels &&
-        e.getName() == op.getNameAttr() && e.getKn() == kn &&
-        e.getPanelWidth() == nr &&
+    if (e.getLayout() == layout && e.getName() == op.getNameAttr() &&
+        e.getKn() == kn && e.getPanelWidth() == nr &&
         e.getType().getElementType() == op.getType().getElementType())
       return weightsView(e, MemRefType::get(e.getStoredShape(),
                                             op.getType().getElementType()));
-  op.emitOpError("has no ") << nr << "-wide GEMM panels in the weight plan";
+  op.emitOpError("has no ") << nr << "-wide " << stringifyWeightLayout(layout)
+                            << " in the weight plan";
   ArrayRef<int64_t> w = op.getType().getShape();
   int64_t n = kn ? w[1] : w[0], k = kn ? w[0] : w[1];
   return placeholder(MemRefType::get({(n + nr - 1) / nr, k, nr},

@@ -74,7 +74,8 @@ public:
 
   /// A view of a weight in the given layout.
   Value weightView(WeightOp op);
-  Value gemmPanels(WeightOp op, bool kn, int64_t nr);
+  Value gemmPanels(WeightOp op, bool kn, int64_t nr,
+                   WeightLayout layout = WeightLayout::gemm_panels);
   /// The planned position table (sinusoidal, rotary) of `cols` columns.
   Value generatedTable(WeightLayout layout, int64_t cols, double base,
                        double scaling = 1.0);

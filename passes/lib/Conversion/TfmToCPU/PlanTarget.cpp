@@ -3,7 +3,9 @@
 // Part of tfmc. What the plan reserves for a CPU kernel while it runs: the
 // run-time GEMM panels of an activation right operand (tfm.matmul, a
 // tfm.linear whose weight is computed) and the dense copy of an epilogue
-// input that broadcasts in a way the GEMM write-back cannot index.
+// input that broadcasts in a way the GEMM write-back cannot index, and the
+// partial sums of a gated GEMM whose K is split into blocks (both halves of
+// every panel: [M, panels * 2 NR]; a plain GEMM keeps them in C).
 //
 //===----------------------------------------------------------------------===//
 
@@ -69,6 +71,18 @@ int64_t mlir::tfm::cpuScratchBytes(Operation *op, ShapeBounds &bounds,
                     elementBytes(t.getElementType()) +
                 63) /
                64 * 64;
+  }
+  int64_t k = lin.getWeight().getType().getDimSize(lin.getWeightKn() ? 0 : 1);
+  if (lin.getGated() && gemmSplitsK(k, params.gemmKC)) {
+    // Last: with a dynamic M it takes the rest of the reservation.
+    int64_t h = lin.getNumOutputFeatures();
+    FailureOr<int64_t> bytes = bounds.bytes(lin.getResult());
+    if (succeeded(bytes)) {
+      int64_t rows =
+          *bytes / (h * elementBytes(lin.getType().getElementType()));
+      total += rows * ((h + nr - 1) / nr) * 2 * nr *
+               elementBytes(lin.getType().getElementType());
+    }
   }
   return total;
 }

@@ -76,10 +76,11 @@ def Tfm_LayoutRowMajor : I32EnumAttrCase<"row_major", 0>;
 def Tfm_LayoutGemmPanels : I32EnumAttrCase<"gemm_panels", 1>;
 def Tfm_LayoutSinusoidal : I32EnumAttrCase<"sinusoidal", 2>;
 def Tfm_LayoutRotary : I32EnumAttrCase<"rotary", 3>;
+def Tfm_LayoutGatedPanels : I32EnumAttrCase<"gated_panels", 4>;
 def Tfm_WeightLayout : I32EnumAttr<"WeightLayout",
     "how a tensor is stored in the weights buffer",
     [Tfm_LayoutRowMajor, Tfm_LayoutGemmPanels, Tfm_LayoutSinusoidal,
-     Tfm_LayoutRotary]> {
+     Tfm_LayoutRotary, Tfm_LayoutGatedPanels]> {
   let cppNamespace = "::mlir::tfm";
   let genSpecializedAttr = 0;
 }
@@ -223,7 +224,12 @@ def Tfm_WeightEntryAttr : Tfm_Attr<"WeightEntry", "weight_entry"> {
     type it is stored in — its layout and where it is: `offset` and `bytes`
     in the weights buffer. `gemm_panels` stores the right operand of a GEMM
     as `[ceil(N / panel_width), K, panel_width]` (zero padded; `kn`: the
-    logical weight is `[K, N]`); `sinusoidal` is the table of
+    logical weight is `[K, N]`); `gated_panels` stores the `2H`-feature
+    weight of a gated `tfm.linear` so that each panel pairs feature `j` of
+    the first half with feature `H + j` of the second: panel `p`, column
+    `c < w/2` is feature `p w/2 + c`, column `w/2 + c` is feature
+    `H + p w/2 + c` (`[ceil(H / (w/2)), K, w]`, zero padded per half);
+    `sinusoidal` is the table of
     "Attention Is All You Need" with wavelength `base`; `rotary` the
     `[positions, R]` table of `tfm.rotary`: row `p` holds `cos(p θ_i)` in
     columns `i < R/2` and `sin(p θ_i)` after them (positions divided by

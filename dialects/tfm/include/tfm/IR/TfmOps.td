@@ -275,6 +275,14 @@ def Tfm_LinearOp : Tfm_Op<"linear", [Pure, AttrSizedOperandSegments,
     backends generate the epilogue from this region, so any elementwise chain
     the fusion pass absorbs runs in the GEMM's write-back.
 
+    A `gated` linear computes two halves of `2H` features at once and
+    combines them in the epilogue (a gated feed-forward's `act(gate) * up`):
+    the weight has `2H` output features, the bias (if any) `2H`, the result
+    `H`, and the epilogue's first two arguments are features `j` and `H + j`
+    (after the bias), followed by the epilogue inputs. The backends pack the
+    weight so that both features of a pair land in one GEMM tile
+    (`gated_panels`).
+
     ```mlir
     %h = tfm.linear %x, %w1 bias %b1
         : (tensor<2x37x96xf32>, tensor<384x96xf32>, tensor<384xf32>) -> tensor<2x37x384xf32>
@@ -284,17 +292,29 @@ def Tfm_LinearOp : Tfm_Op<"linear", [Pure, AttrSizedOperandSegments,
       %r = arith.maximumf %acc, %zero : f32
       tfm.yield %r : f32
     }
+    %g = tfm.linear %x, %wgu gated
+        : (tensor<2x37x96xf32>, tensor<512x96xf32>) -> tensor<2x37x256xf32>
+        epilogue {
+    ^bb0(%gate: f32, %up: f32):
+      %one = arith.constant 1.0 : f32
+      %n = arith.negf %gate : f32
+      %e = math.exp %n : f32
+      %d = arith.addf %one, %e : f32
+      %s = arith.divf %gate, %d : f32
+      %r = arith.mulf %s, %up : f32
+      tfm.yield %r : f32
+    }
     ```
   }];
   let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$weight,
                        Optional<Tfm_FloatTensor>:$bias,
                        Variadic<Tfm_FloatTensor>:$epilogue_inputs,
-                       UnitAttr:$weight_kn);
+                       UnitAttr:$weight_kn, UnitAttr:$gated);
   let results = (outs Tfm_FloatTensor:$result);
   let regions = (region MaxSizedRegion<1>:$epilogue);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? (`weight_kn` $weight_kn^)?
-    (`inputs` `(` $epilogue_inputs^ `)`)? attr-dict `:` functional-type(operands, results)
+    (`gated` $gated^)? (`inputs` `(` $epilogue_inputs^ `)`)? attr-dict `:` functional-type(operands, results)
     (`epilogue` $epilogue^)?
   }];
   let builders = [
@@ -304,8 +324,12 @@ def Tfm_LinearOp : Tfm_Op<"linear", [Pure, AttrSizedOperandSegments,
   let extraClassDeclaration = [{
     /// True when the op has a fused epilogue region.
     bool hasEpilogue() { return !getEpilogue().empty(); }
-    /// Number of output features N.
+    /// Number of output features N (of the result).
     int64_t getNumOutputFeatures();
+    /// Number of the weight's output features: 2N when gated, else N.
+    int64_t getNumWeightFeatures();
+    /// Epilogue block arguments that carry accumulators (2 when gated).
+    unsigned getNumAccumulators() { return getGated() ? 2 : 1; }
   }];
   let hasVerifier = 1;
 }
