@@ -35,9 +35,15 @@ resolveCpuKernelParams(const LowerToCPUPassOptions &options,
 /// scratch of run-time packing (cpuScratchBytes).
 PlanOptions cpuPlanOptions(const CpuKernelParams &params);
 
-/// True when the GEMM splits K into blocks (K longer than twice gemm-kc):
-/// partial sums then go through memory between blocks.
-inline bool gemmSplitsK(int64_t k, int64_t kc) { return k > 2 * kc; }
+/// True when the GEMM splits K into blocks: K longer than twice gemm-kc and
+/// more than a few rows (`m`, dynamic or static). Blocks keep a B slice in
+/// L1 across row groups; a few rows (decode) have no such reuse, so one
+/// pass saves the partial-sum round trips and a parallel region per block.
+/// Partial sums go through memory between blocks.
+inline constexpr int64_t kGemmMaxUnsplitRows = 4;
+inline bool gemmSplitsK(int64_t k, int64_t kc, int64_t m) {
+  return k > 2 * kc && (m < 0 || m > kGemmMaxUnsplitRows);
+}
 
 /// Scratch bytes the CPU kernel of `op` needs: run-time GEMM panels of an
 /// activation operand, a broadcast epilogue input, the partial sums of a

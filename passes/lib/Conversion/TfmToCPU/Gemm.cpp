@@ -260,7 +260,7 @@ struct Gemm {
     // longer K is split into equal blocks of at most gemm-kc.
     std::optional<int64_t> staticK = getConstantIntValue(kdim);
     int64_t kc = l.options.gemmKC;
-    if (staticK && !gemmSplitsK(*staticK, kc)) {
+    if (staticK && !gemmSplitsK(*staticK, kc, staticM ? *staticM : -1)) {
       k0 = k.idx(0);
       k1 = kdim;
       tiles(batchSizes);
@@ -467,7 +467,8 @@ LogicalResult lowerLinear(LinearOp op, Lowering &l) {
     g.bp = packAtRunTime(l, l.lookup(op.getWeight()), !op.getWeightKn(), g.nr,
                          {}, {});
   int64_t kStatic = cast<MemRefType>(a.getType()).getDimSize(1);
-  if (op.getGated() && gemmSplitsK(kStatic, l.options.gemmKC)) {
+  if (op.getGated() &&
+      gemmSplitsK(kStatic, l.options.gemmKC, g.staticM ? *g.staticM : -1)) {
     // Last scratch piece: with a dynamic M it takes the rest (PlanTarget).
     int64_t h = rt.getDimSize(rank - 1);
     int64_t cols = (h + g.nr / 2 - 1) / (g.nr / 2) * g.nr;

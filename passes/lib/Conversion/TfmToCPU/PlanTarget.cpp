@@ -73,14 +73,17 @@ int64_t mlir::tfm::cpuScratchBytes(Operation *op, ShapeBounds &bounds,
                64 * 64;
   }
   int64_t k = lin.getWeight().getType().getDimSize(lin.getWeightKn() ? 0 : 1);
-  if (lin.getGated() && gemmSplitsK(k, params.gemmKC)) {
+  int64_t rows = 1;
+  for (int64_t d : lin.getType().getShape().drop_back())
+    rows = ShapedType::isDynamic(d) || rows < 0 ? -1 : rows * d;
+  if (lin.getGated() && gemmSplitsK(k, params.gemmKC, rows)) {
     // Last: with a dynamic M it takes the rest of the reservation.
     int64_t h = lin.getNumOutputFeatures();
     FailureOr<int64_t> bytes = bounds.bytes(lin.getResult());
     if (succeeded(bytes)) {
-      int64_t rows =
+      int64_t bound =
           *bytes / (h * elementBytes(lin.getType().getElementType()));
-      total += rows * ((h + nr - 1) / nr) * 2 * nr *
+      total += bound * ((h + nr - 1) / nr) * 2 * nr *
                elementBytes(lin.getType().getElementType());
     }
   }
