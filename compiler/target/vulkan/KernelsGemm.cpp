@@ -271,9 +271,12 @@ LogicalResult Planner::genGemm(Operation *op) {
       << "  int bz = int(gl_WorkGroupID.z);\n"
       << "  int gn = int(gl_GlobalInvocationID.x);\n"
       << "  if (gn >= N) return;\n"
-      << "  float acc[" << rows << "], accu[" << rows << "];\n"
-      << "  for (int gm = 0; gm < M; ++gm) { acc[gm] = 0.0; accu[gm] = 0.0; }\n"
-      << "  for (int gk = 0; gk < K; ++gk) {\n"
+      << "  float acc[" << rows << "];\n"
+      << "  for (int gm = 0; gm < M; ++gm) acc[gm] = 0.0;\n";
+    if (gated)
+      b << "  float accu[" << rows << "];\n"
+        << "  for (int gm = 0; gm < M; ++gm) accu[gm] = 0.0;\n";
+    b << "  for (int gk = 0; gk < K; ++gk) {\n"
       << "    float bv = " << w.loadAt(bflat.view, bAt(w)) << ";\n";
     if (gated)
       b << "    float bu = " << w.loadAt(bflat.view, bAt(w, true)) << ";\n";
@@ -286,7 +289,9 @@ LogicalResult Planner::genGemm(Operation *op) {
     b << "    }\n"
       << "  }\n"
       << "  for (int gm = 0; gm < M; ++gm) {\n"
-      << "    float v = acc[gm], u = accu[gm];\n";
+      << "    float v = acc[gm];\n";
+    if (gated)
+      b << "    float u = accu[gm];\n";
     if (failed(store(w, "    ")))
       return failure();
     b << "  }\n";
@@ -312,11 +317,13 @@ LogicalResult Planner::genGemm(Operation *op) {
     << ", n0 = int(gl_WorkGroupID.x) * " << BN << ";\n"
     << "  int tid = int(gl_LocalInvocationID.x);\n"
     << "  int tm = tid / " << BN / TN << ", tn = tid % " << BN / TN << ";\n"
-    << "  float acc[" << TM << "][" << TN << "], accu[" << TM << "][" << TN
-    << "];\n"
+    << "  float acc[" << TM << "][" << TN << "];\n"
     << "  for (int i = 0; i < " << TM << "; ++i)\n"
-    << "    for (int j = 0; j < " << TN
-    << "; ++j) { acc[i][j] = 0.0; accu[i][j] = 0.0; }\n";
+    << "    for (int j = 0; j < " << TN << "; ++j) acc[i][j] = 0.0;\n";
+  if (gated)
+    b << "  float accu[" << TM << "][" << TN << "];\n"
+      << "  for (int i = 0; i < " << TM << "; ++i)\n"
+      << "    for (int j = 0; j < " << TN << "; ++j) accu[i][j] = 0.0;\n";
   b << "  for (int k0 = 0; k0 < K; k0 += " << BK << ") {\n"
     << "    for (int i = tid; i < " << BK * BM << "; i += " << NT << ") {\n"
     << "      int mm = i / " << BK << ", kk = i % " << BK << ";\n"
@@ -335,13 +342,14 @@ LogicalResult Planner::genGemm(Operation *op) {
   b << "    }\n"
     << "    barrier();\n"
     << "    for (int kk = 0; kk < " << BK << "; ++kk) {\n"
-    << "      float av[" << TM << "], bv[" << TN << "], bu[" << TN << "];\n"
+    << "      float av[" << TM << "], bv[" << TN << "];\n"
     << "      for (int i = 0; i < " << TM << "; ++i) av[i] = As[kk][tm * " << TM
     << " + i];\n"
     << "      for (int j = 0; j < " << TN << "; ++j) bv[j] = Bs[kk][tn + j * "
     << BN / TN << "];\n";
   if (gated)
-    b << "      for (int j = 0; j < " << TN << "; ++j) bu[j] = Bu[kk][tn + j * "
+    b << "      float bu[" << TN << "];\n"
+      << "      for (int j = 0; j < " << TN << "; ++j) bu[j] = Bu[kk][tn + j * "
       << BN / TN << "];\n";
   b << "      for (int i = 0; i < " << TM << "; ++i)\n"
     << "        for (int j = 0; j < " << TN << "; ++j) {\n"
@@ -358,7 +366,9 @@ LogicalResult Planner::genGemm(Operation *op) {
     << "      int gm = m0 + tm * " << TM << " + i, gn = n0 + tn + j * "
     << BN / TN << ";\n"
     << "      if (gm >= M || gn >= N) continue;\n"
-    << "      float v = acc[i][j], u = accu[i][j];\n";
+    << "      float v = acc[i][j];\n";
+  if (gated)
+    b << "      float u = accu[i][j];\n";
   if (failed(store(w, "      ")))
     return failure();
   b << "    }\n";

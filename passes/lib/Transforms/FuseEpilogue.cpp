@@ -50,8 +50,7 @@ struct MatmulToLinear final : OpRewritePattern<MatmulOp>, PatternBase {
     if (mm.getRhs().getType().getRank() != 2 || mm.getTransposeLhs())
       return rewriter.notifyMatchFailure(mm, "not a product with a matrix");
     if (control && !control(mm))
-      return rewriter.notifyMatchFailure(mm,
-                                         "excluded by the control function");
+      return rewriter.notifyMatchFailure(mm, "excluded by the control function");
     if (!mm.getRhs().getDefiningOp<WeightOp>())
       return refuse(rewriter, remarks, mm, "tfm.linear",
                     "the right operand is not a model weight");
@@ -64,8 +63,8 @@ struct MatmulToLinear final : OpRewritePattern<MatmulOp>, PatternBase {
 // Pattern: add(linear(x, W), b : [N]) -> linear(x, W) bias b
 struct BiasIntoLinear final : OpRewritePattern<AddOp>, PatternBase {
   BiasIntoLinear(MLIRContext *ctx, ControlFn control, FusionRemarks *remarks)
-      : OpRewritePattern(ctx, /*benefit=*/2), PatternBase{std::move(control),
-                                                          remarks} {}
+      : OpRewritePattern(ctx, /*benefit=*/2),
+        PatternBase{std::move(control), remarks} {}
 
   LogicalResult matchAndRewrite(AddOp add,
                                 PatternRewriter &rewriter) const override {
@@ -78,14 +77,12 @@ struct BiasIntoLinear final : OpRewritePattern<AddOp>, PatternBase {
           add.getType() != lin.getType())
         continue;
       if (control && !control(add))
-        return rewriter.notifyMatchFailure(add,
-                                           "excluded by the control function");
+        return rewriter.notifyMatchFailure(add, "excluded by the control function");
       if (!lin->hasOneUse())
         return refuse(rewriter, remarks, add, "tfm.linear bias",
                       "the linear's result without bias has another use");
       if (Operation *def = bias.getDefiningOp();
-          def && lin->getBlock() == def->getBlock() &&
-          lin->isBeforeInBlock(def))
+          def && lin->getBlock() == def->getBlock() && lin->isBeforeInBlock(def))
         return refuse(rewriter, remarks, add, "tfm.linear bias",
                       "the bias is computed after the linear");
       rewriter.setInsertionPoint(lin);
@@ -276,15 +273,13 @@ struct ElementwiseIntoLinear final : OpRewritePattern<LinearOp>, PatternBase {
                       [&](Operation *u) { return isEligible(u, accType); }))
       return rewriter.notifyMatchFailure(lin, "no elementwise consumer");
     if (control && !control(lin))
-      return rewriter.notifyMatchFailure(lin,
-                                         "excluded by the control function");
+      return rewriter.notifyMatchFailure(lin, "excluded by the control function");
     auto refuseWith = [&](const Twine &why) {
       return refuse(rewriter, remarks, lin, kInto, why);
     };
     if (!llvm::all_of(acc.getUsers(),
                       [&](Operation *u) { return isEligible(u, accType); }))
-      return refuseWith(
-          "the linear's result is also used by a non-elementwise op");
+      return refuseWith("the linear's result is also used by a non-elementwise op");
     FailureOr<Cluster> c = growCluster(lin, {acc}, accType, refuseWith);
     if (failed(c))
       return failure();
@@ -294,14 +289,6 @@ struct ElementwiseIntoLinear final : OpRewritePattern<LinearOp>, PatternBase {
     return success();
   }
 };
-
-/// The weight of a linear as stored in the model (possibly converted to the
-/// compute type), which the backends can pack for a gated GEMM.
-bool isModelWeight(Value w) {
-  if (auto cvt = w.getDefiningOp<ConvertOp>())
-    w = cvt.getInput();
-  return static_cast<bool>(w.getDefiningOp<WeightOp>());
-}
 
 // Pattern: elementwise ops combining the two halves of one linear's result
 //          (act(slice [0, H]) * slice [H, 2H], a merged gate/up projection)
@@ -336,12 +323,13 @@ struct GatedIntoLinear final : OpRewritePattern<LinearOp>, PatternBase {
         return rewriter.notifyMatchFailure(lin, "a half has no elementwise "
                                                 "consumer");
     if (control && !control(lin))
-      return rewriter.notifyMatchFailure(lin,
-                                         "excluded by the control function");
+      return rewriter.notifyMatchFailure(lin, "excluded by the control function");
     auto refuseWith = [&](const Twine &why) {
       return refuse(rewriter, remarks, lin, kIntoGated, why);
     };
-    if (!isModelWeight(lin.getWeight()))
+    // The backends pack its panels at compile time (storage conversions
+    // come after fusion).
+    if (!lin.getWeight().getDefiningOp<WeightOp>())
       return refuseWith("the weight is not a model parameter");
     for (SliceOp s : halves)
       if (!llvm::all_of(s->getUsers(),

@@ -44,6 +44,11 @@ inline constexpr int64_t kGemmMaxUnsplitRows = 4;
 inline bool gemmSplitsK(int64_t k, int64_t kc, int64_t m) {
   return k > 2 * kc && (m < 0 || m > kGemmMaxUnsplitRows);
 }
+/// Columns of a gated GEMM's partial sums (`h` results, gemm-nr `nr`): both
+/// halves of every 2*nr-wide panel.
+inline int64_t gatedPartialColumns(int64_t h, int64_t nr) {
+  return (h + nr - 1) / nr * 2 * nr;
+}
 
 /// Scratch bytes the CPU kernel of `op` needs: run-time GEMM panels of an
 /// activation operand, a broadcast epilogue input, the partial sums of a

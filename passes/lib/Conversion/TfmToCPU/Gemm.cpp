@@ -471,7 +471,7 @@ LogicalResult lowerLinear(LinearOp op, Lowering &l) {
       gemmSplitsK(kStatic, l.options.gemmKC, g.staticM ? *g.staticM : -1)) {
     // Last scratch piece: with a dynamic M it takes the rest (PlanTarget).
     int64_t h = rt.getDimSize(rank - 1);
-    int64_t cols = (h + g.nr / 2 - 1) / (g.nr / 2) * g.nr;
+    int64_t cols = gatedPartialColumns(h, l.options.gemmNR);
     auto at = cast<MemRefType>(a.getType());
     SmallVector<Value> dyn;
     if (at.isDynamicDim(0))

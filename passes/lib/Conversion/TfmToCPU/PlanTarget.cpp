@@ -83,7 +83,7 @@ int64_t mlir::tfm::cpuScratchBytes(Operation *op, ShapeBounds &bounds,
     if (succeeded(bytes)) {
       int64_t bound =
           *bytes / (h * elementBytes(lin.getType().getElementType()));
-      total += bound * ((h + nr - 1) / nr) * 2 * nr *
+      total += bound * gatedPartialColumns(h, nr) *
                elementBytes(lin.getType().getElementType());
     }
   }
