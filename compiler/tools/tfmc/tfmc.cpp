@@ -1,45 +1,25 @@
 //===- tfmc.cpp - the tfmc compiler driver --------------------------------===//
 //
-// Part of tfmc. Reads a model (TOML, Hugging Face folder, .mlir), runs the
-// pipeline up to the requested stage and prints that stage (--emit) or writes
-// the artifact. Errors are reported once, located in the model file, and
-// nothing is written to -o unless the whole compilation succeeded.
+// Part of tfmc. The command line of the compiler: maps its flags onto
+// driver::Options (tfm/Tools/Driver.h, which does the work) and adds what
+// only a command line has: MLIR's debugging flags and pass plugins.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Conversion/CpuTarget.h"
-#include "tfm/Frontends/Frontends.h"
-#include "tfm/Frontends/ModelSpec.h"
-#include "tfm/IR/TfmDialect.h"
-#include "tfm/Pipelines/Pipelines.h"
-#include "tfm/Target/Cpu.h"
-#include "tfm/Target/Vulkan.h"
-#include "tfm/Tools/Inspect.h"
-#include "tfm/Transforms/Passes.h"
-#include "tfm/Transforms/Transforms.h"
+#include "tfm/Tools/Driver.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
-#include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Tools/Plugins/PassPlugin.h"
-#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/Program.h"
-#include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 using namespace mlir;
 using namespace mlir::tfm;
+using namespace mlir::tfm::driver;
 namespace cl = llvm::cl;
 
 //===----------------------------------------------------------------------===//
@@ -69,19 +49,6 @@ static cl::opt<bool> decompose(
              "primitives, as ONNX exporters do"),
     cl::cat(inputCat));
 
-enum class Emit {
-  TFM,
-  Fused,
-  Plan,
-  Linalg,
-  LLVM,
-  Asm,
-  Artifact,
-  Exe,
-  Graph,
-  GLSL,
-  SPIRV
-};
 static cl::opt<Emit> emit(
     "emit",
     cl::desc("What to produce (default: the artifact when -o names a "
@@ -115,7 +82,6 @@ static cl::opt<Emit> emit(
                           "--target=vulkan: every kernel's SPIR-V "
                           "disassembly")),
     cl::cat(outputCat));
-enum class Stage { TFM, Fused };
 static cl::opt<Stage>
     graphStage("graph-stage", cl::desc("Stage drawn by --emit=graph"),
                cl::init(Stage::Fused),
@@ -141,25 +107,6 @@ static cl::opt<std::string> targetSeqLen(
              "'dynamic'"),
     cl::value_desc("N|dynamic"), cl::cat(shapeCat));
 
-/// Parses a length option: "" (not given) is 0, "dynamic" is
-/// ModelSpec::kDynamicLength.
-static std::optional<int64_t> parseLength(const cl::opt<std::string> &opt) {
-  StringRef v = opt.getValue();
-  if (v.empty())
-    return 0;
-  if (v == "dynamic")
-    return ModelSpec::kDynamicLength;
-  int64_t n;
-  if (v.getAsInteger(10, n) || n < 1) {
-    llvm::errs() << "error: --" << opt.ArgStr
-                 << " expects a positive integer or 'dynamic', got '" << v
-                 << "'\n";
-    return std::nullopt;
-  }
-  return n;
-}
-
-enum class TargetKind { CPU, Vulkan };
 static cl::opt<TargetKind> targetKind(
     "target", cl::desc("Code generation target"), cl::init(TargetKind::CPU),
     cl::values(clEnumValN(TargetKind::CPU, "cpu", "x86-64 code through LLVM"),
@@ -176,7 +123,6 @@ static cl::opt<std::string> cpuName(
     cl::desc("CPU to generate code for: native (this machine) or a name such "
              "as x86-64-v3, x86-64-v4, znver4"),
     cl::init("native"), cl::cat(targetCat));
-enum class WeightDType { F32, F16, BF16, Auto };
 static cl::opt<WeightDType> weightDType(
     "weight-dtype",
     cl::desc("Storage type of the GEMM and embedding weights (arithmetic "
@@ -271,347 +217,47 @@ static void exposeMLIRFlags() {
 }
 
 //===----------------------------------------------------------------------===//
-// Diagnostics
-//===----------------------------------------------------------------------===//
-
-/// The file location inside `loc`, if any.
-static std::optional<FileLineColLoc> findFileLoc(Location loc) {
-  if (auto f = dyn_cast<FileLineColLoc>(loc))
-    return f;
-  if (auto n = dyn_cast<NameLoc>(loc))
-    return findFileLoc(n.getChildLoc());
-  if (auto f = dyn_cast<FusedLoc>(loc))
-    for (Location l : f.getLocations())
-      if (auto r = findFileLoc(l))
-        return r;
-  return std::nullopt;
-}
-
-/// Prints "file: error: message" for diagnostics about a whole (binary) file;
-/// everything else goes to the SourceMgr handler, which quotes the line.
-static LogicalResult printFileDiagnostic(Diagnostic &diag) {
-  std::optional<FileLineColLoc> f = findFileLoc(diag.getLocation());
-  if (!f || f->getLine() != 0)
-    return failure();
-  llvm::errs() << f->getFilename().getValue() << ": "
-               << (diag.getSeverity() == DiagnosticSeverity::Error ? "error"
-                   : diag.getSeverity() == DiagnosticSeverity::Warning
-                       ? "warning"
-                       : "note")
-               << ": " << diag << "\n";
-  for (Diagnostic &note : diag.getNotes())
-    llvm::errs() << "note: " << note << "\n";
-  return success();
-}
-
-//===----------------------------------------------------------------------===//
-// Output
-//===----------------------------------------------------------------------===//
-
-/// Writes `text` to -o atomically (a temporary renamed on success).
-static LogicalResult writeOutput(StringRef text) {
-  if (outputPath == "-") {
-    llvm::outs() << text;
-    return success();
-  }
-  std::string err;
-  auto out = openOutputFile(outputPath, &err);
-  if (!out) {
-    llvm::errs() << outputPath << ": error: " << err << "\n";
-    return failure();
-  }
-  out->os() << text;
-  out->keep();
-  return success();
-}
-
-/// Renders `dotPath` to SVG next to it when Graphviz is installed.
-static void renderSVG(StringRef dotPath) {
-  llvm::ErrorOr<std::string> dot = llvm::sys::findProgramByName("dot");
-  if (!dot) {
-    llvm::errs() << "note: 'dot' (Graphviz) not found; wrote only " << dotPath
-                 << "\n";
-    return;
-  }
-  std::string svg = (llvm::sys::path::parent_path(dotPath).empty()
-                         ? llvm::sys::path::stem(dotPath)
-                         : (llvm::sys::path::parent_path(dotPath) + "/" +
-                            llvm::sys::path::stem(dotPath)))
-                        .str() +
-                    ".svg";
-  std::string errMsg;
-  int rc = llvm::sys::ExecuteAndWait(*dot, {*dot, "-Tsvg", dotPath, "-o", svg},
-                                     std::nullopt, {}, 0, 0, &errMsg);
-  if (rc != 0)
-    llvm::errs() << "warning: dot failed to render " << svg << ": " << errMsg
-                 << "\n";
-}
-
-//===----------------------------------------------------------------------===//
 // Driver
 //===----------------------------------------------------------------------===//
 
-/// The stage the requested output needs.
-static bool needsFusion() {
-  if (noFusion)
-    return false;
-  return emit != Emit::TFM &&
-         !(emit == Emit::Graph && graphStage == Stage::TFM);
-}
-static bool needsLowering() {
-  if (targetKind == TargetKind::Vulkan)
-    return false;
-  return emit == Emit::Linalg || emit == Emit::LLVM || emit == Emit::Asm ||
-         emit == Emit::Artifact || emit == Emit::Exe;
-}
-/// Every output after fusion but the fused IR and the graph is planned.
-static bool needsPlan() {
-  return !(emit == Emit::TFM || emit == Emit::Fused || emit == Emit::Graph) &&
-         passPipeline.empty();
-}
-
-/// Applies the MLIR command-line options and the IR dump to `pm`.
-static LogicalResult configure(PassManager &pm,
-                               const std::shared_ptr<IRDumpDir> &dump) {
-  if (failed(applyPassManagerCLOptions(pm)))
-    return failure();
-  applyDefaultTimingPassManagerCLOptions(pm);
-  if (dump)
-    dump->attach(pm);
-  return success();
-}
-
-/// Frontend IR -> the requested tfm or buffer-level stage.
-/// The storage type --weight-dtype asks for, for weight `w`.
-static Type weightStorage(WeightOp w, const WeightStore &store) {
-  MLIRContext *ctx = w.getContext();
-  switch (weightDType) {
-  case WeightDType::F32:
-    return Float32Type::get(ctx);
-  case WeightDType::F16:
-    return Float16Type::get(ctx);
-  case WeightDType::BF16:
-    return BFloat16Type::get(ctx);
-  case WeightDType::Auto:
-    break;
-  }
-  // A concatenation keeps the type its parts share.
-  SmallVector<StringRef> names;
-  if (std::optional<ArrayAttr> parts = w.getParts())
-    for (Attribute p : *parts)
-      names.push_back(cast<StringAttr>(p).getValue());
-  else
-    names.push_back(w.getName());
-  std::optional<SafetensorsDType> common;
-  for (StringRef n : names) {
-    std::optional<SafetensorsDType> t = store.storedType(n);
-    if (!t || (common && *common != *t))
-      return Float32Type::get(ctx);
-    common = t;
-  }
-  if (common == SafetensorsDType::F16)
-    return Float16Type::get(ctx);
-  if (common == SafetensorsDType::BF16)
-    return BFloat16Type::get(ctx);
-  return Float32Type::get(ctx);
-}
-
-static LogicalResult runPipeline(ModuleOp module, const CpuTarget *target,
-                                 const VulkanTarget *vkTarget,
-                                 const WeightStore &weights,
-                                 const std::shared_ptr<IRDumpDir> &dump) {
-  PassManager pm(module.getContext());
-  if (failed(configure(pm, dump)))
-    return failure();
-  if (!passPipeline.empty())
-    return failure(failed(parsePassPipeline(passPipeline, pm, llvm::errs())) ||
-                   failed(pm.run(module)));
-  if (decompose) {
-    DecomposePassOptions opts;
-    opts.ops = {"softmax", "layer_norm", "rms_norm", "gelu", "silu", "rotary"};
-    pm.addNestedPass<func::FuncOp>(createDecomposePass(opts));
-  }
-  if (needsFusion()) {
-    FusionPipelineOptions opts;
-    opts.remarks = fusionRemarks;
-    opts.mergeQKV = !noMergeQKV;
-    buildFusionPipeline(pm, opts);
-  }
-  if (!extraPasses.empty() &&
-      failed(parsePassPipeline(extraPasses, pm, llvm::errs())))
-    return failure();
-  // Weight storage types, after fusion (so a merged projection is one
-  // weight): GEMM and embedding matrices in --weight-dtype.
-  if (weightDType != WeightDType::F32 && emit != Emit::TFM &&
-      !(emit == Emit::Graph && graphStage == Stage::TFM))
-    pm.addPass(createConvertWeightsPass(
-        [&weights](WeightOp w) { return weightStorage(w, weights); }));
-  if (needsPlan()) {
-    if (targetKind == TargetKind::Vulkan) {
-      PlanOptions opts = vulkanPlanOptions(*vkTarget);
-      opts.maxPositions = maxPositions;
-      buildPlanPipeline(pm, opts);
-    } else {
-      LowerToCPUPassOptions opts;
-      opts.gemmKC = gemmKC;
-      opts.gemmMC = gemmMC;
-      opts.attentionBlockQ = attentionBQ;
-      opts.attentionBlockK = attentionBK;
-      opts.vectorWidth = target->vectorWidth;
-      opts.maxPositions = maxPositions;
-      if (!maxPositions)
-        if (ModelAttr model = getModelAttr(module))
-          opts.maxPositions = model.getMaxSeqLen();
-      bool ok = true;
-      auto error = [&](const Twine &msg) {
-        llvm::errs() << "error: " << msg << "\n";
-        ok = false;
-      };
-      if (needsLowering()
-              ? failed(buildCpuLoopsPipeline(pm, opts, error))
-              : failed(buildCpuPlanPipeline(pm, opts, error)) || !ok)
-        return failure();
-    }
-  }
-  return pm.run(module);
-}
-
-static LogicalResult compile(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
-  // Without --emit, -o chooses: a text file name (.mlir, .ll, .s, .dot) or
-  // an existing file such as /dev/null gets IR; anything else is taken as
-  // the artifact directory.
-  StringRef out = outputPath;
-  bool textOutput =
-      out == "-" || out.ends_with(".mlir") || out.ends_with(".ll") ||
-      out.ends_with(".s") || out.ends_with(".dot") ||
-      (llvm::sys::fs::exists(out) && !llvm::sys::fs::is_directory(out));
-  if (!emit.getNumOccurrences() && !textOutput)
-    emit = Emit::Artifact;
-  if ((emit == Emit::Artifact || emit == Emit::Exe) && outputPath == "-") {
-    llvm::errs() << "error: --emit=artifact needs -o <directory>\n";
-    return failure();
-  }
-  bool vulkan = targetKind == TargetKind::Vulkan;
-  bool cpuOnly = emit == Emit::Linalg || emit == Emit::LLVM ||
-                 emit == Emit::Asm || emit == Emit::Exe;
-  if (vulkan && cpuOnly) {
-    llvm::errs() << "error: this --emit"
-                 << " is for --target=cpu; with --target=vulkan use "
-                    "--emit=glsl, --emit=spirv or an artifact directory\n";
-    return failure();
-  }
-  if (!vulkan && (emit == Emit::GLSL || emit == Emit::SPIRV)) {
-    llvm::errs() << "error: --emit=glsl and --emit=spirv need "
-                    "--target=vulkan\n";
-    return failure();
-  }
-  std::optional<VulkanTarget> vkTarget;
-  if (vulkan) {
-    auto t = resolveVulkanTarget(vulkanTarget);
-    if (!t) {
-      llvm::errs() << "error: " << llvm::toString(t.takeError()) << "\n";
-      return failure();
-    }
-    vkTarget = *t;
-  }
-  // The target is resolved first: an unknown CPU is reported before work.
-  std::optional<CpuTarget> target;
-  if (needsLowering() || (needsPlan() && !vulkan)) {
-    auto t = resolveCpuTarget(cpuName);
-    if (!t) {
-      llvm::errs() << "error: " << llvm::toString(t.takeError()) << "\n";
-      return failure();
-    }
-    target = std::move(*t);
-  }
-
-  ImportOptions opts;
-  opts.batch = batch;
-  std::optional<int64_t> seq = parseLength(seqLen),
-                         tgt = parseLength(targetSeqLen);
-  if (!seq || !tgt)
-    return failure();
-  opts.seqLen = *seq;
-  opts.targetSeqLen = *tgt;
-  opts.weightsFile = weightsFile;
-  opts.attentionEntries = attentionMaps;
+/// The flags as driver options.
+static Options options() {
+  Options o;
+  o.input = inputPath;
+  o.weights = weightsFile;
   if (randomSeed.getNumOccurrences())
-    opts.randomSeed = randomSeed;
-  FailureOr<ImportedModel> model = importModel(ctx, sourceMgr, inputPath, opts);
-  if (failed(model))
-    return failure();
-  ModuleOp module = *model->module;
-  if (failed(verify(module)))
-    return failure();
-  std::shared_ptr<IRDumpDir> dump;
-  if (!dumpIRDir.empty()) {
-    auto d = IRDumpDir::create(module, dumpIRDir);
-    if (failed(d))
-      return failure();
-    dump = *d;
-  }
-  if (failed(runPipeline(module, target ? &*target : nullptr,
-                         vkTarget ? &*vkTarget : nullptr, *model->weights,
-                         dump)))
-    return failure();
-
-  auto configurePM = [&](PassManager &pm) { return configure(pm, dump); };
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  switch (emit) {
-  case Emit::TFM:
-  case Emit::Fused:
-  case Emit::Plan:
-  case Emit::Linalg:
-    module.print(os);
-    break;
-  case Emit::Graph:
-    exportGraph(module, os);
-    break;
-  case Emit::LLVM:
-  case Emit::Asm:
-    if (llvm::Error e =
-            emitCpuCode(module, *target, emit == Emit::Asm, os, configurePM)) {
-      llvm::errs() << "error: " << llvm::toString(std::move(e)) << "\n";
-      return failure();
-    }
-    break;
-  case Emit::GLSL:
-  case Emit::SPIRV:
-    if (llvm::Error e = emitVulkanText(
-            module, *vkTarget,
-            emit == Emit::GLSL ? VulkanText::GLSL : VulkanText::SPIRV, os)) {
-      llvm::errs() << "error: " << llvm::toString(std::move(e)) << "\n";
-      return failure();
-    }
-    break;
-  case Emit::Artifact:
-  case Emit::Exe: {
-    if (vulkan) {
-      const std::string out = outputPath, in = inputPath;
-      if (llvm::Error e =
-              writeVulkanArtifact(module, *model->weights, *vkTarget, out)) {
-        emitError(fileLoc(ctx, in)) << llvm::toString(std::move(e));
-        return failure();
-      }
-      return success();
-    }
-    // lld (run by the backend) resets LLVM's command-line options: keep
-    // copies of the values still needed.
-    const std::string out = outputPath, in = inputPath;
-    if (llvm::Error e = writeCpuArtifact(module, *model->weights, *target, out,
-                                         configurePM, emit == Emit::Exe)) {
-      emitError(fileLoc(ctx, in)) << llvm::toString(std::move(e));
-      return failure();
-    }
-    return success();
-  }
-  }
-  if (failed(writeOutput(text)))
-    return failure();
-  if (emit == Emit::Graph && outputPath != "-")
-    renderSVG(outputPath);
-  return success();
+    o.randomSeed = randomSeed;
+  o.decompose = decompose;
+  if (emit.getNumOccurrences())
+    o.emit = emit;
+  o.graphStage = graphStage;
+  o.output = outputPath;
+  o.batch = batch;
+  o.seqLen = seqLen;
+  o.targetSeqLen = targetSeqLen;
+  o.target = targetKind;
+  o.vulkanTarget = vulkanTarget;
+  o.cpu = cpuName;
+  o.weightDType = weightDType;
+  o.noFusion = noFusion;
+  o.maxPositions = maxPositions;
+  o.gemmKC = gemmKC;
+  o.gemmMC = gemmMC;
+  o.attentionBlockQ = attentionBQ;
+  o.attentionBlockK = attentionBK;
+  o.dumpIRDir = dumpIRDir;
+  o.fusionRemarks = fusionRemarks;
+  o.attentionMaps = attentionMaps;
+  o.noMergeQKV = noMergeQKV;
+  o.extraPasses = extraPasses;
+  o.passPipeline = passPipeline;
+  o.configurePassManager = [](PassManager &pm) {
+    if (failed(applyPassManagerCLOptions(pm)))
+      return false;
+    applyDefaultTimingPassManagerCLOptions(pm);
+    return true;
+  };
+  return o;
 }
 
 int main(int argc, char **argv) {
@@ -620,12 +266,7 @@ int main(int argc, char **argv) {
   registerPassManagerCLOptions();
   registerAsmPrinterCLOptions();
   registerDefaultTimingManagerCLOptions();
-  tfm::registerTfmPasses();
-  tfm::registerTfmPlanPasses();
-  tfm::registerCpuPlanTarget();
-  tfm::registerVulkanPlanTarget();
-  registerCanonicalizerPass();
-  registerCSEPass();
+  driver::registerPasses();
   exposeMLIRFlags();
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -647,16 +288,5 @@ int main(int argc, char **argv) {
     plugin->registerPassRegistryCallbacks();
   }
 
-  DialectRegistry registry;
-  registry.insert<TfmDialect, func::FuncDialect, arith::ArithDialect,
-                  math::MathDialect, tensor::TensorDialect>();
-  MLIRContext ctx(registry);
-  ctx.loadAllAvailableDialects();
-  if (!dumpIRDir.empty())
-    ctx.disableMultithreading();
-
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler sourceHandler(sourceMgr, &ctx);
-  ctx.getDiagEngine().registerHandler(printFileDiagnostic);
-  return failed(compile(ctx, sourceMgr)) ? 1 : 0;
+  return compile(options()) ? 0 : 1;
 }
