@@ -122,9 +122,23 @@ struct tfmc_session {
   std::vector<bool> inputSet;
   std::vector<tfmc::rt::AlignedBuffer> outputs;
   std::vector<std::vector<int64_t>> outputShapes; // of the last run
+  // Caller memory bound in place of inputs[i] / outputs[o] (null: none).
+  std::vector<const void *> boundInputs;
+  std::vector<void *> boundOutputs;
   tfmc::rt::AlignedBuffer workspace;
   int32_t threads = 0;
   bool ran = false;
+
+  /// The memory runs read input `i` from / write output `o` to.
+  const void *inputData(size_t i) const {
+    return boundInputs[i] ? boundInputs[i] : inputs[i]->data();
+  }
+  void *outputData(size_t o) {
+    return boundOutputs[o] ? boundOutputs[o] : outputs[o].data();
+  }
+  const void *outputData(size_t o) const {
+    return boundOutputs[o] ? boundOutputs[o] : outputs[o].data();
+  }
   // Vulkan artifacts: device buffers, command buffer, KV-cache state.
   std::unique_ptr<tfmc::rt::vk::SessionState, tfmc::rt::vk::SessionDeleter>
       vulkan;

@@ -36,6 +36,8 @@ extern "C" tfmc_status tfmc_session_create(tfmc_model *model, const char *entry,
     session->function = model->functions[index];
   session->inputSet.assign(e->inputs.size(), false);
   session->outputs.resize(e->outputs.size());
+  session->boundInputs.assign(e->inputs.size(), nullptr);
+  session->boundOutputs.assign(e->outputs.size(), nullptr);
   bool ok = session->workspace.allocate(e->workspaceBytes);
   for (const TensorSpec &t : e->inputs) {
     auto buffer = std::make_shared<AlignedBuffer>();
@@ -108,16 +110,18 @@ static size_t findInput(const EntrySpec &e, const char *name) {
   return e.inputs.size();
 }
 
-extern "C" tfmc_status tfmc_session_set_input(tfmc_session *session,
-                                              const char *name,
-                                              tfmc_dtype dtype, int32_t rank,
-                                              const int64_t *shape,
-                                              const void *data) {
+/// The checks of tfmc_session_set_input / bind_input: `index` and `given`
+/// (the shape) are set when they pass.
+static tfmc_status checkInput(const tfmc_session *session, const char *fn,
+                              const char *name, tfmc_dtype dtype,
+                              int32_t rank, const int64_t *shape,
+                              const void *data, size_t &index,
+                              std::vector<int64_t> &given) {
   if (!session || !name || (rank > 0 && !shape) || rank < 0)
     return fail(TFMC_ERROR_INVALID_ARGUMENT,
-                "tfmc_session_set_input: null argument or negative rank");
+                std::string(fn) + ": null argument or negative rank");
   const EntrySpec &e = *session->entry;
-  size_t index = findInput(e, name);
+  index = findInput(e, name);
   if (index == e.inputs.size()) {
     std::string names;
     for (const TensorSpec &t : e.inputs)
@@ -138,7 +142,7 @@ extern "C" tfmc_status tfmc_session_set_input(tfmc_session *session,
     return fail(TFMC_ERROR_DTYPE, what + " must be " +
                                       tfmc_dtype_name(spec.dtype) + ", got " +
                                       tfmc_dtype_name(dtype));
-  std::vector<int64_t> given(shape, shape + rank);
+  given.assign(shape, shape + rank);
   bool shapeOk = given.size() == spec.shape.size();
   for (size_t d = 0; shapeOk && d < given.size(); ++d)
     shapeOk = spec.shape[d] < 0 ? given[d] >= 0 : given[d] == spec.shape[d];
@@ -185,6 +189,26 @@ extern "C" tfmc_status tfmc_session_set_input(tfmc_session *session,
                         std::to_string(spec.idBound) +
                         ") (the vocabulary size)");
     }
+  return TFMC_OK;
+}
+
+extern "C" tfmc_status tfmc_session_set_input(tfmc_session *session,
+                                              const char *name,
+                                              tfmc_dtype dtype, int32_t rank,
+                                              const int64_t *shape,
+                                              const void *data) {
+  size_t index;
+  std::vector<int64_t> given;
+  if (tfmc_status s = checkInput(session, "tfmc_session_set_input", name,
+                                 dtype, rank, shape, data, index, given))
+    return s;
+  bool widen = dtype != session->entry->inputs[index].dtype;
+  size_t n = TensorSpec::product(given);
+  auto value = [&](size_t i) -> int64_t {
+    if (dtype == TFMC_DTYPE_INT32)
+      return static_cast<const int32_t *>(data)[i];
+    return static_cast<const int64_t *>(data)[i];
+  };
   void *dst = session->inputs[index]->data();
   if (widen) {
     auto *d = static_cast<int64_t *>(dst);
@@ -195,7 +219,74 @@ extern "C" tfmc_status tfmc_session_set_input(tfmc_session *session,
   }
   session->inputShapes[index] = std::move(given);
   session->inputSet[index] = true;
+  session->boundInputs[index] = nullptr;
   return TFMC_OK;
+}
+
+extern "C" tfmc_status tfmc_session_bind_input(tfmc_session *session,
+                                               const char *name,
+                                               tfmc_dtype dtype, int32_t rank,
+                                               const int64_t *shape,
+                                               const void *data) {
+  // Dtype and alignment first: the value checks read the data.
+  if (session && name) {
+    const EntrySpec &e = *session->entry;
+    size_t i = findInput(e, name);
+    if (i < e.inputs.size() && !e.inputs[i].state) {
+      const TensorSpec &spec = e.inputs[i];
+      if (dtype != spec.dtype)
+        return fail(TFMC_ERROR_DTYPE, "input '" + spec.name + "' must be " +
+                                          tfmc_dtype_name(spec.dtype) +
+                                          " to be bound in place, got " +
+                                          tfmc_dtype_name(dtype));
+      if (reinterpret_cast<uintptr_t>(data) % tfmc_dtype_size(dtype))
+        return fail(TFMC_ERROR_INVALID_ARGUMENT,
+                    "input '" + spec.name + "': data is not aligned to its " +
+                        std::to_string(tfmc_dtype_size(dtype)) +
+                        "-byte elements");
+    }
+  }
+  size_t index;
+  std::vector<int64_t> given;
+  if (tfmc_status s = checkInput(session, "tfmc_session_bind_input", name,
+                                 dtype, rank, shape, data, index, given))
+    return s;
+  // A zero-size input has no memory to point at: its own buffer serves.
+  session->boundInputs[index] = TensorSpec::product(given) ? data : nullptr;
+  session->inputShapes[index] = std::move(given);
+  session->inputSet[index] = true;
+  return TFMC_OK;
+}
+
+extern "C" tfmc_status tfmc_session_bind_output(tfmc_session *session,
+                                                const char *name, void *data,
+                                                size_t capacity) {
+  if (!session || !name)
+    return fail(TFMC_ERROR_INVALID_ARGUMENT,
+                "tfmc_session_bind_output: null argument");
+  const EntrySpec &e = *session->entry;
+  for (size_t o = 0; o < e.outputs.size(); ++o) {
+    const TensorSpec &t = e.outputs[o];
+    if (t.name != name)
+      continue;
+    if (data && capacity < t.maxBytes())
+      return fail(TFMC_ERROR_INVALID_ARGUMENT,
+                  "output '" + t.name + "' needs " +
+                      std::to_string(t.maxBytes()) +
+                      " bytes (its largest shape), got " +
+                      std::to_string(capacity));
+    if (reinterpret_cast<uintptr_t>(data) % tfmc_dtype_size(t.dtype))
+      return fail(TFMC_ERROR_INVALID_ARGUMENT,
+                  "output '" + t.name + "': data is not aligned to its " +
+                      std::to_string(tfmc_dtype_size(t.dtype)) +
+                      "-byte elements");
+    session->boundOutputs[o] = data;
+    // What an earlier run wrote is no longer where get_output looks.
+    session->ran = false;
+    return TFMC_OK;
+  }
+  return fail(TFMC_ERROR_NOT_FOUND,
+              "entry '" + e.name + "' has no output '" + name + "'");
 }
 
 extern "C" tfmc_status tfmc_session_set_num_threads(tfmc_session *session,
@@ -220,7 +311,7 @@ static tfmc_status checkCacheRoom(const tfmc_session &s) {
       capacity = t.shape[1];
   if (capacity < 0 || e.inputs.empty() || s.inputShapes[0].size() < 2)
     return TFMC_OK;
-  int64_t cached = *static_cast<const int64_t *>(s.inputs[past]->data());
+  int64_t cached = *static_cast<const int64_t *>(s.inputData(past));
   int64_t fresh = s.inputShapes[0][1];
   if (cached < 0 || cached + fresh > capacity)
     return fail(TFMC_ERROR_RANGE,
@@ -281,10 +372,10 @@ extern "C" tfmc_status tfmc_session_run(tfmc_session *session) {
     }
   }
   std::vector<void *> buffers;
-  for (auto &b : session->inputs)
-    buffers.push_back(b->data());
-  for (AlignedBuffer &b : session->outputs)
-    buffers.push_back(b.data());
+  for (size_t i = 0; i < e.inputs.size(); ++i)
+    buffers.push_back(const_cast<void *>(session->inputData(i)));
+  for (size_t o = 0; o < e.outputs.size(); ++o)
+    buffers.push_back(session->outputData(o));
   buffers.push_back(session->model->weights);
   buffers.push_back(session->workspace.data());
   dims.push_back(0); // never empty
@@ -337,7 +428,7 @@ extern "C" tfmc_status tfmc_session_get_output(const tfmc_session *session,
     view->rank = static_cast<int32_t>(shape.size());
     std::memset(view->shape, 0, sizeof(view->shape));
     std::copy(shape.begin(), shape.end(), view->shape);
-    view->data = session->outputs[i].data();
+    view->data = session->outputData(i);
     view->bytes = TensorSpec::product(shape) * tfmc_dtype_size(view->dtype);
     return TFMC_OK;
   }

@@ -233,6 +233,69 @@ TEST_F(RuntimeTest, SessionsAreIndependent) {
   EXPECT_EQ(runAndRead(), want);
 }
 
+TEST_F(RuntimeTest, BoundMemoryIsUsedInPlace) {
+  setAll();
+  std::vector<float> want = runAndRead();
+  // Inputs read in place: changing the bound memory changes the next run.
+  std::vector<int64_t> in = ids(2);
+  ASSERT_EQ(tfmc_session_bind_input(session, "input_ids", TFMC_DTYPE_INT64, 2,
+                                    kShape.data(), in.data()),
+            TFMC_OK)
+      << error();
+  std::vector<float> two = runAndRead();
+  EXPECT_NE(two, want);
+  in = ids();
+  ASSERT_EQ(tfmc_session_bind_input(session, "input_ids", TFMC_DTYPE_INT64, 2,
+                                    kShape.data(), in.data()),
+            TFMC_OK);
+  std::vector<float> out(2 * 37 * 96, -1.0f);
+  ASSERT_EQ(tfmc_session_bind_output(session, "last_hidden_state", out.data(),
+                                     out.size() * 4),
+            TFMC_OK)
+      << error();
+  tfmc_tensor_view v;
+  EXPECT_EQ(tfmc_session_get_output(session, "last_hidden_state", &v),
+            TFMC_ERROR_STATE);
+  EXPECT_EQ(runAndRead(), want);
+  EXPECT_EQ(out, want); // written where it was bound
+  ASSERT_EQ(tfmc_session_get_output(session, "last_hidden_state", &v),
+            TFMC_OK);
+  EXPECT_EQ(v.data, out.data());
+  // Back to the session's own buffer.
+  ASSERT_EQ(tfmc_session_bind_output(session, "last_hidden_state", nullptr, 0),
+            TFMC_OK);
+  in[0] = (in[0] + 1) % 1000;
+  std::vector<float> shifted = runAndRead();
+  EXPECT_NE(shifted, want);
+  EXPECT_EQ(out, want);
+}
+
+TEST_F(RuntimeTest, BindingChecks) {
+  std::vector<int64_t> in = ids();
+  std::vector<int32_t> narrow(in.begin(), in.end());
+  EXPECT_EQ(tfmc_session_bind_input(session, "input_ids", TFMC_DTYPE_INT32, 2,
+                                    kShape.data(), narrow.data()),
+            TFMC_ERROR_DTYPE);
+  EXPECT_NE(error().find("bound in place"), std::string::npos) << error();
+  auto *odd = reinterpret_cast<const int64_t *>(
+      reinterpret_cast<const char *>(in.data()) + 4);
+  EXPECT_EQ(tfmc_session_bind_input(session, "input_ids", TFMC_DTYPE_INT64, 2,
+                                    kShape.data(), odd),
+            TFMC_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("not aligned"), std::string::npos) << error();
+  in[3] = 1000;
+  EXPECT_EQ(tfmc_session_bind_input(session, "input_ids", TFMC_DTYPE_INT64, 2,
+                                    kShape.data(), in.data()),
+            TFMC_ERROR_RANGE);
+  std::vector<float> small(10);
+  EXPECT_EQ(tfmc_session_bind_output(session, "last_hidden_state",
+                                     small.data(), small.size() * 4),
+            TFMC_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("needs 28416 bytes"), std::string::npos) << error();
+  EXPECT_EQ(tfmc_session_bind_output(session, "logits", small.data(), 40),
+            TFMC_ERROR_NOT_FOUND);
+}
+
 TEST(RuntimeCpp, WrapperThrowsWithStatus) {
   tfmc::Model model(artifact());
   EXPECT_EQ(model.family(), "encoder");

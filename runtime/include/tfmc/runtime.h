@@ -147,6 +147,21 @@ tfmc_status tfmc_session_share_state(tfmc_session *dst,
 tfmc_status tfmc_session_set_input(tfmc_session *session, const char *name,
                                    tfmc_dtype dtype, int32_t rank,
                                    const int64_t *shape, const void *data);
+/* As tfmc_session_set_input, without the copy: the runs read the input
+ * from `data` in place (a Vulkan artifact uploads it from there), so it
+ * must stay valid and unchanged until the input is set or bound again or
+ * the session ends. `dtype` must be the input's own (no int32 widening) and
+ * `data` aligned to its element size. */
+tfmc_status tfmc_session_bind_input(tfmc_session *session, const char *name,
+                                    tfmc_dtype dtype, int32_t rank,
+                                    const int64_t *shape, const void *data);
+/* Makes the next runs write output `name` into `data` instead of the
+ * session's own buffer (no copy; null returns to that buffer). `capacity`
+ * must hold the output at its largest shape (max_shape), `data` be aligned
+ * to its element size and stay valid while bound. tfmc_session_get_output
+ * then views `data`; until the next run it reports TFMC_ERROR_STATE. */
+tfmc_status tfmc_session_bind_output(tfmc_session *session, const char *name,
+                                     void *data, size_t capacity);
 /* Threads the next runs use (<= 0: the OpenMP default, one per core). */
 tfmc_status tfmc_session_set_num_threads(tfmc_session *session,
                                          int32_t threads);

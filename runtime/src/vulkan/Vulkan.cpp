@@ -1065,7 +1065,7 @@ static tfmc_status evaluate(const tfmc_session &session,
     case VulkanScalar::Index:
       if (a < 0 || a >= int64_t(session.inputs.size()))
         return fail(TFMC_ERROR_FORMAT, "vulkan plan: bad input reference");
-      v = *static_cast<const int64_t *>(session.inputs[a]->data());
+      v = *static_cast<const int64_t *>(session.inputData(a));
       break;
     case VulkanScalar::Add:
       v = at(a) + at(b);
@@ -1125,7 +1125,7 @@ tfmc_status vk::run(tfmc_session &session) {
       continue;
     size_t n = TensorSpec::product(session.inputShapes[i]);
     auto *dst = static_cast<char *>(st.upload.mapped) + st.uploadAt[i];
-    const void *src = session.inputs[i]->data();
+    const void *src = session.inputData(i);
     if (e.inputs[i].dtype == TFMC_DTYPE_INT64) {
       auto *d = reinterpret_cast<int32_t *>(dst);
       for (size_t j = 0; j < n; ++j)
@@ -1154,7 +1154,7 @@ tfmc_status vk::run(tfmc_session &session) {
     size_t n = TensorSpec::product(session.outputShapes[o]);
     const char *src =
         static_cast<const char *>(st.readback.mapped) + st.readbackAt[o];
-    void *dst = session.outputs[o].data();
+    void *dst = session.outputData(o);
     if (e.outputs[o].dtype == TFMC_DTYPE_INT64) {
       for (size_t j = 0; j < n; ++j)
         static_cast<int64_t *>(dst)[j] =
