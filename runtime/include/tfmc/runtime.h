@@ -296,6 +296,22 @@ tfmc_status tfmc_tokenizer_decode(const tfmc_tokenizer *tokenizer,
  * may still join into one character): what a streaming caller can show. */
 size_t tfmc_tokenizer_stable_prefix(const tfmc_tokenizer *tokenizer,
                                     const int64_t *ids, size_t count);
+/* The text of a generation as it streams: created with the context (a
+ * decoder's prompt, an encoder-decoder's <bos>), then given each generated
+ * id, it returns the text that id completed -- decoding the whole sequence
+ * (SentencePiece-style decoders join across tokens) and holding back what a
+ * later id may still change: trailing byte-fallback tokens, an incomplete
+ * UTF-8 character. `final` returns everything left. Special tokens are
+ * skipped. The tokenizer must outlive the stream. */
+typedef struct tfmc_text_stream tfmc_text_stream;
+tfmc_status tfmc_text_stream_create(const tfmc_tokenizer *tokenizer,
+                                    const int64_t *context, size_t count,
+                                    tfmc_text_stream **stream);
+/* Appends `count` ids; *text (NUL-terminated, tfmc_free) is the new text. */
+tfmc_status tfmc_text_stream_push(tfmc_text_stream *stream,
+                                  const int64_t *ids, size_t count, int final,
+                                  char **text, size_t *length);
+void tfmc_text_stream_destroy(tfmc_text_stream *stream);
 /* Special token ids by role: "bos", "eos", "pad", "unk", "cls", "sep"; -1
  * when the vocabulary has none. */
 int64_t tfmc_tokenizer_special(const tfmc_tokenizer *tokenizer,

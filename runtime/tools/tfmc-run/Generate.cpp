@@ -56,107 +56,25 @@ std::string decode(const tfmc_tokenizer *t, const std::vector<int64_t> &ids,
   return out;
 }
 
-/// Moves the decodable prefix of `pending` to `out` as valid UTF-8: each
-/// maximal invalid subsequence becomes U+FFFD (as Rust's from_utf8_lossy and
-/// so Hugging Face's decoders do). An incomplete character at the end stays
-/// in `pending` unless `final`.
-void drainUtf8(std::string &pending, bool final, std::string &out) {
-  static const char kReplacement[] = "\xEF\xBF\xBD";
-  size_t i = 0, n = pending.size();
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(pending[k]); };
-  while (i < n) {
-    unsigned char c = byte(i);
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF; // range of the second byte
-    if (c >= 0xC2 && c <= 0xDF)
-      len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      lo = c == 0xE0 ? 0xA0 : 0x80;
-      hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      lo = c == 0xF0 ? 0x90 : 0x80;
-      hi = c == 0xF4 ? 0x8F : 0xBF;
-    }
-    if (len == 0) {
-      out += kReplacement;
-      ++i;
-      continue;
-    }
-    size_t k = 1;
-    for (; k < len && i + k < n; ++k) {
-      unsigned char b = byte(i + k);
-      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF))
-        break;
-    }
-    if (k == len) {
-      out.append(pending, i, len);
-      i += len;
-    } else if (i + k == n && !final) {
-      break; // may complete with the next token
-    } else {
-      out += kReplacement;
-      i += k;
-    }
-  }
-  pending.erase(0, i);
-}
-
-/// Streams generated text as the tokenizer decodes the whole sequence:
-/// SentencePiece-style decoders strip and join across tokens, so a token
-/// alone does not decode to its part of the text. Each step decodes the
-/// context plus what was generated and writes what is new, holding back
-/// what a later token may still change: trailing byte-fallback tokens, an
-/// incomplete character, a U+FFFD a later byte may complete.
+/// RAII for the runtime's text stream.
 class TextStream {
 public:
-  TextStream(const tfmc_tokenizer *tok, std::vector<int64_t> context)
-      : tok(tok), ids(std::move(context)),
-        base(decode(tok, ids, /*skipSpecial=*/true)) {}
-  void push(int64_t id) { ids.push_back(id); }
-  /// The text not written yet (all of it when `final`).
-  std::string take(bool final) {
-    // What follows the context's text; where a generated token changes
-    // how the context decodes (byte tokens that join the prompt's last
-    // character), what follows the common prefix, at a character boundary.
-    std::vector<int64_t> shown(
-        ids.begin(), ids.begin() + (final ? ids.size()
-                                          : tfmc_tokenizer_stable_prefix(
-                                                tok, ids.data(), ids.size())));
-    std::string full = decode(tok, shown, /*skipSpecial=*/true);
-    size_t common = 0;
-    while (common < full.size() && common < base.size() &&
-           full[common] == base[common])
-      ++common;
-    if (common < base.size())
-      while (common > 0 &&
-             (static_cast<unsigned char>(full[common]) & 0xC0) == 0x80)
-        --common;
-    std::string pending = full.substr(common);
-    std::string ready;
-    drainUtf8(pending, final, ready);
-    static const std::string kReplacement = "\xEF\xBF\xBD";
-    while (!final && ready.size() >= 3 &&
-           ready.compare(ready.size() - 3, 3, kReplacement) == 0)
-      ready.resize(ready.size() - 3);
-    if (ready.size() <= written)
-      return std::string();
-    std::string out = ready.substr(written);
-    written = ready.size();
+  TextStream(const tfmc_tokenizer *tok, const std::vector<int64_t> &context) {
+    check(tfmc_text_stream_create(tok, context.data(), context.size(), &s));
+  }
+  ~TextStream() { tfmc_text_stream_destroy(s); }
+  /// Appends `id` (none when `final`) and returns the text now ready.
+  std::string take(const int64_t *id, bool final) {
+    char *text = nullptr;
+    size_t n = 0;
+    check(tfmc_text_stream_push(s, id, id ? 1 : 0, final, &text, &n));
+    std::string out(text, n);
+    tfmc_free(text);
     return out;
   }
 
 private:
-  const tfmc_tokenizer *tok;
-  std::vector<int64_t> ids;
-  std::string base;   ///< the context's text
-  size_t written = 0; ///< bytes past `base` already written
+  tfmc_text_stream *s = nullptr;
 };
 
 /// RAII for the C generator.
@@ -371,15 +289,14 @@ int tfmc::generate(Model &model, const TextOptions &o) {
       stoppedAtEos = true;
       break;
     }
-    stream.push(next);
-    std::string ready = stream.take(/*final=*/false);
+    std::string ready = stream.take(&next, /*final=*/false);
     std::fwrite(ready.data(), 1, ready.size(), stdout);
     std::fflush(stdout);
     if (i + 1 < maxNew)
       gen.append({next});
   }
   auto t2 = Clock::now();
-  std::string rest = stream.take(/*final=*/true);
+  std::string rest = stream.take(nullptr, /*final=*/true);
   std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::printf("\n");
   if (o.showIds) {
