@@ -147,6 +147,10 @@ static llvm::Error runLld(const std::vector<std::string> &args,
   std::vector<const char *> argv;
   for (const std::string &a : args)
     argv.push_back(a.c_str());
+  // One thread: lld's worker threads keep per-thread state from one link
+  // to the next, and a second link in the same process (the Python
+  // package compiles many models) crashed in its parallel relocation scan.
+  argv.push_back("--threads=1");
   std::string out, err;
   llvm::raw_string_ostream outS(out), errS(err);
   static std::mutex lldMutex;
