@@ -28,6 +28,7 @@ machine, gemm, gemm2 = load("machine"), load("gemm-native"), load("gemm-avx2")
 att, e2e, dec = load("attention"), load("e2e"), load("decode")
 dec16 = load("decode-bf16")
 llama = load("llama")
+pyov = load("python")
 # Fractions of peak use the peak measured in the same run as the GEMMs.
 for g in (gemm, gemm2):
     if g:
@@ -178,6 +179,25 @@ if e2e:
                       lo >= 1.5))
         c = max(r["compile_s"] for r in pre)
         goals.append(("GPT-2-small compile < 10 s", f"{c:.1f} s", c < 10))
+
+if pyov:
+    w("### Python per-call overhead\n")
+    w(f"`bench/python_overhead.py`: the *tiny* model above from Python, "
+      f"{pyov['calls']} calls after 50 warm-up calls, {pyov['threads']} threads; "
+      "tfmc's `Session.run` (inputs bound in place, fresh output arrays) next "
+      "to ONNX Runtime's `InferenceSession.run` and OpenVINO's "
+      "`InferRequest.infer` (f32, latency hint) on the ONNX export of the "
+      "same model, each in its own process. The C API row (`tfmc-run "
+      "--bench`, no Python) is the floor: the difference is what the binding "
+      "adds. [python.md](python.md).\n")
+    w("| | median | min | vs tfmc Python (median) |")
+    w("|---|---|---|---|")
+    base = pyov["rows"].get("tfmc Python", {}).get("median_us")
+    for label, r in pyov["rows"].items():
+        ratio = f"{r['median_us'] / base:.2f}×" if base else ""
+        ver = f" {r['version']}" if r.get("version") and "tfmc" not in label else ""
+        w(f"| {label}{ver} | {r['median_us']:.1f} µs | {r['min_us']:.1f} µs | {ratio} |")
+    w("")
 
 if dec:
     w("## Decode\n")

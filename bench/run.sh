@@ -5,19 +5,20 @@
 # attention 128..8192 (fused vs unfused vs ORT vs PyTorch, time and peak
 # RSS), end to end (BERT-base, all-MiniLM-L6-v2, GPT-2-small prefill at 128
 # and 512, a tiny model for per-run overhead; vs ORT and PyTorch, with
-# compile times), GPT-2-small decode (vs PyTorch with its KV cache and vs the
+# compile times), the Python API's per-call overhead (vs ORT's and
+# OpenVINO's), GPT-2-small decode (vs PyTorch with its KV cache and vs the
 # bandwidth bound), a TinyLlama-shaped 1.1B Llama (prefill 128/512 and
 # decode at f32 and f16 vs PyTorch, llama.cpp and the bandwidth bound) --
 # writes JSON to bench/results/ and regenerates docs/benchmarks.md with its
 # plots (bench/report.py). About 50 minutes on 2 cores (the Llama case 25).
-# THREADS=N to change the thread count; CASES="gemm attention e2e decode
-# llama" to run a subset (the report uses the results present).
+# THREADS=N to change the thread count; CASES="gemm attention e2e python
+# decode llama" to run a subset (the report uses the results present).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash bench/setup.sh
 BUILD=${TFMC_BUILD_DIR:-build}
 THREADS=${THREADS:-2}
-CASES=${CASES:-"gemm attention e2e decode llama"}
+CASES=${CASES:-"gemm attention e2e python decode llama"}
 PY=bench/.venv/bin/python
 WORK=$(mktemp -d /tmp/tfmc-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -71,6 +72,11 @@ fi
 if has e2e; then
   echo "== end to end"
   $PY bench/e2e.py "$WORK/e2e" --threads "$THREADS" --json "$R/e2e.json"
+fi
+if has python; then
+  echo "== Python per-call overhead (tfmc vs ONNX Runtime vs OpenVINO)"
+  $PY bench/python_overhead.py "$WORK/python" --threads "$THREADS" \
+    --json "$R/python.json"
 fi
 if has decode; then
   echo "== GPT-2-small decode with a KV cache"

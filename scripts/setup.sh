@@ -18,7 +18,7 @@ PACKAGES=(
   libicu-dev libpng-dev libfreetype-dev fonts-dejavu-core libc6-dev
   libstdc++-12-dev
   # Reference numerics, plots, graph rendering, demo corpus.
-  python3 python3-venv python3-torch python3-numpy python3-matplotlib
+  python3 python3-venv python3-dev python3-torch python3-numpy python3-matplotlib
   libopenblas0-pthread graphviz fortunes fortunes-min libonnx-testdata
 )
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up, builds, runs every test suite (lit: dialect, passes,
-# frontends, integration and end-to-end tests; ctest: C++ unit tests) and ends
-# with one line: "N passed, N failed".
+# frontends, integration and end-to-end tests; ctest: C++ unit tests; pytest:
+# the Python package, installed into .venv first) and ends with one line:
+# "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -32,6 +33,21 @@ if [ -n "$line" ]; then
   total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/')
   f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/')
   passed=$((passed + total - f)); failed=$((failed + f))
+else
+  failed=$((failed + 1))
+fi
+
+echo "== python package (pip install ., pytest)"
+if "$TFMC_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    --no-build-isolation -C build-dir="$BUILD" . 2>&1 | tee "$LOG"; then
+  TFMC_TOOLS="$ROOT/$BUILD/bin" "$TFMC_VENV/bin/python" -m pytest -q \
+    -p no:cacheprovider test/python 2>&1 | tee "$LOG"
+  summary=$(tail -1 "$LOG")
+  p=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+  f=$(echo "$summary" | grep -oE '[0-9]+ (failed|errors?)' |
+      awk '{ n += $1 } END { print n + 0 }')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  if [ -z "$p" ]; then failed=$((failed + 1)); fi
 else
   failed=$((failed + 1))
 fi

@@ -158,8 +158,7 @@ LogicalResult Compilation::writeOutput(llvm::StringRef text) const {
 void Compilation::renderSVG(llvm::StringRef dotPath) const {
   llvm::ErrorOr<std::string> dot = llvm::sys::findProgramByName("dot");
   if (!dot) {
-    errs << "note: 'dot' (Graphviz) not found; wrote only " << dotPath
-         << "\n";
+    errs << "note: 'dot' (Graphviz) not found; wrote only " << dotPath << "\n";
     return;
   }
   llvm::SmallString<128> svg(dotPath);
@@ -236,11 +235,9 @@ Type Compilation::weightStorage(WeightOp w, const WeightStore &store) const {
 }
 
 /// Frontend IR -> the requested tfm or buffer-level stage.
-LogicalResult
-Compilation::runPipeline(ModuleOp module, const CpuTarget *target,
-                         const VulkanTarget *vkTarget,
-                         const WeightStore &weights,
-                         const std::shared_ptr<IRDumpDir> &dump) const {
+LogicalResult Compilation::runPipeline(
+    ModuleOp module, const CpuTarget *target, const VulkanTarget *vkTarget,
+    const WeightStore &weights, const std::shared_ptr<IRDumpDir> &dump) const {
   PassManager pm(module.getContext());
   if (failed(configure(pm, dump)))
     return failure();
@@ -407,10 +404,10 @@ LogicalResult Compilation::run(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
   case Emit::Artifact:
   case Emit::Exe: {
     llvm::Error e =
-        vulkan ? writeVulkanArtifact(module, *model->weights, *vkTarget,
-                                     o.output)
-               : writeCpuArtifact(module, *model->weights, *target, o.output,
-                                  configurePM, emit == Emit::Exe);
+        vulkan
+            ? writeVulkanArtifact(module, *model->weights, *vkTarget, o.output)
+            : writeCpuArtifact(module, *model->weights, *target, o.output,
+                               configurePM, emit == Emit::Exe);
     if (e) {
       emitError(fileLoc(ctx, o.input)) << llvm::toString(std::move(e));
       return failure();

@@ -123,7 +123,6 @@ struct tfmc_text_stream {
   size_t written = 0; ///< bytes past `base` already written
 };
 
-
 extern "C" tfmc_status tfmc_text_stream_create(const tfmc_tokenizer *tokenizer,
                                                const int64_t *context,
                                                size_t count,

@@ -74,12 +74,11 @@ const void *ptr(uintptr_t address) {
 
 driver::Emit parseEmit(const std::string &v) {
   static const std::map<std::string, driver::Emit> kinds = {
-      {"tfm", driver::Emit::TFM},       {"fused", driver::Emit::Fused},
-      {"plan", driver::Emit::Plan},     {"linalg", driver::Emit::Linalg},
-      {"llvm", driver::Emit::LLVM},     {"asm", driver::Emit::Asm},
-      {"artifact", driver::Emit::Artifact},
-      {"graph", driver::Emit::Graph},   {"glsl", driver::Emit::GLSL},
-      {"spirv", driver::Emit::SPIRV}};
+      {"tfm", driver::Emit::TFM},           {"fused", driver::Emit::Fused},
+      {"plan", driver::Emit::Plan},         {"linalg", driver::Emit::Linalg},
+      {"llvm", driver::Emit::LLVM},         {"asm", driver::Emit::Asm},
+      {"artifact", driver::Emit::Artifact}, {"graph", driver::Emit::Graph},
+      {"glsl", driver::Emit::GLSL},         {"spirv", driver::Emit::SPIRV}};
   auto it = kinds.find(v);
   if (it == kinds.end())
     throw nb::value_error(("unknown emit kind '" + v + "'").c_str());
@@ -96,16 +95,16 @@ driver::WeightDType parseWeightDType(const std::string &v) {
   if (v == "auto")
     return driver::WeightDType::Auto;
   throw nb::value_error(
-      ("weight_dtype must be f32, f16, bf16 or auto, got '" + v + "'")
-          .c_str());
+      ("weight_dtype must be f32, f16, bf16 or auto, got '" + v + "'").c_str());
 }
 
 /// One compilation from keyword options (validated by tfmc.compile);
 /// returns (succeeded, diagnostics).
 std::pair<bool, std::string> compile(const nb::dict &kw) {
   driver::Options o;
-  for (auto [k, v] : kw) {
-    std::string key = nb::cast<std::string>(k);
+  for (auto item : kw) {
+    std::string key = nb::cast<std::string>(item.first);
+    nb::handle v = item.second;
     auto str = [&] { return nb::cast<std::string>(v); };
     auto flag = [&] { return nb::cast<bool>(v); };
     if (key == "input")
@@ -181,8 +180,10 @@ SpecTuple toTuple(const tfmc_tensor_spec &s) {
   std::vector<std::string> names;
   for (int32_t d = 0; d < s.rank; ++d)
     names.push_back(s.dim_names[d] ? s.dim_names[d] : "");
-  return {s.name, static_cast<int>(s.dtype), shape, maxShape, names,
-          s.id_bound, s.state != 0};
+  return {s.name,      static_cast<int>(s.dtype),
+          shape,       maxShape,
+          names,       s.id_bound,
+          s.state != 0};
 }
 
 class Tokenizer {
@@ -230,8 +231,8 @@ private:
 class TextStream {
 public:
   TextStream(const Tokenizer &tok, const std::vector<int64_t> &context) {
-    check(tfmc_text_stream_create(tok.get(), context.data(), context.size(),
-                                  &s));
+    check(
+        tfmc_text_stream_create(tok.get(), context.data(), context.size(), &s));
   }
   ~TextStream() { tfmc_text_stream_destroy(s); }
   nb::bytes push(const std::vector<int64_t> &ids, bool final) {
@@ -311,8 +312,7 @@ public:
   }
   ~Session() { tfmc_session_destroy(s); }
   void bindInput(const std::string &name, int dtype,
-                 const std::vector<int64_t> &shape, uintptr_t data,
-                 bool copy) {
+                 const std::vector<int64_t> &shape, uintptr_t data, bool copy) {
     auto fn = copy ? tfmc_session_set_input : tfmc_session_bind_input;
     check(fn(s, name.c_str(), static_cast<tfmc_dtype>(dtype),
              static_cast<int32_t>(shape.size()), shape.data(), ptr(data)));
@@ -356,11 +356,13 @@ public:
   }
   void encode(std::vector<int64_t> ids) {
     tfmc_generator *gen = g;
-    unlocked([&] { return tfmc_generator_encode(gen, ids.data(), ids.size()); });
+    unlocked(
+        [&] { return tfmc_generator_encode(gen, ids.data(), ids.size()); });
   }
   void append(std::vector<int64_t> ids) {
     tfmc_generator *gen = g;
-    unlocked([&] { return tfmc_generator_append(gen, ids.data(), ids.size()); });
+    unlocked(
+        [&] { return tfmc_generator_append(gen, ids.data(), ids.size()); });
   }
   /// The next-token logits of the last append, copied.
   std::vector<float> logits() const {
@@ -451,8 +453,8 @@ NB_MODULE(_tfmc, m) {
       .def("encode", &Generator::encode, "ids"_a)
       .def("append", &Generator::append, "ids"_a)
       .def("logits", &Generator::logits)
-      .def("sample", &Generator::sample, "temperature"_a, "top_k"_a,
-           "top_p"_a, "limit"_a)
+      .def("sample", &Generator::sample, "temperature"_a, "top_k"_a, "top_p"_a,
+           "limit"_a)
       .def("seed", &Generator::seed, "seed"_a)
       .def_prop_ro("length", &Generator::length)
       .def_prop_ro("capacity", &Generator::capacity)
