@@ -19,5 +19,5 @@ if ! "$VENV/bin/python" -c "import onnxruntime, onnx, openvino, transformers, gt
 fi
 # The tfmc Python package (bench/python_overhead.py), from this checkout.
 "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-  --no-build-isolation -C build-dir="${TFMC_BUILD_DIR:-build}" .
+  --no-build-isolation --config-settings=build-dir="${TFMC_BUILD_DIR:-build}" .
 "$VENV/bin/python" -c "import onnxruntime, torch; print('peers: onnxruntime', onnxruntime.__version__, '| torch', torch.__version__)"

@@ -39,7 +39,7 @@ fi
 
 echo "== python package (pip install ., pytest)"
 if "$TFMC_VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    --no-build-isolation -C build-dir="$BUILD" . 2>&1 | tee "$LOG"; then
+    --no-build-isolation --config-settings=build-dir="$BUILD" . 2>&1 | tee "$LOG"; then
   TFMC_TOOLS="$ROOT/$BUILD/bin" "$TFMC_VENV/bin/python" -m pytest -q \
     -p no:cacheprovider test/python 2>&1 | tee "$LOG"
   summary=$(tail -1 "$LOG")
