@@ -26,13 +26,14 @@ void Context::at(Stack s, int64_t layer, StringRef part) {
 }
 
 Value Context::weight(Param p, Stack s, int64_t layer, ArrayRef<int64_t> shape,
-                      Init init) {
+                      Init init, ArrayRef<int64_t> stored) {
   std::string name = spec.naming->name(p, s, layer);
   // A parameter used twice in a function (tied embeddings) is one value.
   if (Value cached = weightValues.lookup(name))
     return cached;
   if (!failedWeights) {
-    if (llvm::Error e = weights.require(name, shape, init)) {
+    if (llvm::Error e =
+            weights.require(name, stored.empty() ? shape : stored, init)) {
       emitError(loc) << llvm::toString(std::move(e));
       failedWeights = true;
     }
@@ -325,6 +326,56 @@ Value blocks::embeddings(Context &c, Value ids, Value tokenTypes, Stack s,
   if (e.norm)
     x = norm(c, x, Param::EmbeddingNormWeight, Param::EmbeddingNormBias, s, -1);
   return x;
+}
+
+Value blocks::patchEmbeddings(Context &c, Value pixels) {
+  const ModelSpec &spec = c.spec;
+  const VisionConfig &v = spec.vision;
+  c.at(Stack::Encoder, -1, "embeddings");
+  int64_t b = cast<RankedTensorType>(pixels.getType()).getDimSize(0);
+  int64_t d = spec.dModel, ch = v.channels, p = v.patchSize;
+  int64_t g = v.imageSize / p, n = g * g, k = ch * p * p;
+  // [B, C, g, P, g, P] -> [B, g, g, C, P, P] -> [B, g*g, C*P*P]: each
+  // patch's features in the kernel's (C, P, P) order.
+  Value x = ReshapeOp::create(c.b, c.loc, c.f32({b, ch, g, p, g, p}), pixels);
+  x = TransposeOp::create(c.b, c.loc, x,
+                          ArrayRef<int64_t>{0, 2, 4, 1, 3, 5});
+  x = ReshapeOp::create(c.b, c.loc, c.f32({b, n, k}), x);
+  Value w =
+      c.weight(Param::PatchWeight, Stack::Encoder, -1, {d, k}, Init::Normal,
+               {d, ch, p, p});
+  Value bias =
+      c.weight(Param::PatchBias, Stack::Encoder, -1, {d}, Init::Zeros);
+  x = LinearOp::create(c.b, c.loc, x, w, bias, /*weightKN=*/false);
+  Value cls =
+      c.weight(Param::ClassToken, Stack::Encoder, -1, {1, 1, d}, Init::Normal);
+  if (b > 1)
+    cls = ConcatOp::create(c.b, c.loc, SmallVector<Value>(b, cls), 0);
+  x = ConcatOp::create(c.b, c.loc, ValueRange{cls, x}, 1);
+  Value pos = c.weight(Param::PositionEmbedding, Stack::Encoder, -1,
+                       {1, n + 1, d}, Init::Normal);
+  return AddOp::create(c.b, c.loc, x, pos);
+}
+
+Value blocks::classToken(Context &c, Value x) {
+  ArrayRef<int64_t> s = cast<RankedTensorType>(x.getType()).getShape();
+  Value first = SliceOp::create(c.b, c.loc, x, 1, 0, 1);
+  return ReshapeOp::create(c.b, c.loc, c.f32({s[0], s[2]}), first);
+}
+
+Value blocks::pooler(Context &c, Value cls) {
+  c.at(Stack::Encoder, -1, "pooler");
+  int64_t d = c.spec.dModel;
+  Value y = c.project(cls, Param::PoolerWeight, Param::PoolerBias, true,
+                      Stack::Encoder, -1, d, d);
+  return TanhOp::create(c.b, c.loc, y);
+}
+
+Value blocks::classifier(Context &c, Value cls) {
+  c.at(Stack::Encoder, -1, "classifier");
+  return c.project(cls, Param::ClassifierWeight, Param::ClassifierBias, true,
+                   Stack::Encoder, -1, c.spec.vision.numLabels,
+                   c.spec.dModel);
 }
 
 Value blocks::paddingMask(Context &c, Value attentionMask) {

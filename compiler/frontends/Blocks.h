@@ -43,8 +43,10 @@ public:
   void at(Stack s, int64_t layer, StringRef part);
   /// A named parameter, checked against the weight store (problems are
   /// reported at the current location, once).
+  /// `stored`, when given, is the shape in the checkpoint, reinterpreted
+  /// row-major as `shape` (a convolution kernel as a matrix).
   Value weight(Param p, Stack s, int64_t layer, ArrayRef<int64_t> shape,
-               WeightStore::Init init);
+               WeightStore::Init init, ArrayRef<int64_t> stored = {});
   /// Size of dimension `d` of `v` as an index (a constant when static).
   Value dimOf(Value v, int64_t d);
   /// x W^T + b for a projection [out, in] (or [in, out] as stored).
@@ -93,6 +95,17 @@ Value norm(Context &c, Value x, Param w, Param bias, Stack s, int64_t layer);
 Value attention(Context &c, const AttentionInputs &in, Stack s, int64_t layer);
 /// The plain or gated feed-forward network.
 Value feedForward(Context &c, Value x, Stack s, int64_t layer);
+/// Vision encoders: pixel_values [B, C, H, W] to the [B, 1 + patches, d]
+/// token sequence -- the stride-P convolution as a GEMM over patches
+/// (reshape + transpose + linear with the kernel as a [d, C*P*P] matrix),
+/// the class token in front, learned positions added.
+Value patchEmbeddings(Context &c, Value pixels);
+/// The class token's row of `x` [B, S, d] as [B, d].
+Value classToken(Context &c, Value x);
+/// pooler_output: tanh(dense(class token)).
+Value pooler(Context &c, Value cls);
+/// Classifier logits [B, labels] of the class token.
+Value classifier(Context &c, Value cls);
 /// The additive [batch, 1, 1, keys] mask of an attention_mask (or null).
 Value paddingMask(Context &c, Value attentionMask);
 /// Logits from the last hidden states.

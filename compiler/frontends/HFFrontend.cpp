@@ -169,6 +169,50 @@ const ScopeRow kBertScopes[] = {
 const NameMap kBertMap = {kBertNames, kBertScopes,
                           "{p}encoder.layer.{l}.{part}", "{p}{part}"};
 
+// ViT (ViTModel / ViTForImageClassification): a pre-LN BERT-like encoder
+// over patch embeddings, a final LayerNorm, the pooler and the classifier.
+const NameRow kViTNames[] = {
+    {Param::PatchWeight, "{p}embeddings.patch_embeddings.projection.weight"},
+    {Param::PatchBias, "{p}embeddings.patch_embeddings.projection.bias"},
+    {Param::ClassToken, "{p}embeddings.cls_token"},
+    {Param::PositionEmbedding, "{p}embeddings.position_embeddings"},
+    {Param::SelfQWeight,
+     "{p}encoder.layer.{l}.attention.attention.query.weight"},
+    {Param::SelfQBias, "{p}encoder.layer.{l}.attention.attention.query.bias"},
+    {Param::SelfKWeight, "{p}encoder.layer.{l}.attention.attention.key.weight"},
+    {Param::SelfKBias, "{p}encoder.layer.{l}.attention.attention.key.bias"},
+    {Param::SelfVWeight,
+     "{p}encoder.layer.{l}.attention.attention.value.weight"},
+    {Param::SelfVBias, "{p}encoder.layer.{l}.attention.attention.value.bias"},
+    {Param::SelfOutWeight,
+     "{p}encoder.layer.{l}.attention.output.dense.weight"},
+    {Param::SelfOutBias, "{p}encoder.layer.{l}.attention.output.dense.bias"},
+    {Param::SelfNormWeight, "{p}encoder.layer.{l}.layernorm_before.weight"},
+    {Param::SelfNormBias, "{p}encoder.layer.{l}.layernorm_before.bias"},
+    {Param::FFNNormWeight, "{p}encoder.layer.{l}.layernorm_after.weight"},
+    {Param::FFNNormBias, "{p}encoder.layer.{l}.layernorm_after.bias"},
+    {Param::FFNInWeight, "{p}encoder.layer.{l}.intermediate.dense.weight"},
+    {Param::FFNInBias, "{p}encoder.layer.{l}.intermediate.dense.bias"},
+    {Param::FFNOutWeight, "{p}encoder.layer.{l}.output.dense.weight"},
+    {Param::FFNOutBias, "{p}encoder.layer.{l}.output.dense.bias"},
+    {Param::FinalNormWeight, "{p}layernorm.weight"},
+    {Param::FinalNormBias, "{p}layernorm.bias"},
+    {Param::PoolerWeight, "{p}pooler.dense.weight"},
+    {Param::PoolerBias, "{p}pooler.dense.bias"},
+    {Param::ClassifierWeight, "classifier.weight"},
+    {Param::ClassifierBias, "classifier.bias"},
+};
+const ScopeRow kViTScopes[] = {
+    {"embeddings", "{p}embeddings"},
+    {"self_attn", "{p}encoder.layer.{l}.attention"},
+    {"ffn", "{p}encoder.layer.{l}.intermediate"},
+    {"final_norm", "{p}layernorm"},
+    {"pooler", "{p}pooler"},
+    {"classifier", "classifier"},
+};
+const NameMap kViTMap = {kViTNames, kViTScopes, "{p}encoder.layer.{l}.{part}",
+                         "{p}{part}"};
+
 // The Llama-style checkpoints (Llama, Mistral, Qwen2, Gemma, Phi) share the
 // embedding, q/k/v projection and input norm names.
 const NameRow kDecoderLayerNames[] = {
@@ -439,6 +483,41 @@ void configureBert(ConfigReader &r, ModelSpec &s) {
   r.require("add_cross_attention", false);
 }
 
+/// ViT (transformers 4.38 ViTConfig's defaults): pre-LN encoder layers with
+/// erf GELU and a final LayerNorm over the class token and the patch
+/// tokens; pixel_values of a fixed image size. The pooler and the
+/// classifier are there when the checkpoint has their weights.
+void configureViT(ConfigReader &r, ModelSpec &s) {
+  auto size = [&](StringRef key, int64_t dflt) {
+    int64_t v = r.integer(key, dflt);
+    if (r.has(key) && v <= 0)
+      r.error(key) << "must be positive, got " << v;
+    return v;
+  };
+  s.family = Family::Encoder;
+  s.dModel = size("hidden_size", 768);
+  s.encoder.layers = size("num_hidden_layers", 12);
+  s.attention.numHeads = size("num_attention_heads", 12);
+  s.ffn.dFF = size("intermediate_size", 3072);
+  s.ffn.activation = r.activation("hidden_act", "gelu");
+  s.norm.eps = r.number("layer_norm_eps", 1e-12);
+  s.norm.kind = NormKind::LayerNorm;
+  s.norm.placement = NormPlacement::Pre;
+  s.norm.final = true;
+  s.positions.kind = PositionKind::None; // added to the patch embeddings
+  s.attention.bias = r.boolean("qkv_bias", true);
+  VisionConfig &v = s.vision;
+  v.imageSize = size("image_size", 224);
+  v.patchSize = size("patch_size", 16);
+  v.channels = size("num_channels", 3);
+  if (v.patchSize > 0 && v.imageSize % v.patchSize != 0)
+    r.error("patch_size") << "the image size " << v.imageSize
+                          << " is not a multiple of the patch size "
+                          << v.patchSize;
+  if (v.patchSize > 0)
+    s.maxSeqLen = v.patches() + 1;
+}
+
 /// The defaults transformers 4.38's config class of a Llama-style family
 /// gives the keys a config.json may omit, and what differs between them.
 struct LlamaLikeDefaults {
@@ -574,16 +653,18 @@ struct Architecture {
   void (*configure)(ConfigReader &, ModelSpec &);
   const NameMap *names;
   /// Prefixes the checkpoint's names may carry (a task head's folder adds
-  /// one), tried in order against the token embedding's name.
+  /// one), tried in order against the name of `probe`.
   ArrayRef<StringRef> prefixes;
   const char *headsKey;  ///< the config key blamed for a bad head count
   const char *tokenizer; ///< the kind of tokenizer files the folder may hold
   bool lowercase;        ///< its default (tokenizer_config.json overrides)
+  Param probe = Param::TokenEmbedding;
 };
 
 const StringRef kGPT2Prefixes[] = {"transformer.", ""};
 const StringRef kBertPrefixes[] = {"bert.", ""};
 const StringRef kLlamaPrefixes[] = {"model.", ""};
+const StringRef kViTPrefixes[] = {"vit.", ""};
 
 const Architecture kArchitectures[] = {
     {"gpt2", configureGPT2, &kGPT2Map, kGPT2Prefixes, "n_head",
@@ -600,6 +681,8 @@ const Architecture kArchitectures[] = {
      "num_attention_heads", TFMC_TOKENIZER_HF_JSON, false},
     {"qwen2", configureQwen2, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
      TFMC_TOKENIZER_HF_JSON, false},
+    {"vit", configureViT, &kViTMap, kViTPrefixes, "num_attention_heads",
+     nullptr, false, Param::PatchWeight},
 };
 
 const Architecture *lookupArchitecture(StringRef type) {
@@ -612,8 +695,8 @@ const Architecture *lookupArchitecture(StringRef type) {
 /// The first of the architecture's prefixes the checkpoint's names use.
 std::string detectPrefix(const WeightStore &store, const Architecture &a) {
   for (StringRef p : a.prefixes)
-    if (store.shape(TableNaming(*a.names, p.str())
-                        .name(Param::TokenEmbedding, Stack::Decoder, -1)))
+    if (store.shape(
+            TableNaming(*a.names, p.str()).name(a.probe, Stack::Decoder, -1)))
       return p.str();
   return "";
 }
@@ -771,6 +854,18 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
       std::make_unique<TableNaming>(*arch->names, detectPrefix(*store, *arch));
   if (r.failed)
     return failure();
+  // A vision checkpoint's heads: as its weights say (ViTModel has the
+  // pooler, ViTForImageClassification the classifier).
+  if (spec->vision.enabled()) {
+    VisionConfig &v = spec->vision;
+    v.pooler = store->shape(spec->naming->name(Param::PoolerWeight,
+                                               Stack::Encoder, -1))
+                   .has_value();
+    if (auto cls = store->shape(spec->naming->name(Param::ClassifierWeight,
+                                                   Stack::Encoder, -1));
+        cls && cls->size() == 2)
+      v.numLabels = (*cls)[0];
+  }
   const AttentionConfig &att = spec->attention;
   if (!att.headDim && spec->dModel % att.numHeads != 0) {
     r.error(arch->headsKey)

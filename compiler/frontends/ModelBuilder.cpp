@@ -130,6 +130,9 @@ public:
   /// forward (decoder, encoder); with `probs`, forward_attention, which
   /// also returns every layer's attention probabilities.
   void forward(bool probs);
+  /// forward of a vision encoder: pixel_values to last_hidden_state, and
+  /// pooler_output / logits when the model has those heads.
+  void vision();
   /// encode (encoder-decoder).
   void encode();
   /// decode (encoder-decoder, teacher forcing); with `probs`,
@@ -272,6 +275,31 @@ void EntryBuilder::generation(StringRef name, int64_t seq) {
   func::ReturnOp::create(c.b, spec.modelLoc, returned);
 }
 
+void EntryBuilder::vision() {
+  const ModelSpec &spec = c.spec;
+  const VisionConfig &v = spec.vision;
+  int64_t bsz = spec.batch, d = spec.dModel;
+  SmallVector<IO> args = {
+      {"pixel_values",
+       c.f32({bsz, v.channels, v.imageSize, v.imageSize})}};
+  SmallVector<IO> results = {
+      {TFMC_IO_LAST_HIDDEN_STATE, c.f32({bsz, v.patches() + 1, d})}};
+  if (v.pooler)
+    results.push_back({"pooler_output", c.f32({bsz, d})});
+  if (v.numLabels > 0)
+    results.push_back({TFMC_IO_LOGITS, c.f32({bsz, v.numLabels})});
+  func::FuncOp fn = begin(TFMC_ENTRY_FORWARD, args, results);
+  Value x = patchEmbeddings(c, fn.getBody().front().getArgument(0));
+  x = layerStack(c, x, StackInputs(), Stack::Encoder);
+  SmallVector<Value> out = {x};
+  Value cls = v.pooler || v.numLabels ? classToken(c, x) : Value();
+  if (v.pooler)
+    out.push_back(pooler(c, cls));
+  if (v.numLabels > 0)
+    out.push_back(classifier(c, cls));
+  func::ReturnOp::create(c.b, spec.modelLoc, out);
+}
+
 void EntryBuilder::forward(bool probs) {
   const ModelSpec &spec = c.spec;
   int64_t bsz = spec.batch, d = spec.dModel;
@@ -406,7 +434,9 @@ FailureOr<OwningOpRef<ModuleOp>> mlir::tfm::buildModel(MLIRContext *ctx,
                                  spec.maxSeqLen, spec.bosId, spec.eosId,
                                  spec.padId, TokenizerAttr()));
   EntryBuilder entries(c, module);
-  if (spec.family != Family::EncoderDecoder) {
+  if (spec.vision.enabled()) {
+    entries.vision();
+  } else if (spec.family != Family::EncoderDecoder) {
     entries.forward(/*probs=*/false);
     if (spec.family == Family::Decoder) {
       // Generation: a prompt of any length, then one token at a time.

@@ -81,6 +81,13 @@ public:
     case Param::FinalNormBias: return stack + "final_norm.bias";
     case Param::LMHeadWeight: return "lm_head.weight";
     case Param::LMHeadBias: return "lm_head.bias";
+    case Param::PatchWeight: return "patch_embed.weight";
+    case Param::PatchBias: return "patch_embed.bias";
+    case Param::ClassToken: return "class_token";
+    case Param::PoolerWeight: return "pooler.weight";
+    case Param::PoolerBias: return "pooler.bias";
+    case Param::ClassifierWeight: return "classifier.weight";
+    case Param::ClassifierBias: return "classifier.bias";
     }
     llvm_unreachable("unknown parameter");
   }

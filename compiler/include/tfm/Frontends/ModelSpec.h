@@ -80,6 +80,16 @@ enum class Param {
   FinalNormBias,
   LMHeadWeight,
   LMHeadBias,
+  // Vision encoders (ViT): the patch embedding (a stride-P convolution,
+  // [d, C, P, P]), the class token, the pooler (dense + tanh on the class
+  // token) and the classifier on the class token.
+  PatchWeight,
+  PatchBias,
+  ClassToken,
+  PoolerWeight,
+  PoolerBias,
+  ClassifierWeight,
+  ClassifierBias,
 };
 
 /// Names parameters as they are stored in the weights file, and says how they
@@ -177,6 +187,20 @@ struct HeadConfig {
   bool bias = false; ///< an output bias (Phi)
 };
 
+/// An encoder of images (ViT): pixel_values [batch, channels, size, size]
+/// cut into (size / patch)^2 patches, each projected to d_model, after a
+/// class token; learned positions for the 1 + patches tokens.
+struct VisionConfig {
+  int64_t imageSize = 0, patchSize = 0, channels = 3;
+  bool pooler = false;   ///< pooler_output: tanh(dense(class token))
+  int64_t numLabels = 0; ///< > 0: logits of a classifier on the class token
+
+  bool enabled() const { return patchSize > 0; }
+  int64_t patches() const {
+    return (imageSize / patchSize) * (imageSize / patchSize);
+  }
+};
+
 /// A repeated stack of layers.
 struct StackConfig {
   int64_t layers = 0;
@@ -193,6 +217,7 @@ struct ModelSpec {
   NormConfig norm;
   HeadConfig head;
   StackConfig encoder, decoder;
+  VisionConfig vision;
   bool paddingMask = false; ///< take an attention_mask input
   int64_t padId = -1, bosId = -1, eosId = -1;
 
