@@ -15,7 +15,7 @@ PACKAGES=(
   glslang-dev glslang-tools spirv-tools
   # Runtime: Unicode tables for the tokenizers, PNG and fonts for attention
   # maps, the C/C++ start files --emit=exe links with.
-  libicu-dev libpng-dev libfreetype-dev fonts-dejavu-core libc6-dev
+  libicu-dev libpng-dev libjpeg-dev libfreetype-dev fonts-dejavu-core libc6-dev
   libstdc++-12-dev
   # Reference numerics, plots, graph rendering, demo corpus.
   python3 python3-venv python3-dev python3-torch python3-numpy python3-matplotlib

@@ -354,6 +354,11 @@ public:
     return v.get<std::string>();
   }
 
+  /// The key's JSON value (null when absent).
+  const json *raw(StringRef key) const {
+    return has(key) ? &cfg[key.str()] : nullptr;
+  }
+
   /// A boolean key that tfmc only supports with one value.
   void require(StringRef key, bool supported) {
     if (!has(key))
@@ -701,6 +706,101 @@ std::string detectPrefix(const WeightStore &store, const Architecture &a) {
   return "";
 }
 
+/// A vision folder's preprocessor_config.json (ViTImageProcessor's keys
+/// and defaults in transformers 4.38) and config.json's id2label.
+LogicalResult readImagePreprocessing(MLIRContext &ctx,
+                                     llvm::SourceMgr &sourceMgr, StringRef dir,
+                                     ConfigReader &model, VisionConfig &v) {
+  if (const json *labels = model.raw("id2label")) {
+    if (!labels->is_object()) {
+      model.error("id2label") << "expected an object of label names";
+      return failure();
+    }
+    v.labels.assign(v.numLabels, "");
+    for (auto it = labels->begin(); it != labels->end(); ++it) {
+      int64_t id = -1;
+      if (StringRef(it.key()).getAsInteger(10, id) || id < 0 ||
+          !it->is_string()) {
+        model.error("id2label") << "expected \"<id>\": \"<name>\" pairs";
+        return failure();
+      }
+      if (id < v.numLabels)
+        v.labels[id] = it->get<std::string>();
+    }
+  }
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, "preprocessor_config.json");
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return success(); // pixel_values only: images cannot be given
+  std::string text = (*buf)->getBuffer().str();
+  sourceMgr.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
+  json cfg = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (cfg.is_discarded() || !cfg.is_object()) {
+    emitError(fileLoc(ctx, path)) << "malformed JSON";
+    return failure();
+  }
+  ConfigReader r(ctx, path, text, cfg);
+  VisionConfig::Preprocessing &p = v.preprocessing;
+  if (std::optional<std::string> type = r.string("image_processor_type");
+      type && *type != "ViTImageProcessor" && *type != "ViTFeatureExtractor")
+    r.error("image_processor_type")
+        << "tfmc preprocesses images as ViTImageProcessor does, not as '"
+        << *type << "'";
+  p.resize = r.boolean("do_resize", true);
+  p.height = p.width = 224;
+  if (const json *size = r.raw("size")) {
+    if (size->is_number_integer()) {
+      p.height = p.width = size->get<int64_t>();
+    } else if (size->is_object() && size->contains("height") &&
+               size->contains("width") && (*size)["height"].is_number_integer() &&
+               (*size)["width"].is_number_integer()) {
+      p.height = (*size)["height"].get<int64_t>();
+      p.width = (*size)["width"].get<int64_t>();
+    } else {
+      r.error("size") << "expected {\"height\": H, \"width\": W}";
+    }
+  }
+  if (p.height != v.imageSize || p.width != v.imageSize)
+    r.error("size") << p.height << "x" << p.width
+                    << " differs from the model's image_size " << v.imageSize;
+  if (r.integer("resample", 2) != 2)
+    r.error("resample") << "tfmc resizes with PIL's bilinear filter only "
+                           "(resample 2)";
+  p.rescale = r.boolean("do_rescale", true);
+  p.rescaleFactor = r.number("rescale_factor", 1.0 / 255.0);
+  p.normalize = r.boolean("do_normalize", true);
+  for (auto [key, out] : {std::pair<StringRef, std::vector<double> *>{
+                              "image_mean", &p.mean},
+                          {"image_std", &p.std}}) {
+    out->assign(v.channels, 0.5);
+    const json *vals = r.raw(key);
+    if (!vals)
+      continue;
+    if (!vals->is_array() || int64_t(vals->size()) != v.channels) {
+      r.error(key) << "expected " << v.channels << " numbers (one per channel)";
+      continue;
+    }
+    for (size_t i = 0; i < vals->size(); ++i) {
+      if (!(*vals)[i].is_number()) {
+        r.error(key) << "expected numbers";
+        break;
+      }
+      (*out)[i] = (*vals)[i].get<double>();
+    }
+    if (key == "image_std")
+      for (double s : *out)
+        if (!(s > 0)) {
+          r.error(key) << "standard deviations must be positive";
+          break;
+        }
+  }
+  for (StringRef key : {"do_center_crop", "do_pad"})
+    r.require(key, false);
+  p.present = true;
+  return failure(r.failed);
+}
+
 /// A sharded checkpoint: model.safetensors.index.json's weight_map names,
 /// for every tensor, the shard file (in the model folder) that holds it.
 /// Shards must be plain file names resolving inside the folder; every
@@ -865,6 +965,8 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
                                                    Stack::Encoder, -1));
         cls && cls->size() == 2)
       v.numLabels = (*cls)[0];
+    if (failed(readImagePreprocessing(ctx, sourceMgr, dir, r, v)))
+      return failure();
   }
   const AttentionConfig &att = spec->attention;
   if (!att.headDim && spec->dModel % att.numHeads != 0) {

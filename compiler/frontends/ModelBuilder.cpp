@@ -433,6 +433,32 @@ FailureOr<OwningOpRef<ModuleOp>> mlir::tfm::buildModel(MLIRContext *ctx,
                   ModelAttr::get(ctx, family, spec.embedding.vocabSize,
                                  spec.maxSeqLen, spec.bosId, spec.eosId,
                                  spec.padId, TokenizerAttr()));
+  if (spec.vision.enabled() &&
+      (spec.vision.preprocessing.present || !spec.vision.labels.empty())) {
+    const VisionConfig &v = spec.vision;
+    const VisionConfig::Preprocessing &p = v.preprocessing;
+    Builder b(ctx);
+    SmallVector<NamedAttribute> image = {
+        b.getNamedAttr("channels", b.getI64IntegerAttr(v.channels))};
+    if (p.present)
+      image.append(
+          {b.getNamedAttr("height", b.getI64IntegerAttr(p.height)),
+           b.getNamedAttr("width", b.getI64IntegerAttr(p.width)),
+           b.getNamedAttr("resize", b.getBoolAttr(p.resize)),
+           b.getNamedAttr("rescale",
+                          b.getF64FloatAttr(p.rescale ? p.rescaleFactor : 0)),
+           b.getNamedAttr("mean", b.getF64ArrayAttr(p.normalize
+                                                        ? p.mean
+                                                        : std::vector<double>(
+                                                              v.channels, 0))),
+           b.getNamedAttr("std", b.getF64ArrayAttr(p.normalize
+                                                       ? p.std
+                                                       : std::vector<double>(
+                                                             v.channels, 1)))});
+    SmallVector<StringRef> labels(v.labels.begin(), v.labels.end());
+    image.push_back(b.getNamedAttr("labels", b.getStrArrayAttr(labels)));
+    module->setAttr(attr::kImage, b.getDictionaryAttr(image));
+  }
   EntryBuilder entries(c, module);
   if (spec.vision.enabled()) {
     entries.vision();

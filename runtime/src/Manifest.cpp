@@ -75,6 +75,16 @@ struct Node {
                                  ", got " + std::to_string(v));
     return v;
   }
+  double number() const {
+    if (!value.is_number())
+      throw FieldError(path, "expected a number");
+    return value.get<double>();
+  }
+  bool boolean() const {
+    if (!value.is_boolean())
+      throw FieldError(path, "expected a boolean");
+    return value.get<bool>();
+  }
 };
 
 /// A file name inside the artifact directory: no separators, no "..".
@@ -360,6 +370,36 @@ bool parseManifest(const std::string &path, const std::string &text,
       optInt("eos_id", m.eosId);
       optInt("pad_id", m.padId);
       optInt("max_seq_len", m.maxSeqLen);
+    }
+    if (root.has("image")) {
+      Node im = root.at("image");
+      ImageSpec &s = m.image;
+      s.present = true;
+      s.channels = im.at("channels").integer(1);
+      if (im.has("height")) {
+        s.preprocessing = true;
+        s.height = im.at("height").integer(1);
+        s.width = im.at("width").integer(1);
+        s.resize = im.at("resize").boolean();
+        s.rescale = im.at("rescale").number();
+        for (auto [key, out] :
+             {std::pair<const char *, std::vector<double> *>{"mean", &s.mean},
+              {"std", &s.std}}) {
+          Node v = im.at(key);
+          if (v.size() != static_cast<size_t>(s.channels))
+            throw FieldError(v.path, "expected one number per channel");
+          for (size_t i = 0; i < v.size(); ++i)
+            out->push_back(v.at(i).number());
+        }
+        for (double sd : s.std)
+          if (!(sd > 0))
+            throw FieldError(im.path + ".std", "expected positive numbers");
+      }
+      if (im.has("labels")) {
+        Node l = im.at("labels");
+        for (size_t i = 0, e = l.size(); i < e; ++i)
+          s.labels.push_back(l.at(i).str());
+      }
     }
     if (root.has("tokenizer")) {
       Node t = root.at("tokenizer");

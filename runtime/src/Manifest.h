@@ -98,6 +98,16 @@ struct TokenizerSpec {
   std::map<std::string, std::string> inlineFiles;
 };
 
+/// A vision model's image preprocessing (ViTImageProcessor's) and labels.
+struct ImageSpec {
+  bool present = false, preprocessing = false;
+  int64_t channels = 0, height = 0, width = 0;
+  bool resize = true;
+  double rescale = 0; ///< 0: pixel values are not rescaled
+  std::vector<double> mean, std;
+  std::vector<std::string> labels;
+};
+
 /// One tensor of weights.bin: what the code reads where.
 struct WeightTensor {
   std::string name, dtype, layout;
@@ -125,6 +135,7 @@ struct Manifest {
   int64_t bosId = -1, eosId = -1, padId = -1, maxSeqLen = -1;
   std::vector<EntrySpec> entries;
   TokenizerSpec tokenizer;
+  ImageSpec image;
 };
 
 /// Parses `text` (the contents of `path`, which only names it in errors).

@@ -347,6 +347,31 @@ extern "C" tfmc_status tfmc_model_pipeline_stats(const tfmc_model *model,
   return TFMC_OK;
 }
 
+extern "C" tfmc_status
+tfmc_model_image_preprocessing(const tfmc_model *model,
+                               tfmc_image_preprocessing *out) {
+  if (!model || !out)
+    return fail(TFMC_ERROR_INVALID_ARGUMENT,
+                "tfmc_model_image_preprocessing: null argument");
+  const ImageSpec &s = model->manifest.image;
+  if (!s.preprocessing)
+    return fail(TFMC_ERROR_NOT_FOUND,
+                "the model has no image preprocessing (a vision folder "
+                "without preprocessor_config.json, or not a vision model)");
+  *out = {s.channels, s.height,      s.width,
+          s.resize,   s.rescale,     s.mean.data(),
+          s.std.data()};
+  return TFMC_OK;
+}
+
+extern "C" const char *tfmc_model_label(const tfmc_model *model,
+                                        size_t index) {
+  if (!model || index >= model->manifest.image.labels.size() ||
+      model->manifest.image.labels[index].empty())
+    return nullptr;
+  return model->manifest.image.labels[index].c_str();
+}
+
 extern "C" const char *tfmc_model_target_cpu(const tfmc_model *model) {
   return model ? model->manifest.cpu.c_str() : "";
 }

@@ -277,3 +277,37 @@ def test_vulkan_artifact(artifacts):
     a = cpu.run(feed)["last_hidden_state"]
     b = vk.run(feed)["last_hidden_state"]
     np.testing.assert_allclose(b, a, atol=1e-4, rtol=1e-4)
+
+
+def test_vision_model(tmp_path):
+    """A ViT classifier folder: pixel_values in, logits equal to
+    transformers', labels and preprocessing from the folder."""
+    torch = pytest.importorskip("torch")
+    from transformers import (ViTConfig, ViTForImageClassification,
+                              ViTImageProcessor)
+    torch.manual_seed(3)
+    cfg = ViTConfig(hidden_size=24, num_hidden_layers=1, num_attention_heads=3,
+                    intermediate_size=40, image_size=20, patch_size=5,
+                    num_labels=4, id2label={i: "c%d" % i for i in range(4)},
+                    label2id={"c%d" % i: i for i in range(4)})
+    hf = ViTForImageClassification(cfg).eval()
+    with torch.no_grad():
+        for p in hf.parameters():
+            p.normal_(0.0, 0.2)
+    hf.save_pretrained(tmp_path / "vit", safe_serialization=True)
+    ViTImageProcessor(size={"height": 20, "width": 20}).save_pretrained(
+        tmp_path / "vit")
+    model = tfmc.compile(tmp_path / "vit", batch=2).load()
+    assert model.inputs[0].name == "pixel_values"
+    assert model.inputs[0].shape == (2, 3, 20, 20)
+    assert model.labels == ["c0", "c1", "c2", "c3"]
+    pre = model.image_preprocessing
+    assert (pre["height"], pre["width"], pre["mean"]) == (20, 20, [0.5] * 3)
+    x = np.random.default_rng(0).standard_normal((2, 3, 20, 20)).astype(
+        np.float32)
+    out = model.run({"pixel_values": x})
+    with torch.no_grad():
+        want = hf(torch.from_numpy(x)).logits.numpy()
+    np.testing.assert_allclose(out["logits"], want, atol=1e-5, rtol=1e-4)
+    assert model.labels and tfmc.compile(
+        os.path.join(ROOT, "examples/models/encoder.toml")).load().labels == []

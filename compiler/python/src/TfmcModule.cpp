@@ -292,6 +292,20 @@ public:
     }
     return {in, out};
   }
+  /// (channels, height, width, resize, rescale, mean, std), or None.
+  nb::object imagePreprocessing() const {
+    tfmc_image_preprocessing p;
+    if (tfmc_model_image_preprocessing(m, &p) != TFMC_OK)
+      return nb::none();
+    std::vector<double> mean(p.mean, p.mean + p.channels),
+        std(p.std, p.std + p.channels);
+    return nb::make_tuple(p.channels, p.height, p.width, p.resize != 0,
+                          p.rescale, mean, std);
+  }
+  std::optional<std::string> label(size_t index) const {
+    const char *l = tfmc_model_label(m, index);
+    return l ? std::optional<std::string>(l) : std::nullopt;
+  }
   Tokenizer *tokenizer() const {
     const tfmc_tokenizer *t = nullptr;
     tfmc_status s = tfmc_model_tokenizer(m, &t);
@@ -431,6 +445,8 @@ NB_MODULE(_tfmc, m) {
       .def_prop_ro("target_cpu", &Model::targetCpu)
       .def("metadata", &Model::metadata, "key"_a)
       .def("entries", &Model::entries)
+      .def("image_preprocessing", &Model::imagePreprocessing)
+      .def("label", &Model::label, "index"_a)
       .def("signature", &Model::signature, "entry"_a)
       .def("tokenizer", &Model::tokenizer, nb::keep_alive<0, 1>(),
            nb::rv_policy::take_ownership);

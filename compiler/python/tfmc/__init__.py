@@ -351,6 +351,27 @@ class Model:
         return out
 
     @property
+    def image_preprocessing(self) -> Optional[Dict[str, object]]:
+        """A vision model's image preprocessing (its folder's
+        preprocessor_config.json): channels, height, width, resize,
+        rescale (0: none), mean, std; None when it has none."""
+        p = self._m.image_preprocessing()
+        if p is None:
+            return None
+        return dict(zip(("channels", "height", "width", "resize", "rescale",
+                         "mean", "std"), p))
+
+    @property
+    def labels(self) -> List[Optional[str]]:
+        """A classifier's class names by id (id2label; None where a class
+        has none); [] for other models."""
+        logits = [t for t in self.main_entry.outputs if t.name == "logits"]
+        if not logits or self.family != "encoder" or \
+                len(logits[0].max_shape) != 2:
+            return []
+        return [self._m.label(i) for i in range(logits[0].max_shape[1])]
+
+    @property
     def main_entry(self) -> Entry:
         """forward where the model has it, else its first entry."""
         return self.entries.get("forward", next(iter(self.entries.values())))

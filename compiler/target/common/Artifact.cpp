@@ -225,6 +225,7 @@ EntrySpec mlir::tfm::entrySpecFor(StringRef name, EntryAttr entry,
 ArtifactInfo mlir::tfm::artifactInfoFor(ModuleOp planned) {
   ArtifactInfo info;
   info.model = getModelAttr(planned);
+  info.image = planned->getAttrOfType<DictionaryAttr>(attr::kImage);
   info.weights = getWeightPlan(planned);
   for (auto fn : planned.getOps<func::FuncOp>())
     if (EntryAttr entry = getEntryAttr(fn))
@@ -344,6 +345,28 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
         j.attribute("pad_id", m.getPadId());
       j.attribute("max_seq_len", m.getMaxSeqLen());
     });
+    if (info.image)
+      j.attributeObject("image", [&] {
+        for (NamedAttribute a : info.image) {
+          StringRef key = a.getName().getValue();
+          // (BoolAttr first: it is an i1 IntegerAttr.)
+          if (auto b = dyn_cast<BoolAttr>(a.getValue()))
+            j.attribute(key, b.getValue());
+          else if (auto i = dyn_cast<IntegerAttr>(a.getValue()))
+            j.attribute(key, i.getInt());
+          else if (auto f = dyn_cast<FloatAttr>(a.getValue()))
+            j.attribute(key, f.getValueAsDouble());
+          else if (auto arr = dyn_cast<ArrayAttr>(a.getValue()))
+            j.attributeArray(key, [&] {
+              for (Attribute e : arr) {
+                if (auto s = dyn_cast<StringAttr>(e))
+                  j.value(s.getValue());
+                else if (auto f = dyn_cast<FloatAttr>(e))
+                  j.value(f.getValueAsDouble());
+              }
+            });
+        }
+      });
     if (tokenizer)
       j.attributeObject("tokenizer", [&] {
         j.attribute("kind", tokKind);

@@ -191,7 +191,7 @@ llvm::Error mlir::tfm::linkExecutable(llvm::ArrayRef<std::string> inputs,
   args.push_back(std::string("-L") + TFMC_GCC_LIB_DIR);
   for (const char *dir : kLibDirs)
     args.push_back(std::string("-L") + dir);
-  args.insert(args.end(), {"-rpath", "/usr/lib/llvm-22/lib", "-lpng16", "-lfreetype", "-licui18n", "-licuuc",
+  args.insert(args.end(), {"-rpath", "/usr/lib/llvm-22/lib", "-lpng16", "-ljpeg", "-lfreetype", "-licui18n", "-licuuc",
                            "-lstdc++", "-lm",
                            "-lomp", "-lgcc_s", "-lgcc", "-lc", "-lgcc_s",
                            "-lgcc", TFMC_CRT_END, TFMC_CRT_CRTN});

@@ -206,6 +206,25 @@ typedef struct tfmc_pipeline_stats {
 tfmc_status tfmc_model_pipeline_stats(const tfmc_model *model,
                                       tfmc_pipeline_stats *stats);
 
+/* How an image becomes a vision model's pixel_values, as the Hugging Face
+ * folder's preprocessor_config.json says (ViTImageProcessor): resized to
+ * height x width with PIL's bilinear filter (when `resize`), each 8-bit
+ * value multiplied by `rescale` (0: not), then (x - mean[c]) / std[c]; the
+ * result in channel-first order. The arrays are valid while the model is
+ * open. */
+typedef struct tfmc_image_preprocessing {
+  int64_t channels, height, width;
+  int resize;
+  double rescale;
+  const double *mean, *std; /* `channels` each */
+} tfmc_image_preprocessing;
+/* TFMC_ERROR_NOT_FOUND when the artifact has no image preprocessing. */
+tfmc_status tfmc_model_image_preprocessing(const tfmc_model *model,
+                                           tfmc_image_preprocessing *out);
+/* The name of class `index` of a classifier (config.json's id2label);
+ * null when the model names none. */
+const char *tfmc_model_label(const tfmc_model *model, size_t index);
+
 /*===----------------------------------------------------------------------===
  * Generation: a KV cache and the entries that extend it
  *===----------------------------------------------------------------------===*/

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Generate.h"
+#include "Image.h"
 #include "Npy.h"
 #include "tfmc/abi.h"
 
@@ -73,6 +74,14 @@ Text (through the tokenizer compiled into the artifact):
                           L2-normalised); repeat for cosine similarities;
                           --output-dir writes DIR/embeddings.npy
   --no-normalize          embeddings without L2 normalisation
+
+Images (vision models compiled from a Hugging Face folder with its
+preprocessor_config.json):
+  --image FILE            a PNG or JPEG, resized and normalised as the
+                          folder's image processor does; one per batch row
+                          (repeat); prints each image's top-5 classes
+                          (id2label); --output-dir also writes
+                          pixel_values.npy and the outputs
   --dump-attention DIR    write a PNG heat map of every layer's and head's
                           attention over the text to DIR (needs a model
                           compiled with tfmc --attention-maps)
@@ -183,6 +192,7 @@ struct Options {
   bool list = false, profile = false;
   std::string device; ///< --device (Vulkan artifacts only)
   tfmc::TextOptions text;
+  std::vector<std::string> images; ///< --image (vision models)
 };
 
 bool parseFloat(const std::string &s, float &out) {
@@ -249,6 +259,10 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
       if (!value(i, "--prompt", v))
         return fail("--prompt needs a value");
       o.text.prompt = v;
+    } else if (is("--image")) {
+      if (!value(i, "--image", v) || v.empty())
+        return fail("--image needs a file");
+      o.images.push_back(v);
     } else if (is("--text")) {
       if (!value(i, "--text", v))
         return fail("--text needs a value");
@@ -322,6 +336,11 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
   if (o.text.prompt && !o.text.texts.empty())
     return fail("--prompt (generation) and --text (embeddings) do not mix");
   bool textMode = o.text.prompt || !o.text.texts.empty();
+  if (!o.images.empty() &&
+      (textMode || !o.inputs.empty() || !o.tokens.empty() || o.bench ||
+       o.profile || !o.text.attentionDir.empty()))
+    return fail("--image takes no --prompt, --text, --input, --tokens, "
+                "--bench, --profile or --dump-attention");
   if (textMode && (!o.inputs.empty() || !o.tokens.empty() || o.bench))
     return fail("--prompt/--text take no --input, --tokens or --bench");
   if (textMode && o.profile)
@@ -358,6 +377,8 @@ int run(const Options &o, tfmc_model *embedded) {
     }
     return 0;
   }
+  if (!o.images.empty())
+    return tfmc::classify(model, o.images, o.threads, o.outputDir);
   if (o.text.prompt)
     return tfmc::generate(model, o.text);
   if (!o.text.texts.empty())

@@ -134,3 +134,28 @@ module attributes {tfm.weights = #tfm.weight_plan<bytes = 128, entries = [<name 
 // expected-error @+2 {{gated_panels weight 'w' needs rank 2, an even number of features and an even positive panel_width}}
 // expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter}}
 module attributes {tfm.weights = #tfm.weight_plan<bytes = 1024, entries = [<name = "w", type = tensor<14x8xf32>, layout = gated_panels, panel_width = 7, offset = 0, bytes = 512>]>} {}
+
+// -----
+
+// expected-error @+1 {{'tfm.image' must be a dictionary on a module}}
+module attributes {tfm.image = [1, 2]} {}
+
+// -----
+
+// expected-error @+1 {{'tfm.image': 'channels' must be a positive integer}}
+module attributes {tfm.image = {channels = 0 : i64}} {}
+
+// -----
+
+// expected-error @+1 {{'tfm.image': 'std' must be one positive float per channel}}
+module attributes {tfm.image = {channels = 2 : i64, height = 8 : i64, width = 8 : i64, resize = true, rescale = 0.5 : f64, mean = [0.5, 0.5], std = [0.5, 0.0]}} {}
+
+// -----
+
+// expected-error @+1 {{'tfm.image': 'labels' must be an array of strings}}
+module attributes {tfm.image = {channels = 3 : i64, labels = [1]}} {}
+
+// -----
+
+// A valid one: preprocessing and labels.
+module attributes {tfm.image = {channels = 1 : i64, height = 8 : i64, width = 6 : i64, resize = false, rescale = 0.0 : f64, mean = [0.0], std = [1.0], labels = ["cat", "dog"]}} {}

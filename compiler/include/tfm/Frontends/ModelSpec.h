@@ -195,6 +195,19 @@ struct VisionConfig {
   bool pooler = false;   ///< pooler_output: tanh(dense(class token))
   int64_t numLabels = 0; ///< > 0: logits of a classifier on the class token
 
+  /// How an image becomes pixel_values (preprocessor_config.json, as
+  /// ViTImageProcessor does it): resized to height x width (PIL's
+  /// bilinear filter), multiplied by rescaleFactor, normalised per channel.
+  struct Preprocessing {
+    bool present = false;
+    int64_t height = 0, width = 0;
+    bool resize = true, rescale = true, normalize = true;
+    double rescaleFactor = 1.0 / 255.0;
+    std::vector<double> mean, std;
+  } preprocessing;
+  /// Class names by label id (config.json's id2label; may be empty).
+  std::vector<std::string> labels;
+
   bool enabled() const { return patchSize > 0; }
   int64_t patches() const {
     return (imageSize / patchSize) * (imageSize / patchSize);

@@ -55,6 +55,8 @@ llvm::Expected<uint64_t> writeWeights(WeightPlanAttr plan,
 /// Everything an artifact directory holds besides the weights.
 struct ArtifactInfo {
   ModelAttr model; ///< null for hand-written IR without one
+  /// A vision model's image preprocessing and labels (attr::kImage).
+  DictionaryAttr image;
   WeightPlanAttr weights;
   std::vector<EntrySpec> entries;
   uint64_t weightsChecksum = 0;

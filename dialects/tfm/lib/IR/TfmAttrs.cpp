@@ -543,6 +543,53 @@ static LogicalResult verifyEntryOnFunction(Operation *op, EntryAttr entry) {
   return success();
 }
 
+
+/// attr::kImage: {channels, [height, width, resize, rescale, mean, std],
+/// labels} on a module (docs/model-format.md).
+static LogicalResult verifyImageAttr(Operation *op, Attribute value) {
+  auto dict = dyn_cast<DictionaryAttr>(value);
+  if (!dict || !isa<ModuleOp>(op))
+    return op->emitError() << "'" << attr::kImage
+                           << "' must be a dictionary on a module";
+  auto bad = [&](StringRef key, StringRef what) {
+    return op->emitError() << "'" << attr::kImage << "': '" << key
+                           << "' must be " << what;
+  };
+  auto positive = [&](StringRef key) -> int64_t {
+    auto i = dict.getAs<IntegerAttr>(key);
+    return i && !isa<BoolAttr>(i) && i.getInt() > 0 ? i.getInt() : 0;
+  };
+  int64_t channels = positive("channels");
+  if (!channels)
+    return bad("channels", "a positive integer");
+  if (dict.contains("height")) {
+    for (StringRef key : {"height", "width"})
+      if (!positive(key))
+        return bad(key, "a positive integer");
+    if (!dict.getAs<BoolAttr>("resize"))
+      return bad("resize", "a boolean");
+    auto rescale = dict.getAs<FloatAttr>("rescale");
+    if (!rescale || rescale.getValueAsDouble() < 0)
+      return bad("rescale", "a non-negative float");
+    for (StringRef key : {"mean", "std"}) {
+      auto a = dict.getAs<ArrayAttr>(key);
+      if (!a || int64_t(a.size()) != channels ||
+          !llvm::all_of(a, [&](Attribute e) {
+            auto f = dyn_cast<FloatAttr>(e);
+            return f && (key == "mean" || f.getValueAsDouble() > 0);
+          }))
+        return bad(key, key == "mean" ? "one float per channel"
+                                      : "one positive float per channel");
+    }
+  }
+  if (auto labels = dict.get("labels")) {
+    auto a = dyn_cast<ArrayAttr>(labels);
+    if (!a || !llvm::all_of(a, llvm::IsaPred<StringAttr>))
+      return bad("labels", "an array of strings");
+  }
+  return success();
+}
+
 LogicalResult TfmDialect::verifyOperationAttribute(Operation *op,
                                                    NamedAttribute a) {
   StringRef name = a.getName().getValue();
@@ -599,6 +646,8 @@ LogicalResult TfmDialect::verifyOperationAttribute(Operation *op,
              << "'" << name << "' must be a byte count on a function";
     return success();
   }
+  if (name == attr::kImage)
+    return verifyImageAttr(op, value);
   if (name == attr::kEntryWrapper) {
     if (!isa<StringAttr>(value) || !isa<FunctionOpInterface>(op))
       return op->emitError()

@@ -54,6 +54,10 @@ namespace mlir::tfm::attr {
 // Set by the frontends.
 /// Module: ModelAttr.
 inline constexpr llvm::StringLiteral kModel = "tfm.model";
+/// Module of a vision model: how images become its pixel_values and the
+/// names of its classes (DictionaryAttr, written to the manifest's
+/// "image" object; docs/model-format.md).
+inline constexpr llvm::StringLiteral kImage = "tfm.image";
 /// Entry argument or result: its public name (StringAttr).
 inline constexpr llvm::StringLiteral kName = "tfm.name";
 /// Entry argument or result: one name per dimension, "" for static ones;
