@@ -46,6 +46,7 @@ void driver::registerPasses() {
   std::call_once(once, [] {
     tfm::registerTfmPasses();
     tfm::registerTfmPlanPasses();
+    tfm::registerTfmPipelines();
     tfm::registerCpuPlanTarget();
     tfm::registerVulkanPlanTarget();
     registerCanonicalizerPass();
@@ -241,9 +242,19 @@ LogicalResult Compilation::runPipeline(
   PassManager pm(module.getContext());
   if (failed(configure(pm, dump)))
     return failure();
-  if (!o.passPipeline.empty())
-    return failure(failed(parsePassPipeline(o.passPipeline, pm, errs)) ||
-                   failed(pm.run(module)));
+  if (!o.passPipeline.empty()) {
+    // "builtin.module(...)" names the module the passes run on (as in
+    // mlir-opt); anything else is nested in it ("func.func(cse)").
+    if (StringRef(o.passPipeline).trim().starts_with("builtin.module(")) {
+      FailureOr<OpPassManager> parsed = parsePassPipeline(o.passPipeline, errs);
+      if (failed(parsed))
+        return failure();
+      static_cast<OpPassManager &>(pm) = *parsed;
+    } else if (failed(parsePassPipeline(o.passPipeline, pm, errs))) {
+      return failure();
+    }
+    return pm.run(module);
+  }
   if (o.decompose) {
     DecomposePassOptions opts;
     opts.ops = {"softmax", "layer_norm", "rms_norm", "gelu", "silu", "rotary"};

@@ -25,10 +25,39 @@
 #include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Tools/Plugins/PassPlugin.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+/// mlir-opt only warns ("Request ignored.") about a pass plugin it cannot
+/// load and goes on without it; a pipeline naming the plugin's passes then
+/// fails later with a confusing message. Check every plugin up front.
+static bool pluginsLoad(int argc, char **argv) {
+  const std::string flag = "--load-pass-plugin";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i], path;
+    if (a.rfind(flag + "=", 0) == 0)
+      path = a.substr(flag.size() + 1);
+    else if (a == flag && i + 1 < argc)
+      path = argv[i + 1];
+    else
+      continue;
+    auto plugin = mlir::PassPlugin::load(path);
+    if (!plugin) {
+      llvm::errs() << path << ": error: cannot load pass plugin: "
+                   << llvm::toString(plugin.takeError()) << "\n";
+      return false;
+    }
+  }
+  return true;
+}
 
 int main(int argc, char **argv) {
+  if (!pluginsLoad(argc, argv))
+    return 1;
   mlir::DialectRegistry registry;
   registry.insert<mlir::tfm::TfmDialect, mlir::arith::ArithDialect,
                   mlir::bufferization::BufferizationDialect,

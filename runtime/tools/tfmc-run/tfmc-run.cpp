@@ -114,12 +114,30 @@ bool parseInt(const std::string &s, long long &out) {
   return errno == 0 && *end == '\0';
 }
 
-void printSpecs(const char *kind, const std::vector<tfmc_tensor_spec> &specs) {
+/// One line per tensor: name (the column as wide as the longest), dtype,
+/// shape with run-time dimensions by name, their bounds, the id range.
+void printSpecs(const char *kind, const std::vector<tfmc_tensor_spec> &specs,
+                int nameWidth) {
   for (const tfmc_tensor_spec &s : specs) {
-    std::printf("  %s %-18s %-8s %s", kind, s.name, tfmc_dtype_name(s.dtype),
-                shapeString(s.shape, s.rank).c_str());
+    std::string shape = "[", bounds;
+    for (int32_t d = 0; d < s.rank; ++d) {
+      bool dyn = s.shape[d] < 0;
+      shape += (d ? ", " : "") +
+               (dyn ? std::string(s.dim_names[d]) : std::to_string(s.shape[d]));
+      if (dyn && bounds.find(std::string(s.dim_names[d]) + " ") ==
+                     std::string::npos)
+        bounds += std::string(bounds.empty() ? "" : ", ") + s.dim_names[d] +
+                  " <= " + std::to_string(s.max_shape[d]);
+    }
+    shape += "]";
+    std::printf("  %s %-*s %-8s %s", kind, nameWidth, s.name,
+                tfmc_dtype_name(s.dtype), shape.c_str());
+    if (!bounds.empty())
+      std::printf("  (%s)", bounds.c_str());
     if (s.id_bound > 0)
       std::printf("  ids in [0, %lld)", static_cast<long long>(s.id_bound));
+    if (s.state)
+      std::printf("  state");
     std::printf("\n");
   }
 }
@@ -370,10 +388,15 @@ int run(const Options &o, tfmc_model *embedded) {
         *cpu ? cpu
              : (std::string("Vulkan device ") + tfmc_model_device(model.get()))
                    .c_str());
+    int width = 0;
+    for (const std::string &e : model.entries())
+      for (const auto &list : {model.inputs(e), model.outputs(e)})
+        for (const tfmc_tensor_spec &s : list)
+          width = std::max(width, static_cast<int>(std::strlen(s.name)));
     for (const std::string &e : model.entries()) {
       std::printf("entry %s\n", e.c_str());
-      printSpecs("in ", model.inputs(e));
-      printSpecs("out", model.outputs(e));
+      printSpecs("in ", model.inputs(e), width);
+      printSpecs("out", model.outputs(e), width);
     }
     return 0;
   }
