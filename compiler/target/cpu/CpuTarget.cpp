@@ -110,6 +110,13 @@ mlir::tfm::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &ctx,
     if (!target.features.empty())
       f.addFnAttr("target-features", target.features);
   }
+  // The C ABI (tfmc_<entry>, tfmc_<entry>_signature) is all model.so
+  // exports; kernels and entry bodies are hidden, so that nothing else can
+  // bind to them (or clash with another model loaded in the process).
+  for (llvm::GlobalValue &g : llvmModule->global_values())
+    if (!g.isDeclaration() && !g.hasLocalLinkage() &&
+        !g.getName().starts_with("tfmc_"))
+      g.setVisibility(llvm::GlobalValue::HiddenVisibility);
 
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
