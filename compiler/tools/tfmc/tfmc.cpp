@@ -46,7 +46,8 @@ static cl::opt<uint64_t>
 static cl::opt<bool> decompose(
     "decompose",
     cl::desc("Expand softmax, norms, activations and rotary embeddings into "
-             "primitives, as ONNX exporters do"),
+             "primitives, as ONNX exporters do (see them with --emit=tfm; "
+             "the fusion pipeline recomposes them)"),
     cl::cat(inputCat));
 
 static cl::opt<Emit> emit(
