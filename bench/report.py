@@ -188,8 +188,10 @@ if pyov:
       "to ONNX Runtime's `InferenceSession.run` and OpenVINO's "
       "`InferRequest.infer` (f32, latency hint) on the ONNX export of the "
       "same model, each in its own process. The C API row (`tfmc-run "
-      "--bench`, no Python) is the floor: the difference is what the binding "
-      "adds. [python.md](python.md).\n")
+      "--bench`, no Python, its own process) and the extension-call row "
+      "(`Session.run`'s underlying call with the inputs already bound, same "
+      "process) bracket what the package's input/output handling adds. "
+      "[python.md](python.md).\n")
     w("| | median | min | vs tfmc Python (median) |")
     w("|---|---|---|---|")
     base = pyov["rows"].get("tfmc Python", {}).get("median_us")

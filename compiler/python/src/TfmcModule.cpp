@@ -335,6 +335,18 @@ public:
     check(tfmc_session_bind_output(s, name.c_str(),
                                    const_cast<void *>(ptr(data)), capacity));
   }
+  /// bindOutput of a writable C-contiguous buffer (a fresh NumPy array):
+  /// its address read through the buffer protocol, no Python objects made.
+  void bindOutputArray(const std::string &name, nb::handle array) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(array.ptr(), &view,
+                           PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) != 0)
+      throw nb::python_error();
+    void *data = view.buf;
+    size_t bytes = static_cast<size_t>(view.len);
+    PyBuffer_Release(&view); // the caller keeps the array alive
+    check(tfmc_session_bind_output(s, name.c_str(), data, bytes));
+  }
   void run() {
     tfmc_session *session = s;
     unlocked([session] { return tfmc_session_run(session); });
@@ -458,6 +470,7 @@ NB_MODULE(_tfmc, m) {
            "address"_a, "copy"_a)
       .def("bind_output", &Session::bindOutput, "name"_a, "address"_a,
            "capacity"_a)
+      .def("bind_output_array", &Session::bindOutputArray, "name"_a, "array"_a)
       .def("run", &Session::run)
       .def("output", &Session::output, "name"_a)
       .def("set_num_threads", &Session::setNumThreads, "threads"_a)

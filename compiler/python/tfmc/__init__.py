@@ -215,6 +215,10 @@ class Session:
         self._specs = {t.name: t for t in self.entry.inputs}
         self._codes = {t[0]: t[1] for t in model._m.signature(entry)[0]}
         self._bound: Dict[str, np.ndarray] = {}
+        # Per output: name, largest shape, dtype, whether its shape is
+        # fixed (then the run's shape need not be asked for).
+        self._outs = [(t.name, t.max_shape, t.dtype, None not in t.shape)
+                      for t in self.entry.outputs]
 
     def set_num_threads(self, threads: int) -> None:
         """Threads the next runs use (0: one per core)."""
@@ -251,20 +255,21 @@ class Session:
         (no copy; valid for as long as it is referenced)."""
         for name, value in (inputs or {}).items():
             self.set_input(name, value)
-        outs = []
-        for t in self.entry.outputs:
-            buf = np.empty(t.max_shape, dtype=t.dtype)
-            self._s.bind_output(t.name, buf.__array_interface__["data"][0],
-                                buf.nbytes)
-            outs.append((t, buf))
-        self._s.run()
+        bind = self._s.bind_output_array
         result = {}
-        for t, buf in outs:
-            _, shape, _, _ = self._s.output(t.name)
+        for name, shape, dtype, static in self._outs:
+            buf = np.empty(shape, dtype=dtype)
+            bind(name, buf)
+            result[name] = buf
+        self._s.run()
+        for name, _, _, static in self._outs:
+            if static:
+                continue
+            _, shape, _, _ = self._s.output(name)
+            buf = result[name]
             if tuple(shape) != buf.shape:
                 n = int(np.prod(shape, dtype=np.int64))
-                buf = buf.reshape(-1)[:n].reshape(shape)
-            result[t.name] = buf
+                result[name] = buf.reshape(-1)[:n].reshape(shape)
         return result
 
     def output_address(self, name: str) -> int:
