@@ -110,6 +110,13 @@ static size_t findInput(const EntrySpec &e, const char *name) {
   return e.inputs.size();
 }
 
+/// Element `i` of int32 or int64 token ids.
+static int64_t idAt(tfmc_dtype dtype, const void *data, size_t i) {
+  if (dtype == TFMC_DTYPE_INT32)
+    return static_cast<const int32_t *>(data)[i];
+  return static_cast<const int64_t *>(data)[i];
+}
+
 /// The checks of tfmc_session_set_input / bind_input: `index` and `given`
 /// (the shape) are set when they pass.
 static tfmc_status checkInput(const tfmc_session *session, const char *fn,
@@ -174,14 +181,9 @@ static tfmc_status checkInput(const tfmc_session *session, const char *fn,
   if (n && !data)
     return fail(TFMC_ERROR_INVALID_ARGUMENT, what + ": null data");
 
-  auto value = [&](size_t i) -> int64_t {
-    if (dtype == TFMC_DTYPE_INT32)
-      return static_cast<const int32_t *>(data)[i];
-    return static_cast<const int64_t *>(data)[i];
-  };
   if (spec.idBound > 0)
     for (size_t i = 0; i < n; ++i) {
-      int64_t v = value(i);
+      int64_t v = idAt(dtype, data, i);
       if (v < 0 || v >= spec.idBound)
         return fail(TFMC_ERROR_RANGE,
                     what + indexString(i, given) + " = " + std::to_string(v) +
@@ -204,16 +206,11 @@ extern "C" tfmc_status tfmc_session_set_input(tfmc_session *session,
     return s;
   bool widen = dtype != session->entry->inputs[index].dtype;
   size_t n = TensorSpec::product(given);
-  auto value = [&](size_t i) -> int64_t {
-    if (dtype == TFMC_DTYPE_INT32)
-      return static_cast<const int32_t *>(data)[i];
-    return static_cast<const int64_t *>(data)[i];
-  };
   void *dst = session->inputs[index]->data();
   if (widen) {
     auto *d = static_cast<int64_t *>(dst);
     for (size_t i = 0; i < n; ++i)
-      d[i] = value(i);
+      d[i] = idAt(dtype, data, i);
   } else if (n) {
     std::memcpy(dst, data, n * tfmc_dtype_size(dtype));
   }
