@@ -37,6 +37,7 @@ _DTYPES = {
     3: np.dtype(np.float16), 4: np.dtype(np.uint16), 5: np.dtype(np.int8),
     6: np.dtype(np.bool_),
 }
+_CODES = {dt: code for code, dt in _DTYPES.items()}
 _INT64, _INT32 = 1, 2
 
 # Keyword options of compile() beyond its named parameters, as in the CLI
@@ -213,7 +214,7 @@ class Session:
         self._s = _tfmc.Session(model._m, entry)
         self.entry: Entry = model.entries[entry]
         self._specs = {t.name: t for t in self.entry.inputs}
-        self._codes = {t[0]: t[1] for t in model._m.signature(entry)[0]}
+        self._codes = {t.name: _CODES[t.dtype] for t in self.entry.inputs}
         self._bound: Dict[str, np.ndarray] = {}
         # Per output: name, largest shape, dtype, whether its shape is
         # fixed (then the run's shape need not be asked for).
