@@ -98,3 +98,18 @@ func.func @rope(%x: tensor<1x3x2x32xf32>, %past: index) -> tensor<1x3x2x32xf32> 
   %r = tfm.rotary %x offset %past base 1.000000e+04 : tensor<1x3x2x32xf32>
   return %r : tensor<1x3x2x32xf32>
 }
+
+// -----
+
+// The expert stacks of a mixture are packed per expert: gate/up as gated
+// panels [E, 1, D = 8, 2 x 16], down as panels [E, 1, F = 5, 16].
+// CHECK-LABEL: module attributes {tfm.weights = #tfm.weight_plan<bytes = 4032, entries = [
+// CHECK-SAME: <name = "gu", type = tensor<3x10x8xf32>, layout = gated_panels, panel_width = 32, offset = 0, bytes = 3072>,
+// CHECK-SAME: <name = "dn", type = tensor<3x8x5xf32>, layout = gemm_panels, panel_width = 16, offset = 3072, bytes = 960>]
+func.func @moe(%x: tensor<4x8xf32>, %w: tensor<4x3xf32>) -> tensor<4x8xf32> {
+  %gu = tfm.weight "gu" : tensor<3x10x8xf32>
+  %dn = tfm.weight "dn" : tensor<3x8x5xf32>
+  %y = tfm.moe %x, %w, %gu, %dn top_k 2 act silu
+      : (tensor<4x8xf32>, tensor<4x3xf32>, tensor<3x10x8xf32>, tensor<3x8x5xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}

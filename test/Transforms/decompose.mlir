@@ -279,3 +279,40 @@ func.func @attention_window(%q: tensor<1x?x12xf32>, %k: tensor<1x?x12xf32>, %v: 
   %0 = tfm.attention %q, %k, %v offset %off heads 3 scale 0.5 causal window 3 : (tensor<1x?x12xf32>, tensor<1x?x12xf32>, tensor<1x?x12xf32>, index) -> tensor<1x?x12xf32>
   return %0 : tensor<1x?x12xf32>
 }
+
+// -----
+
+// A mixture of experts decomposes into its dense form: every expert on
+// every row (gate/up slices of the stacked weight, act(gate) * up, down),
+// weighted by the routing weights, summed in expert order. The routing
+// (top-k) has no primitive form and stays.
+// CHECK-LABEL: func.func @moe
+// CHECK-SAME: (%[[X:.+]]: tensor<3x8xf32>, %[[L:.+]]: tensor<3x2xf32>, %[[GU:.+]]: tensor<2x10x8xf32>, %[[DN:.+]]: tensor<2x8x5xf32>)
+// CHECK: %[[W:.+]] = tfm.moe_gate %[[L]] top_k 1 routing topk_softmax
+// CHECK: %[[GU0S:.+]] = tfm.slice %[[GU]] axis 0 [0 : 1]
+// CHECK: %[[GU0:.+]] = tfm.reshape %[[GU0S]] : tensor<1x10x8xf32> -> tensor<10x8xf32>
+// CHECK: %[[H0:.+]] = tfm.linear %[[X]], %[[GU0]]
+// CHECK: %[[G0:.+]] = tfm.slice %[[H0]] axis 1 [0 : 5]
+// CHECK: %[[U0:.+]] = tfm.slice %[[H0]] axis 1 [5 : 10]
+// CHECK: %[[S0:.+]] = tfm.sigmoid %[[G0]]
+// CHECK: %[[A0:.+]] = tfm.mul %[[G0]], %[[S0]]
+// CHECK: %[[P0:.+]] = tfm.mul %[[A0]], %[[U0]]
+// CHECK: %[[DN0S:.+]] = tfm.slice %[[DN]] axis 0 [0 : 1]
+// CHECK: %[[DN0:.+]] = tfm.reshape %[[DN0S]] : tensor<1x8x5xf32> -> tensor<8x5xf32>
+// CHECK: %[[Y0:.+]] = tfm.linear %[[P0]], %[[DN0]]
+// CHECK: %[[W0:.+]] = tfm.slice %[[W]] axis 1 [0 : 1]
+// CHECK: %[[T0:.+]] = tfm.mul %[[Y0]], %[[W0]]
+// CHECK: tfm.slice %[[GU]] axis 0 [1 : 2]
+// CHECK: %[[W1:.+]] = tfm.slice %[[W]] axis 1 [1 : 2]
+// CHECK: %[[T1:.+]] = tfm.mul %{{.+}}, %[[W1]]
+// CHECK: %[[R:.+]] = tfm.add %[[T0]], %[[T1]]
+// CHECK: return %[[R]]
+// ONLY-GELU-LABEL: func.func @moe
+// ONLY-GELU: tfm.moe
+func.func @moe(%x: tensor<3x8xf32>, %l: tensor<3x2xf32>, %gu: tensor<2x10x8xf32>,
+               %dn: tensor<2x8x5xf32>) -> tensor<3x8xf32> {
+  %w = tfm.moe_gate %l top_k 1 routing topk_softmax : tensor<3x2xf32>
+  %y = tfm.moe %x, %w, %gu, %dn top_k 1 act silu
+      : (tensor<3x8xf32>, tensor<3x2xf32>, tensor<2x10x8xf32>, tensor<2x8x5xf32>) -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}

@@ -40,9 +40,12 @@ static llvm::Error error(const llvm::Twine &msg) {
 
 namespace {
 /// Reads a logical tensor: stored, or the concatenation of stored parts.
+/// Parts of one rank less than the tensor are stacked: concatenated along
+/// axis 0 of the tensor with its first two dimensions merged (a [E, N, K]
+/// expert stack from [N1, K], [N2, K], ... parts).
 llvm::Error readLogical(const WeightSource &store, WeightEntryAttr entry,
                         std::vector<float> &out) {
-  ArrayRef<int64_t> shape = entry.getType().getShape();
+  SmallVector<int64_t> shape(entry.getType().getShape());
   int64_t count = 1;
   for (int64_t d : shape)
     count *= d;
@@ -52,6 +55,15 @@ llvm::Error readLogical(const WeightSource &store, WeightEntryAttr entry,
   if (parts.empty())
     return store.read(name, out.data());
   int64_t axis = entry.getConcatAxis();
+  if (std::optional<std::vector<int64_t>> first =
+          store.shape(parts.front().getValue());
+      first && first->size() + 1 == shape.size() && shape.size() >= 2) {
+    if (axis != 0)
+      return error("stacked weight '" + name + "' must concatenate along "
+                   "axis 0");
+    shape[1] *= shape[0];
+    shape.erase(shape.begin());
+  }
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < axis; ++i)
     outer *= shape[i];
@@ -69,7 +81,17 @@ llvm::Error readLogical(const WeightSource &store, WeightEntryAttr entry,
     std::vector<float> data(n);
     if (llvm::Error e = store.read(p.getValue(), data.data()))
       return e;
+    if (ps->size() != shape.size())
+      return error("part '" + p.getValue() + "' of weight '" + name +
+                   "' has rank " + llvm::Twine(ps->size()) + ", not " +
+                   llvm::Twine(shape.size()));
+    for (size_t i = 0; i < shape.size(); ++i)
+      if (static_cast<int64_t>(i) != axis && (*ps)[i] != shape[i])
+        return error("part '" + p.getValue() + "' of weight '" + name +
+                     "' does not match its other parts");
     int64_t len = (*ps)[axis];
+    if (at + len > shape[axis])
+      return error("the parts of weight '" + name + "' are longer than it");
     for (int64_t o = 0; o < outer; ++o)
       std::copy(data.begin() + o * len * inner,
                 data.begin() + (o + 1) * len * inner,
@@ -151,27 +173,34 @@ llvm::Expected<uint64_t> mlir::tfm::writeWeights(WeightPlanAttr plan,
     // GEMM panels: P[p][k][c] = W(n = p*NR + c, k), zero past N. Gated
     // panels pair the halves: column c < NR/2 is feature p*NR/2 + c, column
     // NR/2 + c is feature N/2 + p*NR/2 + c (zero past each half).
+    // A rank-3 weight is a stack of matrices, each packed on its own.
     bool kn = e.getKn();
     bool gated = e.getLayout() == WeightLayout::gated_panels;
     int64_t nr = e.getPanelWidth();
-    int64_t n = kn ? shape[1] : shape[0], k = kn ? shape[0] : shape[1];
-    int64_t panels = e.getStoredShape()[0];
+    ArrayRef<int64_t> mat = shape.take_back(2);
+    int64_t n = kn ? mat[1] : mat[0], k = kn ? mat[0] : mat[1];
+    SmallVector<int64_t> storedShape = e.getStoredShape();
+    int64_t panels = storedShape[storedShape.size() - 3];
+    int64_t stack = shape.size() == 3 ? shape[0] : 1;
     auto featureOf = [&](int64_t p, int64_t c) -> int64_t {
       if (!gated)
         return p * nr + c < n ? p * nr + c : -1;
       int64_t h = nr / 2, j = p * h + c % h;
       return j < n / 2 ? (c < h ? j : n / 2 + j) : -1;
     };
-    stored.assign(panels * k * nr, 0.0f);
-    for (int64_t p = 0; p < panels; ++p)
-      for (int64_t c = 0; c < nr; ++c) {
-        int64_t col = featureOf(p, c);
-        if (col < 0)
-          continue;
-        for (int64_t kk = 0; kk < k; ++kk)
-          stored[(p * k + kk) * nr + c] =
-              kn ? logical[kk * n + col] : logical[col * k + kk];
-      }
+    stored.assign(stack * panels * k * nr, 0.0f);
+    for (int64_t s = 0; s < stack; ++s) {
+      const float *w = logical.data() + s * n * k;
+      float *to = stored.data() + s * panels * k * nr;
+      for (int64_t p = 0; p < panels; ++p)
+        for (int64_t c = 0; c < nr; ++c) {
+          int64_t col = featureOf(p, c);
+          if (col < 0)
+            continue;
+          for (int64_t kk = 0; kk < k; ++kk)
+            to[(p * k + kk) * nr + c] = kn ? w[kk * n + col] : w[col * k + kk];
+        }
+    }
     storeAs(elt, stored.data(), stored.size(), dst);
   }
   std::error_code ec;

@@ -1,7 +1,8 @@
 //===- LegalizeForKernels.cpp - decompose ops no target has a kernel for --===//
 //
 // Part of tfmc. The kernel contract normalises the last dimension; other
-// softmax axes are expanded into primitives before planning.
+// softmax axes are expanded into primitives before planning, as is a
+// mixture of experts whose expert weights are computed, not stored.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +25,9 @@ using namespace mlir::tfm;
 static bool needsDecomposition(Operation *op) {
   if (auto s = dyn_cast<SoftmaxOp>(op))
     return static_cast<int64_t>(s.getAxis()) != s.getType().getRank() - 1;
+  // Expert weights are packed at compile time: computed ones are run densely.
+  if (auto moe = dyn_cast<MoEOp>(op))
+    return !storedWeight(moe.getGateUp()) || !storedWeight(moe.getDown());
   return false;
 }
 

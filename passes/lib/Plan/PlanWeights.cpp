@@ -151,6 +151,17 @@ struct PlanWeightsPass final : tfm::impl::PlanWeightsPassBase<PlanWeightsPass> {
                        lin.getWeightKn());
             continue;
           }
+          // The experts of a mixture: a stack of panels per expert.
+          if (auto moe = dyn_cast<MoEOp>(use->getOwner())) {
+            if (use->get() == moe.getGateUp()) {
+              plan.add(w, WeightLayout::gated_panels, 2 * panelWidth, false);
+              continue;
+            }
+            if (use->get() == moe.getDown()) {
+              plan.add(w, WeightLayout::gemm_panels, panelWidth, false);
+              continue;
+            }
+          }
           if (embeddingFromPanels && isa<EmbeddingOp>(use->getOwner()) &&
               readsEmbeddingFromPanels(use->get()))
             continue;

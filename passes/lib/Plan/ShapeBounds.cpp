@@ -331,7 +331,8 @@ LogicalResult ShapeBounds::visit(Operation *op) {
         });
       })
       .Case<SliceOp, CacheWriteOp, CopyOp, ConvertOp, SoftmaxOp, LayerNormOp,
-            RMSNormOp, AddLayerNormOp, AddRMSNormOp, RotaryOp>(
+            RMSNormOp, AddLayerNormOp, AddRMSNormOp, RotaryOp, MoEGateOp,
+            MoEOp>(
           [&](Operation *) { return assign(same(0)); })
       .Default([&](Operation *o) -> LogicalResult {
         if (o->getNumResults() == 0)

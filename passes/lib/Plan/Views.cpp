@@ -49,7 +49,8 @@ LayoutNeed mlir::tfm::layoutNeed(OpOperand &operand) {
   if (auto a = dyn_cast<AttentionOp>(op))
     return operand.get() == a.getMask() ? LayoutNeed::Contiguous
                                         : LayoutNeed::Any;
-  if (isa<SoftmaxOp, LayerNormOp, RMSNormOp, AddLayerNormOp, AddRMSNormOp>(op))
+  if (isa<SoftmaxOp, LayerNormOp, RMSNormOp, AddLayerNormOp, AddRMSNormOp,
+          MoEGateOp, MoEOp>(op))
     return LayoutNeed::Contiguous;
   if (isa<ReshapeOp>(op))
     return LayoutNeed::Contiguous;

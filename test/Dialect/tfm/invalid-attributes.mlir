@@ -32,7 +32,7 @@ module attributes {tfm.weights = #tfm.weight_plan<bytes = 256, entries = [<name 
 // -----
 
 // A malformed entry also fails its list:
-// expected-error @+2 {{gemm_panels weight 'w' needs rank 2 and a positive panel_width}}
+// expected-error @+2 {{gemm_panels weight 'w' needs rank 2 (or 3: a stack of matrices) and a positive panel_width}}
 // expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter}}
 module attributes {tfm.weights = #tfm.weight_plan<bytes = 256, entries = [<name = "w", type = tensor<4x8xf32>, layout = gemm_panels, offset = 0, bytes = 128>]>} {}
 
@@ -131,7 +131,7 @@ module attributes {tfm.weights = #tfm.weight_plan<bytes = 128, entries = [<name 
 // -----
 
 // Gated panels pair the halves: an even panel width and feature count.
-// expected-error @+2 {{gated_panels weight 'w' needs rank 2, an even number of features and an even positive panel_width}}
+// expected-error @+2 {{gated_panels weight 'w' needs rank 2 (or 3: a stack of matrices), an even number of features and an even positive panel_width}}
 // expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter}}
 module attributes {tfm.weights = #tfm.weight_plan<bytes = 1024, entries = [<name = "w", type = tensor<14x8xf32>, layout = gated_panels, panel_width = 7, offset = 0, bytes = 512>]>} {}
 
@@ -159,3 +159,10 @@ module attributes {tfm.image = {channels = 3 : i64, labels = [1]}} {}
 
 // A valid one: preprocessing and labels.
 module attributes {tfm.image = {channels = 1 : i64, height = 8 : i64, width = 6 : i64, resize = false, rescale = 0.0 : f64, mean = [0.0], std = [1.0], labels = ["cat", "dog"]}} {}
+
+// -----
+
+// Panels hold matrices or stacks of them (experts), nothing of higher rank.
+// expected-error @+2 {{gemm_panels weight 'w' needs rank 2 (or 3: a stack of matrices) and a positive panel_width}}
+// expected-error @+1 {{failed to parse}}
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 4096, entries = [<name = "w", type = tensor<2x2x4x8xf32>, layout = gemm_panels, panel_width = 16, offset = 0, bytes = 1024>]>} {}

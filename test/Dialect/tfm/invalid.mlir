@@ -888,3 +888,79 @@ func.func @gated_linear_bias(%x: tensor<2x8xf32>) {
   }
   return
 }
+
+// -----
+
+func.func @moe_gate_top_k(%l: tensor<5x8xf32>) {
+  // expected-error @+1 {{top_k = 9 must be between 1 and the 8 experts}}
+  %w = tfm.moe_gate %l top_k 9 routing topk_softmax : tensor<5x8xf32>
+  return
+}
+
+// -----
+
+func.func @moe_gate_dynamic_experts(%l: tensor<5x?xf32>) {
+  // expected-error @+1 {{router logits must be [..., experts] with a static number of experts}}
+  %w = tfm.moe_gate %l top_k 1 routing topk_softmax : tensor<5x?xf32>
+  return
+}
+
+// -----
+
+func.func @moe_weights_mismatch(%x: tensor<5x96xf32>, %w: tensor<5x8xf32>,
+                                %gu: tensor<8x320x96xf32>, %dn: tensor<8x96x150xf32>) {
+  // expected-error @+1 {{expert weights gate_up 8x320x96 and down 8x96x150 do not match}}
+  %y = tfm.moe %x, %w, %gu, %dn top_k 2 act silu
+      : (tensor<5x96xf32>, tensor<5x8xf32>, tensor<8x320x96xf32>, tensor<8x96x150xf32>) -> tensor<5x96xf32>
+  return
+}
+
+// -----
+
+func.func @moe_weights_rank(%x: tensor<5x96xf32>, %w: tensor<5x8xf32>,
+                            %gu: tensor<320x96xf32>, %dn: tensor<8x96x160xf32>) {
+  // expected-error @+1 {{expert weights must be gate_up [E, 2F, D] and down [E, D, F]}}
+  %y = tfm.moe %x, %w, %gu, %dn top_k 2 act silu
+      : (tensor<5x96xf32>, tensor<5x8xf32>, tensor<320x96xf32>, tensor<8x96x160xf32>) -> tensor<5x96xf32>
+  return
+}
+
+// -----
+
+func.func @moe_routing_rows(%x: tensor<5x96xf32>, %w: tensor<4x8xf32>,
+                            %gu: tensor<8x320x96xf32>, %dn: tensor<8x96x160xf32>) {
+  // expected-error @+1 {{routing weights 4x8 do not match the rows of input 5x96}}
+  %y = tfm.moe %x, %w, %gu, %dn top_k 2 act silu
+      : (tensor<5x96xf32>, tensor<4x8xf32>, tensor<8x320x96xf32>, tensor<8x96x160xf32>) -> tensor<5x96xf32>
+  return
+}
+
+// -----
+
+func.func @moe_routing_experts(%x: tensor<5x96xf32>, %w: tensor<5x7xf32>,
+                               %gu: tensor<8x320x96xf32>, %dn: tensor<8x96x160xf32>) {
+  // expected-error @+1 {{routing weights must be [..., 8] with the input's leading dimensions}}
+  %y = tfm.moe %x, %w, %gu, %dn top_k 2 act silu
+      : (tensor<5x96xf32>, tensor<5x7xf32>, tensor<8x320x96xf32>, tensor<8x96x160xf32>) -> tensor<5x96xf32>
+  return
+}
+
+// -----
+
+func.func @moe_top_k(%x: tensor<5x96xf32>, %w: tensor<5x8xf32>,
+                     %gu: tensor<8x320x96xf32>, %dn: tensor<8x96x160xf32>) {
+  // expected-error @+1 {{top_k = 0 must be between 1 and the 8 experts}}
+  %y = tfm.moe %x, %w, %gu, %dn top_k 0 act silu
+      : (tensor<5x96xf32>, tensor<5x8xf32>, tensor<8x320x96xf32>, tensor<8x96x160xf32>) -> tensor<5x96xf32>
+  return
+}
+
+// -----
+
+func.func @moe_result_type(%x: tensor<5x96xf32>, %w: tensor<5x8xf32>,
+                           %gu: tensor<8x320x96xf32>, %dn: tensor<8x96x160xf32>) {
+  // expected-error @+1 {{must have one element type and the result the input's type}}
+  %y = tfm.moe %x, %w, %gu, %dn top_k 2 act silu
+      : (tensor<5x96xf32>, tensor<5x8xf32>, tensor<8x320x96xf32>, tensor<8x96x160xf32>) -> tensor<5x95xf32>
+  return
+}

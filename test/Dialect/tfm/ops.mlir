@@ -211,3 +211,18 @@ func.func @generation(%c: tensor<1x64x96xf32>, %u: tensor<1x?x96xf32>, %p: index
   %3 = tfm.slice %u axis 1 [0 : 1] offset %n : tensor<1x?x96xf32> -> tensor<1x1x96xf32>
   return
 }
+
+// CHECK-LABEL: func.func @moe
+func.func @moe(%x: tensor<1x?x96xf32>, %l: tensor<1x?x8xf32>,
+               %gu: tensor<8x320x96xf32>, %dn: tensor<8x96x160xf32>)
+    -> (tensor<1x?x96xf32>, tensor<1x?x8xf32>) {
+  // CHECK: tfm.moe_gate %{{.*}} top_k 2 routing topk_softmax : tensor<1x?x8xf32>
+  %w = tfm.moe_gate %l top_k 2 routing topk_softmax : tensor<1x?x8xf32>
+  // CHECK: tfm.moe_gate %{{.*}} top_k 1 routing softmax_topk : tensor<1x?x8xf32>
+  %w1 = tfm.moe_gate %l top_k 1 routing softmax_topk : tensor<1x?x8xf32>
+  // CHECK: tfm.moe %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} top_k 2 act silu
+  %y = tfm.moe %x, %w, %gu, %dn top_k 2 act silu
+      : (tensor<1x?x96xf32>, tensor<1x?x8xf32>, tensor<8x320x96xf32>,
+         tensor<8x96x160xf32>) -> tensor<1x?x96xf32>
+  return %y, %w1 : tensor<1x?x96xf32>, tensor<1x?x8xf32>
+}

@@ -264,16 +264,21 @@ static int64_t panelCount(WeightLayout layout, int64_t n, int64_t w) {
   return (n + w - 1) / w;
 }
 
+/// Panels of a rank-2 matrix, or of each matrix of a rank-3 stack (the
+/// experts of a mixture): [(stack,) panels, K, width].
 SmallVector<int64_t> WeightEntryAttr::getStoredShape() const {
   ArrayRef<int64_t> shape = getType().getShape();
   WeightLayout layout = getLayout();
   if (layout != WeightLayout::gemm_panels &&
       layout != WeightLayout::gated_panels)
     return SmallVector<int64_t>(shape);
-  int64_t n = getKn() ? shape[1] : shape[0];
-  int64_t k = getKn() ? shape[0] : shape[1];
+  ArrayRef<int64_t> mat = shape.take_back(2);
+  int64_t n = getKn() ? mat[1] : mat[0];
+  int64_t k = getKn() ? mat[0] : mat[1];
   int64_t w = getPanelWidth();
-  return {panelCount(layout, n, w), k, w};
+  SmallVector<int64_t> stored(shape.drop_back(2));
+  stored.append({panelCount(layout, n, w), k, w});
+  return stored;
 }
 
 int64_t WeightEntryAttr::storedBytes(RankedTensorType type, WeightLayout layout,
@@ -282,8 +287,11 @@ int64_t WeightEntryAttr::storedBytes(RankedTensorType type, WeightLayout layout,
   int64_t count = 1;
   if (layout == WeightLayout::gemm_panels ||
       layout == WeightLayout::gated_panels) {
-    int64_t n = kn ? shape[1] : shape[0], k = kn ? shape[0] : shape[1];
+    ArrayRef<int64_t> mat = shape.take_back(2);
+    int64_t n = kn ? mat[1] : mat[0], k = kn ? mat[0] : mat[1];
     count = panelCount(layout, n, panelWidth) * k * panelWidth;
+    for (int64_t d : shape.drop_back(2))
+      count *= d;
   } else {
     for (int64_t d : shape)
       count *= d;
@@ -309,16 +317,19 @@ LogicalResult WeightEntryAttr::verify(
   case WeightLayout::row_major:
     break;
   case WeightLayout::gemm_panels:
-    if (type.getRank() != 2 || panelWidth <= 0)
+    if (type.getRank() < 2 || type.getRank() > 3 || panelWidth <= 0)
       return emitError() << "gemm_panels weight '" << name.getValue()
-                         << "' needs rank 2 and a positive panel_width";
+                         << "' needs rank 2 (or 3: a stack of matrices) and "
+                            "a positive panel_width";
     break;
   case WeightLayout::gated_panels:
-    if (type.getRank() != 2 || panelWidth <= 0 || panelWidth % 2 != 0 ||
-        type.getDimSize(kn ? 1 : 0) % 2 != 0)
+    if (type.getRank() < 2 || type.getRank() > 3 || panelWidth <= 0 ||
+        panelWidth % 2 != 0 ||
+        type.getDimSize(type.getRank() - (kn ? 1 : 2)) % 2 != 0)
       return emitError() << "gated_panels weight '" << name.getValue()
-                         << "' needs rank 2, an even number of features and "
-                            "an even positive panel_width";
+                         << "' needs rank 2 (or 3: a stack of matrices), an "
+                            "even number of features and an even positive "
+                            "panel_width";
     break;
   case WeightLayout::sinusoidal:
   case WeightLayout::rotary:

@@ -395,3 +395,50 @@ FailureOr<SmallVector<Value>> RotaryOp::decomposeOperation(OpBuilder &b) {
     parts.push_back(SliceOp::create(b, e.loc, x, 3, r, d));
   return SmallVector<Value>{ConcatOp::create(b, e.loc, parts, 3)};
 }
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+/// The dense form: every expert on every row, weighted by the routing
+/// weights (zero for the experts a row did not select), summed in expert
+/// order:
+///   acc += gate[..., e] * linear(act(gu[:F]) * gu[F:], down_e),
+///   gu = linear(x, gate_up_e)
+FailureOr<SmallVector<Value>> MoEOp::decomposeOperation(OpBuilder &b) {
+  Emitter e{b, getLoc()};
+  Value x = getInput();
+  int64_t axis = getType().getRank() - 1;
+  int64_t f = getExpertFeatures(), d = getType().getShape().back();
+  auto expert = [&](Value w, int64_t i, int64_t rows, int64_t cols) {
+    return e.reshape(SliceOp::create(b, e.loc, w, 0, i, i + 1), {rows, cols});
+  };
+  Value acc;
+  for (int64_t i = 0, n = getNumExperts(); i < n; ++i) {
+    Value gu = LinearOp::create(b, e.loc, x, expert(getGateUp(), i, 2 * f, d),
+                                Value());
+    Value g = SliceOp::create(b, e.loc, gu, axis, 0, f);
+    Value u = SliceOp::create(b, e.loc, gu, axis, f, 2 * f);
+    Value act;
+    switch (getActivation()) {
+    case ActivationKind::relu:
+      act = ReluOp::create(b, e.loc, g);
+      break;
+    case ActivationKind::gelu:
+    case ActivationKind::gelu_tanh:
+      act = GeluOp::create(b, e.loc, g,
+                           getActivation() == ActivationKind::gelu
+                               ? GeluApproximation::erf
+                               : GeluApproximation::tanh);
+      break;
+    case ActivationKind::silu:
+      act = SiluOp::create(b, e.loc, g);
+      break;
+    }
+    Value y = LinearOp::create(b, e.loc, e.mul(act, u),
+                               expert(getDown(), i, d, f), Value());
+    Value term = e.mul(y, SliceOp::create(b, e.loc, getGate(), axis, i, i + 1));
+    acc = acc ? e.add(acc, term) : term;
+  }
+  return SmallVector<Value>{acc};
+}

@@ -150,6 +150,63 @@ LogicalResult RotaryOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoEGateOp::verify() {
+  RankedTensorType type = getType();
+  if (type.getRank() < 1 || type.isDynamicDim(type.getRank() - 1))
+    return emitOpError("router logits must be [..., experts] with a static "
+                       "number of experts, got ")
+           << formatShape(type.getShape());
+  int64_t e = type.getShape().back(), k = getTopK();
+  if (k < 1 || k > e)
+    return emitOpError("top_k = ")
+           << k << " must be between 1 and the " << e << " experts";
+  return success();
+}
+
+LogicalResult MoEOp::verify() {
+  RankedTensorType x = getInput().getType(), g = getGate().getType();
+  RankedTensorType gu = getGateUp().getType(), dn = getDown().getType();
+  auto shape = [](RankedTensorType t) { return formatShape(t.getShape()); };
+  if (x.getRank() < 1 || x.isDynamicDim(x.getRank() - 1))
+    return emitOpError("input must be [..., features] with static features, "
+                       "got ")
+           << shape(x);
+  if (gu.getRank() != 3 || dn.getRank() != 3)
+    return emitOpError("expert weights must be gate_up [E, 2F, D] and down "
+                       "[E, D, F], got ")
+           << shape(gu) << " and " << shape(dn);
+  int64_t d = x.getShape().back(), e = dn.getDimSize(0), f = dn.getDimSize(2);
+  if (gu.getDimSize(0) != e || gu.getDimSize(1) != 2 * f ||
+      gu.getDimSize(2) != d || dn.getDimSize(1) != d)
+    return emitOpError("expert weights gate_up ")
+           << shape(gu) << " and down " << shape(dn) << " do not match "
+           << e << " experts of " << d << " -> " << f << " -> " << d
+           << " features (want gate_up [E, 2F, D], down [E, D, F])";
+  if (g.getRank() != x.getRank() || g.getShape().back() != e)
+    return emitOpError("routing weights must be [..., ")
+           << e << "] with the input's leading dimensions, got " << shape(g);
+  for (int64_t i = 0; i + 1 < x.getRank(); ++i)
+    if (!x.isDynamicDim(i) && !g.isDynamicDim(i) &&
+        x.getDimSize(i) != g.getDimSize(i))
+      return emitOpError("routing weights ")
+             << shape(g) << " do not match the rows of input " << shape(x);
+  int64_t k = getTopK();
+  if (k < 1 || k > e)
+    return emitOpError("top_k = ")
+           << k << " must be between 1 and the " << e << " experts";
+  Type elt = x.getElementType();
+  if (g.getElementType() != elt || gu.getElementType() != elt ||
+      dn.getElementType() != elt || getType() != x)
+    return emitOpError("input, routing weights, expert weights and result "
+                       "must have one element type and the result the "
+                       "input's type");
+  return success();
+}
+
 LogicalResult RangeOp::verify() {
   RankedTensorType type = getType();
   if (type.getRank() != 1)

@@ -107,6 +107,22 @@ Value SinOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
 Value ErfOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
   return math::ErfOp::create(b, loc, a[0]);
 }
+Value mlir::tfm::buildActivation(OpBuilder &b, Location loc, Value x,
+                                 ActivationKind kind) {
+  switch (kind) {
+  case ActivationKind::relu:
+    return arith::MaximumFOp::create(
+        b, loc, x, buildFloatConstant(b, loc, x.getType(), 0.0));
+  case ActivationKind::gelu:
+    return buildGelu(b, loc, x, GeluApproximation::erf);
+  case ActivationKind::gelu_tanh:
+    return buildGelu(b, loc, x, GeluApproximation::tanh);
+  case ActivationKind::silu:
+    return arith::MulFOp::create(b, loc, x, buildSigmoid(b, loc, x));
+  }
+  llvm_unreachable("unknown activation");
+}
+
 Value ReluOp::buildScalarComputation(OpBuilder &b, Location loc, ValueRange a) {
   return arith::MaximumFOp::create(
       b, loc, a[0], buildFloatConstant(b, loc, a[0].getType(), 0.0));

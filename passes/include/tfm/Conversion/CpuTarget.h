@@ -50,6 +50,27 @@ inline int64_t gatedPartialColumns(int64_t h, int64_t nr) {
   return (h + nr - 1) / nr * 2 * nr;
 }
 
+/// The scratch of the CPU kernel of tfm.moe: `fixed` bytes of routing
+/// counters (per expert: its first routed row, then a cursor), then pieces
+/// of `rows` rows each, back to back: the routed rows' token indices and
+/// routing weights (top_k per row), one expert's hidden activations
+/// [rows, F], and the partial sums of the down [rows, D] and gate/up
+/// [rows, 2F panels] GEMMs when they split K. `rowsBound` is the static row
+/// count, or -1.
+struct MoEScratch {
+  int64_t fixed = 0;
+  int64_t permRow = 0, weightRow = 0, hiddenRow = 0, downPartialRow = 0,
+          gatePartialRow = 0;
+  bool splitGate = false, splitDown = false;
+  int64_t bytes(int64_t rows) const {
+    return fixed + rows * (permRow + weightRow + hiddenRow + downPartialRow +
+                           gatePartialRow);
+  }
+};
+MoEScratch moeScratch(int64_t experts, int64_t topK, int64_t d, int64_t f,
+                      int64_t elementBytes, int64_t rowsBound,
+                      const CpuKernelParams &params);
+
 /// Scratch bytes the CPU kernel of `op` needs: run-time GEMM panels of an
 /// activation operand, a broadcast epilogue input, the partial sums of a
 /// gated GEMM split along K.

@@ -87,6 +87,19 @@ Value Lowering::scratch(MemRefType type, ValueRange dynamicSizes) {
   return v;
 }
 
+Value Lowering::scratchAt(Value offset, MemRefType type,
+                          ValueRange dynamicSizes) {
+  auto range =
+      current ? current->getAttrOfType<BufferAttr>(attr::kScratch) : nullptr;
+  if (!range) {
+    current->emitOpError("needs scratch memory the plan did not reserve");
+    return placeholder(type, dynamicSizes);
+  }
+  Value at = arith::AddIOp::create(
+      b, arith::ConstantIndexOp::create(b, range.getOffset()), offset);
+  return memref::ViewOp::create(b, type, workspace, at, dynamicSizes);
+}
+
 Value Lowering::weightsView(WeightEntryAttr e, MemRefType type) {
   return view(weights, e.getOffset(), type, {});
 }
@@ -133,9 +146,11 @@ Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr,
                                             op.getType().getElementType()));
   op.emitOpError("has no ") << nr << "-wide " << stringifyWeightLayout(layout)
                             << " in the weight plan";
-  ArrayRef<int64_t> w = op.getType().getShape();
+  ArrayRef<int64_t> w = op.getType().getShape().take_back(2);
   int64_t n = kn ? w[1] : w[0], k = kn ? w[0] : w[1];
-  return placeholder(MemRefType::get({(n + nr - 1) / nr, k, nr},
+  SmallVector<int64_t> shape(op.getType().getShape().drop_back(2));
+  shape.append({(n + nr - 1) / nr, k, nr});
+  return placeholder(MemRefType::get(shape,
                                      op.getType().getElementType()),
                      {});
 }
@@ -227,6 +242,7 @@ LogicalResult mlir::tfm::cpu::lowerOp(Operation *op, Lowering &l) {
         return lowerElementwise(c, l);
       })
       .Case<AttentionOp>([&](AttentionOp a) { return lowerAttention(a, l); })
+      .Case<MoEGateOp, MoEOp>([&](Operation *o) { return lowerMoE(o, l); })
       .Case<LinearOp, MatmulOp>([&](Operation *o) { return lowerGemm(o, l); })
       .Case<SoftmaxOp, LayerNormOp, RMSNormOp, AddLayerNormOp, AddRMSNormOp>(
           [&](Operation *o) { return lowerRowKernel(o, l); })

@@ -71,6 +71,10 @@ public:
   /// Memory from the current op's scratch range (planned by the target's
   /// scratch function, PlanTarget.cpp).
   Value scratch(MemRefType type, ValueRange dynamicSizes = {});
+  /// Memory of `type` at byte `offset` (an index value) of the current
+  /// op's scratch range, for kernels that lay out pieces of run-time size
+  /// themselves (within what their scratch function reserved).
+  Value scratchAt(Value offset, MemRefType type, ValueRange dynamicSizes = {});
 
   /// A view of a weight in the given layout.
   Value weightView(WeightOp op);
@@ -137,6 +141,7 @@ LogicalResult lowerMisc(Operation *op, Lowering &l);
 LogicalResult lowerRowKernel(Operation *op, Lowering &l);
 LogicalResult lowerGemm(Operation *op, Lowering &l);
 LogicalResult lowerAttention(AttentionOp op, Lowering &l);
+LogicalResult lowerMoE(Operation *op, Lowering &l);
 
 } // namespace mlir::tfm::cpu
 

@@ -33,9 +33,44 @@ static bool epilogueReadsDirectly(ArrayRef<int64_t> s, ArrayRef<int64_t> out) {
          s.drop_back() == out.drop_back();
 }
 
+MoEScratch mlir::tfm::moeScratch(int64_t experts, int64_t topK, int64_t d,
+                                 int64_t f, int64_t elementBytes,
+                                 int64_t rowsBound,
+                                 const CpuKernelParams &params) {
+  MoEScratch s;
+  s.fixed = (4 * (2 * experts + 1) + 63) / 64 * 64;
+  s.permRow = 4 * topK;
+  s.weightRow = elementBytes * topK;
+  s.hiddenRow = elementBytes * f;
+  s.splitGate = gemmSplitsK(d, params.gemmKC, rowsBound);
+  s.splitDown = gemmSplitsK(f, params.gemmKC, rowsBound);
+  if (s.splitDown)
+    s.downPartialRow = elementBytes * d;
+  if (s.splitGate)
+    s.gatePartialRow = elementBytes * gatedPartialColumns(f, params.gemmNR);
+  return s;
+}
+
 int64_t mlir::tfm::cpuScratchBytes(Operation *op, ShapeBounds &bounds,
                                    const CpuKernelParams &params) {
   int64_t nr = params.gemmNR;
+  if (auto moe = dyn_cast<MoEOp>(op)) {
+    FailureOr<ArrayRef<int64_t>> out = bounds.shape(moe.getResult());
+    if (failed(out))
+      return 0;
+    int64_t rows = 1, staticRows = 1;
+    for (auto [i, d] : llvm::enumerate(out->drop_back())) {
+      rows *= d;
+      staticRows = moe.getType().isDynamicDim(i) || staticRows < 0
+                       ? -1
+                       : staticRows * d;
+    }
+    return moeScratch(moe.getNumExperts(), moe.getTopK(), out->back(),
+                      moe.getExpertFeatures(),
+                      elementBytes(moe.getType().getElementType()), staticRows,
+                      params)
+        .bytes(rows);
+  }
   if (auto m = dyn_cast<MatmulOp>(op)) {
     FailureOr<ArrayRef<int64_t>> rhs = bounds.shape(m.getRhs());
     FailureOr<ArrayRef<int64_t>> out = bounds.shape(m.getResult());

@@ -25,6 +25,9 @@ Value buildConvert(OpBuilder &b, Location loc, Value x, Type to);
 /// GELU in its erf or tanh form.
 Value buildGelu(OpBuilder &b, Location loc, Value x, GeluApproximation approx);
 
+/// The activation `kind` (as tfm.relu, tfm.gelu, tfm.silu compute it).
+Value buildActivation(OpBuilder &b, Location loc, Value x, ActivationKind kind);
+
 /// tfm.rotary's θ_i = 1 / base^(2i/R) in f32, rounded at each step as
 /// PyTorch (Hugging Face's rotary embeddings) computes it.
 float rotaryTheta(double base, int64_t i, int64_t rotaryDims);

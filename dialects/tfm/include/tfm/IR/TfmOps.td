@@ -29,6 +29,25 @@ def Tfm_GeluApproximationAttr : I32EnumAttr<"GeluApproximation",
   let cppNamespace = "::mlir::tfm";
 }
 
+def Tfm_ActRelu : I32EnumAttrCase<"relu", 0>;
+def Tfm_ActGelu : I32EnumAttrCase<"gelu", 1>;
+def Tfm_ActGeluTanh : I32EnumAttrCase<"gelu_tanh", 2>;
+def Tfm_ActSilu : I32EnumAttrCase<"silu", 3>;
+def Tfm_ActivationKindAttr : I32EnumAttr<"ActivationKind",
+    "an elementwise activation: relu, gelu (erf), gelu_tanh, silu",
+    [Tfm_ActRelu, Tfm_ActGelu, Tfm_ActGeluTanh, Tfm_ActSilu]> {
+  let cppNamespace = "::mlir::tfm";
+}
+
+def Tfm_RouteTopKSoftmax : I32EnumAttrCase<"topk_softmax", 0>;
+def Tfm_RouteSoftmaxTopK : I32EnumAttrCase<"softmax_topk", 1>;
+def Tfm_RoutingAttr : I32EnumAttr<"Routing",
+    "how router logits become expert weights: top-k of the logits then a "
+    "softmax over the selected ones, or a softmax over all experts then top-k",
+    [Tfm_RouteTopKSoftmax, Tfm_RouteSoftmaxTopK]> {
+  let cppNamespace = "::mlir::tfm";
+}
+
 
 //===----------------------------------------------------------------------===//
 // Parameters and constants
@@ -44,7 +63,10 @@ def Tfm_WeightOp : Tfm_Op<"weight", [Pure]> {
 
     A weight may be derived at compile time as the concatenation of other
     stored parameters along `axis` (this is how `tfm-merge-qkv` merges the
-    Q, K and V projections without any work at run time).
+    Q, K and V projections without any work at run time). Parts of one
+    rank less than the weight are stacked: concatenated along axis 0 of the
+    weight with its first two dimensions merged (a mixture's `[E, 2F, D]`
+    expert stack from each expert's `[F, D]` gate and up projections).
 
     ```mlir
     %wq = tfm.weight "encoder.layers.0.attn.q.weight" : tensor<96x96xf32>
@@ -798,6 +820,77 @@ def Tfm_AttentionOp : Tfm_Op<"attention", [Pure, AttrSizedOperandSegments,
       std::optional<int64_t> kv = getNumKvHeads();
       return kv ? *kv : getNumHeads();
     }
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+def Tfm_MoEGateOp : Tfm_Op<"moe_gate", [Pure, SameOperandsAndResultType]> {
+  let summary = "top-k routing weights of a mixture of experts";
+  let description = [{
+    Turns router logits `[..., E]` into dense routing weights of the same
+    shape. Each row's logits go through a softmax over all E experts; the
+    `top_k` largest probabilities are selected (on equal values the lower
+    expert index wins) and every other expert gets weight 0. With
+    `topk_softmax` (Mixtral) the selected probabilities are renormalised to
+    sum to 1 -- the softmax over the selected logits, computed the way
+    Hugging Face's Mixtral computes it; with `softmax_topk` they are kept
+    as they are (Qwen2-MoE without `norm_topk_prob`, Switch).
+    Top-k selection has no primitive form in `tfm`, so this op is
+    primitive: `tfm.moe` consumes its result.
+
+    ```mlir
+    %w = tfm.moe_gate %logits top_k 2 routing topk_softmax : tensor<1x37x8xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, I64Attr:$top_k,
+                       Tfm_RoutingAttr:$routing);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `top_k` $top_k `routing` $routing attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_MoEOp : Tfm_Op<"moe", [Pure,
+    DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>]> {
+  let summary = "mixture of gated feed-forward experts, selected per token";
+  let description = [{
+    For every row `t` of `input` (`[..., D]`) and routing weights `gate`
+    (`[..., E]`, from `tfm.moe_gate`, at most `top_k` non-zero per row):
+
+        result[t] = sum over e with gate[t, e] != 0 of
+                    gate[t, e] * down_e(act(gate_e x[t]) * up_e x[t])
+
+    summed in increasing expert order (as Hugging Face's Mixtral
+    accumulates). `gate_up` is `[E, 2F, D]`: expert `e`'s gate projection
+    in features `[0, F)` and its up projection in `[F, 2F)` (PyTorch
+    `nn.Linear` layout, no biases); `down` is `[E, D, F]`. Backends compute
+    only the selected experts: the rows routed to one expert form one GEMM
+    pair, and an expert no row selected is not read. The decomposition is
+    the dense form (every expert on every row, weighted by `gate`).
+
+    ```mlir
+    %y = tfm.moe %x, %w, %gate_up, %down top_k 2 act silu
+        : (tensor<1x37x96xf32>, tensor<1x37x8xf32>, tensor<8x320x96xf32>,
+           tensor<8x96x160xf32>) -> tensor<1x37x96xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$gate,
+                       Tfm_FloatTensor:$gate_up, Tfm_FloatTensor:$down,
+                       I64Attr:$top_k, Tfm_ActivationKindAttr:$activation);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gate `,` $gate_up `,` $down `top_k` $top_k `act` $activation
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    int64_t getNumExperts() { return getDown().getType().getDimSize(0); }
+    /// F: the hidden features of one expert.
+    int64_t getExpertFeatures() { return getDown().getType().getDimSize(2); }
   }];
   let hasVerifier = 1;
 }
