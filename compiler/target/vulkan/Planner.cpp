@@ -337,6 +337,7 @@ LogicalResult Planner::planOp(Operation &op) {
       })
       .Case<LinearOp, MatmulOp>([&](Operation *o) { return genGemm(o); })
       .Case<AttentionOp>([&](AttentionOp a) { return genAttention(a); })
+      .Case<MoEGateOp, MoEOp>([&](Operation *o) { return genMoE(o); })
       .Case<SoftmaxOp, LayerNormOp, RMSNormOp, AddLayerNormOp, AddRMSNormOp>(
           [&](Operation *o) { return genRows(o); })
       .Case<ReduceMaxOp, ReduceSumOp, ReduceMeanOp>(

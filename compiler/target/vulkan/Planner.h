@@ -108,6 +108,7 @@ public:
                           int64_t axis);
   LogicalResult genShapeOp(Operation *op);
   LogicalResult genMisc(Operation *op);
+  LogicalResult genMoE(Operation *op);
 
   /// Where the current op comes from, for the kernel's comment.
   std::string origin;
@@ -130,6 +131,9 @@ private:
   int64_t scratchUsed = 0;
   func::FuncOp function;
 };
+
+/// Scratch bytes genMoE takes for `op` (0 for other ops).
+int64_t moeScratchBytes(Operation *op, ShapeBounds &bounds);
 
 /// `op`'s location as "file:line:col" (or "" when unknown).
 std::string locationString(Location loc);

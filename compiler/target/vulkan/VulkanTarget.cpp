@@ -63,7 +63,10 @@ llvm::Expected<VulkanTarget> mlir::tfm::resolveVulkanTarget(StringRef name) {
 int64_t mlir::tfm::vulkanScratchBytes(Operation *op, ShapeBounds &bounds,
                                       const VulkanTarget &target) {
   // Split-K decode attention: per (batch, head, chunk of keys) a partial
-  // maximum, sum and output row (KernelsAttention.cpp).
+  // maximum, sum and output row (KernelsAttention.cpp); mixture-of-experts
+  // routing tables and hidden rows (KernelsMoE.cpp).
+  if (int64_t moe = vk::moeScratchBytes(op, bounds))
+    return moe;
   auto a = dyn_cast<AttentionOp>(op);
   if (!a)
     return 0;
