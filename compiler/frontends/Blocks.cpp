@@ -45,6 +45,32 @@ Value Context::weight(Param p, Stack s, int64_t layer, ArrayRef<int64_t> shape,
   return v;
 }
 
+Value Context::expertStack(StringRef label, ArrayRef<Param> parts, Stack s,
+                           int64_t layer, int64_t experts,
+                           ArrayRef<int64_t> partShape) {
+  SmallVector<Attribute> names;
+  for (int64_t e = 0; e < experts; ++e)
+    for (Param p : parts) {
+      std::string name = spec.naming->expertName(p, s, layer, e);
+      if (!failedWeights) {
+        if (llvm::Error err = weights.require(name, partShape, Init::Normal)) {
+          emitError(loc) << llvm::toString(std::move(err));
+          failedWeights = true;
+        }
+      }
+      names.push_back(b.getStringAttr(name));
+    }
+  // The stack's own name (not a stored tensor's): the layer's scope and
+  // `label` ("model.layers.0.block_sparse_moe.experts.gate_up").
+  std::string stackName =
+      spec.naming->scope(s, layer, "moe") + ".experts." + label.str();
+  int64_t rows = static_cast<int64_t>(parts.size()) * partShape[0];
+  return WeightOp::create(
+      b, NameLoc::get(b.getStringAttr(stackName), spec.stack(s).loc),
+      f32({experts, rows, partShape[1]}), b.getStringAttr(stackName),
+      b.getArrayAttr(names), b.getI64IntegerAttr(0));
+}
+
 Value Context::dimOf(Value v, int64_t d) {
   auto t = cast<RankedTensorType>(v.getType());
   if (!t.isDynamicDim(d))
@@ -250,8 +276,49 @@ Value blocks::attention(Context &c, const AttentionInputs &in, Stack s,
 // Feed-forward
 //===----------------------------------------------------------------------===//
 
+static ActivationKind activationKind(Activation a) {
+  switch (a) {
+  case Activation::ReLU:
+    return ActivationKind::relu;
+  case Activation::GELU:
+    return ActivationKind::gelu;
+  case Activation::GELUTanh:
+    return ActivationKind::gelu_tanh;
+  case Activation::SiLU:
+    return ActivationKind::silu;
+  }
+  llvm_unreachable("unknown activation");
+}
+
+/// Router logits, top-k routing weights, and the selected experts' gated
+/// FFNs summed with them (tfm.moe_gate + tfm.moe).
+static Value mixtureOfExperts(Context &c, Value x, Stack s, int64_t layer) {
+  const MoEConfig &m = c.spec.moe;
+  c.at(s, layer, "moe");
+  int64_t d = c.spec.dModel, f = c.spec.ffn.dFF;
+  Value logits = c.project(x, Param::RouterWeight, Param::RouterWeight, false,
+                           s, layer, m.experts, d);
+  Value gate = MoEGateOp::create(
+      c.b, c.loc, logits.getType(), logits, c.b.getI64IntegerAttr(m.topK),
+      RoutingAttr::get(c.b.getContext(), m.topkSoftmax
+                                             ? Routing::topk_softmax
+                                             : Routing::softmax_topk));
+  Value gateUp =
+      c.expertStack("gate_up", {Param::ExpertGateWeight, Param::ExpertUpWeight},
+                    s, layer, m.experts, {f, d});
+  Value down = c.expertStack("down", {Param::ExpertDownWeight}, s, layer,
+                             m.experts, {d, f});
+  return MoEOp::create(
+      c.b, c.loc, x.getType(), x, gate, gateUp, down,
+      c.b.getI64IntegerAttr(m.topK),
+      ActivationKindAttr::get(c.b.getContext(),
+                              activationKind(c.spec.ffn.activation)));
+}
+
 Value blocks::feedForward(Context &c, Value x, Stack s, int64_t layer) {
   const FeedForwardConfig &f = c.spec.ffn;
+  if (c.spec.moe.enabled())
+    return mixtureOfExperts(c, x, s, layer);
   c.at(s, layer, "ffn");
   int64_t d = c.spec.dModel;
   Value h;

@@ -47,6 +47,13 @@ public:
   /// row-major as `shape` (a convolution kernel as a matrix).
   Value weight(Param p, Stack s, int64_t layer, ArrayRef<int64_t> shape,
                WeightStore::Init init, ArrayRef<int64_t> stored = {});
+  /// The per-expert parameters `parts` of a mixture-of-experts layer as one
+  /// stacked weight [experts, parts.size() * partShape[0], partShape[1]]
+  /// named after the layer and `label`: expert e's parts in order
+  /// (tfm.weight's stacked concat), each checked against the weight store.
+  Value expertStack(StringRef label, ArrayRef<Param> parts, Stack s,
+                    int64_t layer, int64_t experts,
+                    ArrayRef<int64_t> partShape);
   /// Size of dimension `d` of `v` as an index (a constant when static).
   Value dimOf(Value v, int64_t d);
   /// x W^T + b for a projection [out, in] (or [in, out] as stored).
@@ -93,7 +100,8 @@ Value norm(Context &c, Value x, Param w, Param bias, Stack s, int64_t layer);
 /// Multi-head (grouped-query) scaled dot-product attention with the
 /// output projection.
 Value attention(Context &c, const AttentionInputs &in, Stack s, int64_t layer);
-/// The plain or gated feed-forward network.
+/// The plain or gated feed-forward network, or the mixture of experts that
+/// replaces it.
 Value feedForward(Context &c, Value x, Stack s, int64_t layer);
 /// Vision encoders: pixel_values [B, C, H, W] to the [B, 1 + patches, d]
 /// token sequence -- the stride-P convolution as a GEMM over patches

@@ -30,7 +30,8 @@ namespace {
 
 /// One row of an architecture's weight-name map: the stored name of a
 /// parameter, with `{p}` for the checkpoint's prefix ("transformer.",
-/// "bert.", or none) and `{l}` for the layer index.
+/// "bert.", or none), `{l}` for the layer index and `{e}` for the expert
+/// index (mixture-of-experts parameters).
 struct NameRow {
   Param param;
   const char *pattern;
@@ -56,7 +57,7 @@ struct NameMap {
 };
 
 std::string substitute(StringRef pattern, StringRef prefix, int64_t layer,
-                       StringRef part) {
+                       StringRef part, int64_t expert = -1) {
   std::string out;
   for (size_t i = 0; i < pattern.size(); ++i) {
     StringRef rest = pattern.drop_front(i);
@@ -65,6 +66,9 @@ std::string substitute(StringRef pattern, StringRef prefix, int64_t layer,
       i += 2;
     } else if (rest.starts_with("{l}")) {
       out += std::to_string(layer);
+      i += 2;
+    } else if (rest.starts_with("{e}")) {
+      out += std::to_string(expert);
       i += 2;
     } else if (rest.starts_with("{part}")) {
       out += part;
@@ -84,11 +88,15 @@ public:
   bool weightsInOut() const override { return map.weightsInOut; }
   bool fusedQKV() const override { return map.fusedQKV; }
 
-  std::string name(Param p, Stack, int64_t layer) const override {
+  std::string name(Param p, Stack s, int64_t layer) const override {
+    return expertName(p, s, layer, -1);
+  }
+  std::string expertName(Param p, Stack, int64_t layer,
+                         int64_t expert) const override {
     for (ArrayRef<NameRow> rows : {map.names, map.shared})
       for (const NameRow &r : rows)
         if (r.param == p)
-          return substitute(r.pattern, prefix, layer, "");
+          return substitute(r.pattern, prefix, layer, "", expert);
     // The model builder asks only for what the configuration uses; a
     // missing row shows up as a missing weight with this name.
     return "<no stored name for parameter " + std::to_string(int(p)) + ">";
@@ -268,6 +276,31 @@ const ScopeRow kPhiScopes[] = {
     {"self_attn", "{p}layers.{l}.self_attn"},
     {"ffn", "{p}layers.{l}.mlp"},
 };
+// Mixtral (MixtralForCausalLM): Mistral's attention and norms, a sparse
+// mixture of gated experts (w1 gate, w3 up, w2 down) with a router `gate`
+// in place of the MLP.
+const NameRow kMixtralNames[] = {
+    {Param::SelfOutWeight, "{p}layers.{l}.self_attn.o_proj.weight"},
+    {Param::FFNNormWeight, "{p}layers.{l}.post_attention_layernorm.weight"},
+    {Param::RouterWeight, "{p}layers.{l}.block_sparse_moe.gate.weight"},
+    {Param::ExpertGateWeight,
+     "{p}layers.{l}.block_sparse_moe.experts.{e}.w1.weight"},
+    {Param::ExpertUpWeight,
+     "{p}layers.{l}.block_sparse_moe.experts.{e}.w3.weight"},
+    {Param::ExpertDownWeight,
+     "{p}layers.{l}.block_sparse_moe.experts.{e}.w2.weight"},
+    {Param::FinalNormWeight, "{p}norm.weight"},
+};
+const ScopeRow kMixtralScopes[] = {
+    {"embeddings", "{p}embed_tokens"},
+    {"final_norm", "{p}norm"},
+    {"self_attn", "{p}layers.{l}.self_attn"},
+    {"moe", "{p}layers.{l}.block_sparse_moe"},
+};
+const NameMap kMixtralMap = {
+    kMixtralNames, kMixtralScopes, "{p}layers.{l}.{part}", "{part}",
+    false,         false,          kDecoderLayerNames};
+
 const NameMap kPhiMap = {kPhiNames,         kPhiScopes, "{p}layers.{l}.{part}",
                          "{part}",          false,      false,
                          kDecoderLayerNames};
@@ -535,6 +568,9 @@ struct LlamaLikeDefaults {
   int64_t slidingWindow;
   bool qkvBias, outBias; ///< fixed by the family (Qwen2: q/k/v only)
   bool biasKey;          ///< `attention_bias` may override both (Llama)
+  /// A `sliding_window` key is read even though the default is none
+  /// (Mixtral).
+  bool slidingKey = false;
 };
 
 /// Pre-RMSNorm decoders with grouped-query attention, rotary positions
@@ -567,7 +603,7 @@ void configureLlamaLike(ConfigReader &r, ModelSpec &s,
   // (in 4.38 whenever sliding_window is set, whatever use_sliding_window
   // says): query p sees keys p - W < j <= p, in prefill and decode alike
   // (the cache keeps every position).
-  if (d.slidingWindow && !r.isNull("sliding_window")) {
+  if ((d.slidingWindow || d.slidingKey) && !r.isNull("sliding_window")) {
     int64_t w =
         r.has("sliding_window") ? size("sliding_window", 0) : d.slidingWindow;
     if (w > 0 && w < s.maxSeqLen)
@@ -643,6 +679,28 @@ void configureMistral(ConfigReader &r, ModelSpec &s) {
                      {4096, 14336, 32, 32, 8, 32000, 4096 * 32, 0, 4096, false,
                       false, /*biasKey=*/false});
 }
+/// Mixtral (transformers 4.38 MixtralConfig): Mistral with a sparse
+/// mixture of num_local_experts gated SiLU experts in place of the MLP,
+/// num_experts_per_tok chosen per token by a softmax over the router's
+/// logits, renormalised over the chosen ones; its own defaults for
+/// rms_norm_eps, rope_theta and (none) sliding_window.
+void configureMixtral(ConfigReader &r, ModelSpec &s) {
+  configureLlamaLike(r, s,
+                     {4096, 14336, 32, 32, 8, 32000, 4096 * 32, 0, 0, false,
+                      false, /*biasKey=*/false, /*slidingKey=*/true});
+  s.norm.eps = r.number("rms_norm_eps", 1e-5);
+  if (!r.has("rope_theta"))
+    s.positions.base = 1e6;
+  s.moe.experts = r.integer("num_local_experts", 8);
+  s.moe.topK = r.integer("num_experts_per_tok", 2);
+  s.moe.topkSoftmax = true;
+  if (r.has("num_local_experts") && s.moe.experts <= 0)
+    r.error("num_local_experts") << "must be positive, got " << s.moe.experts;
+  else if (s.moe.topK <= 0 || s.moe.topK > s.moe.experts)
+    r.error("num_experts_per_tok")
+        << "must be between 1 and num_local_experts = " << s.moe.experts
+        << ", got " << s.moe.topK;
+}
 void configureQwen2(ConfigReader &r, ModelSpec &s) {
   configureLlamaLike(r, s,
                      {4096, 22016, 32, 32, 0, 151936, 32768, 0, 4096, true,
@@ -686,6 +744,8 @@ const Architecture kArchitectures[] = {
      "num_attention_heads", TFMC_TOKENIZER_HF_JSON, false},
     {"qwen2", configureQwen2, &kLlamaMap, kLlamaPrefixes, "num_attention_heads",
      TFMC_TOKENIZER_HF_JSON, false},
+    {"mixtral", configureMixtral, &kMixtralMap, kLlamaPrefixes,
+     "num_attention_heads", TFMC_TOKENIZER_HF_JSON, false},
     {"vit", configureViT, &kViTMap, kViTPrefixes, "num_attention_heads",
      nullptr, false, Param::PatchWeight},
 };

@@ -88,8 +88,27 @@ public:
     case Param::PoolerBias: return "pooler.bias";
     case Param::ClassifierWeight: return "classifier.weight";
     case Param::ClassifierBias: return "classifier.bias";
+    case Param::RouterWeight: return l + "moe.router.weight";
+    case Param::ExpertGateWeight:
+    case Param::ExpertUpWeight:
+    case Param::ExpertDownWeight:
+      break; // expertName
     }
-    llvm_unreachable("unknown parameter");
+    return "<parameter " + std::to_string(int(p)) + " is per expert>";
+  }
+
+  std::string expertName(Param p, Stack s, int64_t layer,
+                         int64_t expert) const override {
+    std::string stack =
+        encoderDecoder ? (s == Stack::Encoder ? "encoder." : "decoder.") : "";
+    std::string e = stack + "layers." + std::to_string(layer) +
+                    ".moe.experts." + std::to_string(expert) + ".";
+    switch (p) {
+    case Param::ExpertGateWeight: return e + "gate.weight";
+    case Param::ExpertUpWeight: return e + "fc1.weight";
+    case Param::ExpertDownWeight: return e + "fc2.weight";
+    default: return name(p, s, layer);
+    }
   }
 
   std::string scope(Stack s, int64_t layer,

@@ -210,15 +210,15 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   bool failed = false;
 
   // Top-level tables.
-  static const llvm::StringSet<> kTables = {"model",   "encoder", "decoder",
-                                            "weights", "compile", "tokenizer"};
+  static const llvm::StringSet<> kTables = {
+      "model", "encoder", "decoder", "moe", "weights", "compile", "tokenizer"};
   for (auto &&[k, v] : root) {
     Location l = FileLineColLoc::get(&ctx, path, k.source().begin.line,
                                      k.source().begin.column);
     if (!kTables.contains(StringRef(k.str().data(), k.str().size()))) {
       emitError(l) << "unknown table or key '" << k.str()
-                   << "' (expected [model], [encoder], [decoder], [weights], "
-                      "[compile], [tokenizer])";
+                   << "' (expected [model], [encoder], [decoder], [moe], "
+                      "[weights], [compile], [tokenizer])";
       failed = true;
     } else if (!v.is_table()) {
       emitError(l) << "'" << k.str() << "' must be a table, got "
@@ -356,6 +356,34 @@ mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   if (family) {
     readStack("encoder", spec->hasEncoder(), spec->encoder);
     readStack("decoder", spec->hasDecoder(), spec->decoder);
+  }
+
+  // A mixture of gated experts in place of every layer's feed-forward
+  // network.
+  if (const toml::table *t = tableOf("moe")) {
+    TableReader r(ctx, path, *t, "moe");
+    MoEConfig &moe = spec->moe;
+    moe.experts = r.integer("experts", true, 1).value_or(0);
+    moe.topK = r.integer("top_k", false, 1, 2).value_or(2);
+    if (auto c = r.choice("routing", {"topk_softmax", "softmax_topk"}, false))
+      moe.topkSoftmax = *c == 0;
+    r.rejectUnknownKeys();
+    if (!r.failed && moe.topK > moe.experts)
+      r.error("top_k") << "top_k = " << moe.topK
+                       << " exceeds experts = " << moe.experts;
+    failed |= r.failed;
+    if (!r.failed && !ffn.gated) {
+      emitError(r.tableLoc())
+          << "[moe] experts are gated feed-forward networks: set ffn = "
+             "\"gated\" in [model]";
+      failed = true;
+    } else if (!r.failed && ffn.bias && m.get("ffn_bias")) {
+      emitError(m.keyLoc("ffn_bias"))
+          << "key 'ffn_bias' in [model]: experts have no biases; remove the "
+             "key or set it to false";
+      failed = true;
+    }
+    ffn.bias = false;
   }
 
   // Compile-time shapes: a length not given is chosen at run time.

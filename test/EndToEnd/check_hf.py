@@ -10,7 +10,11 @@ transformers' full forward.
 
 Mistral (an 11-token sliding window, shorter than every sequence here:
 prefill, decode, generation and the unfused attention maps all cross it)
-and Qwen2 (q/k/v biases only) the same way.
+and Qwen2 (q/k/v biases only) the same way. Mixtral: Mistral's attention
+with a sparse mixture of 5 gated experts, 2 chosen per token (router
+softmax, top-k, renormalised), the experts' outputs index_add_-ed in
+expert order -- compiled to tfm.moe_gate + tfm.moe, computing only the
+chosen experts.
 
 The Llama-style folders also get a tokenizer.json trained here on the
 fortunes text (SentencePiece style for Llama, Mistral and Gemma, byte-level
@@ -20,7 +24,7 @@ attention_mask (valid positions compared), batch 1 runs without one, and
 transformers' generate(do_sample=False), with the streamed text equal to
 what the tokenizer decodes.
 
-usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias|llama-sharded|llama-linear|llama-dynamic|mistral|qwen2|gemma|phi
+usage: check_hf.py WORKDIR gpt2|bert|llama|llama-bias|llama-sharded|llama-linear|llama-dynamic|mistral|qwen2|gemma|phi|mixtral
 """
 import json
 import os
@@ -34,7 +38,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tfmc_run import check_stderr, compare, compile_model, run, tool  # noqa: E402
 from transformers import (BertConfig, BertModel, GPT2Config, GPT2LMHeadModel,  # noqa: E402
                           GemmaConfig, GemmaForCausalLM, LlamaConfig, LlamaForCausalLM,
-                          MistralConfig, MistralForCausalLM, PhiConfig, PhiForCausalLM,
+                          MistralConfig, MistralForCausalLM, MixtralConfig,
+                          MixtralForCausalLM, PhiConfig, PhiForCausalLM,
                           Qwen2Config, Qwen2ForCausalLM)
 import tfmc_ref  # noqa: E402
 import tfmc_rt  # noqa: E402
@@ -47,7 +52,8 @@ if which == "gpt2":
     model = GPT2LMHeadModel(GPT2Config(n_embd=96, n_head=3, n_layer=2, vocab_size=1000,
                                        n_positions=64, attn_pdrop=0, embd_pdrop=0,
                                        resid_pdrop=0)).eval()
-elif which in ("llama", "llama-bias", "llama-sharded", "llama-linear", "llama-dynamic", "mistral", "qwen2", "gemma", "phi"):
+elif which in ("llama", "llama-bias", "llama-sharded", "llama-linear", "llama-dynamic", "mistral", "qwen2", "gemma", "phi",
+               "mixtral"):
     # Mistral: an 11-token sliding window; Qwen2: q/k/v biases without an
     # output bias.
     sizes = dict(hidden_size=96, num_attention_heads=6, num_key_value_heads=2,
@@ -65,6 +71,9 @@ elif which in ("llama", "llama-bias", "llama-sharded", "llama-linear", "llama-dy
             **sizes, rope_scaling={"type": "dynamic", "factor": 2.0})),
         "mistral": (MistralForCausalLM, MistralConfig(**sizes, sliding_window=11)),
         "qwen2": (Qwen2ForCausalLM, Qwen2Config(**sizes)),
+        # 5 experts of 200 features, 2 per token, and a 13-token window.
+        "mixtral": (MixtralForCausalLM, MixtralConfig(
+            **sizes, num_local_experts=5, num_experts_per_tok=2, sliding_window=13)),
         # Gemma: head_dim 20 (not 96 / 6), (1 + w) RMSNorm, sqrt(d) embeddings, tied head.
         "gemma": (GemmaForCausalLM, GemmaConfig(**sizes, head_dim=20)),
         # Phi: parallel attention + MLP from one LayerNorm, rotary on 6 of
@@ -89,7 +98,7 @@ with torch.no_grad():
 folder = os.path.join(work, which)
 model.save_pretrained(folder, safe_serialization=True,
                       **({"max_shard_size": "150KB"} if which == "llama-sharded" else {}))
-GENERATES = ("llama", "mistral", "qwen2", "gemma", "phi")
+GENERATES = ("llama", "mistral", "qwen2", "gemma", "phi", "mixtral")
 if which in GENERATES:
     style = "byte_level" if which in ("qwen2", "phi") else "sentencepiece"
     tok_doc = tfmc_ref.train_bpe_tokenizer(style, 1000, tfmc_ref.read_fortunes())

@@ -187,7 +187,7 @@ def write_toml(path, cfg, weights_file=None, seed=None, compile_shapes=None,
     lines = ["# " + l for l in header.splitlines()] if header else []
     lines.append("[model]")
     for k, v in cfg.items():
-        if k in ("encoder_layers", "decoder_layers"):
+        if k in ("encoder_layers", "decoder_layers") or isinstance(v, dict):
             continue
         if isinstance(v, bool):
             v = "true" if v else "false"
@@ -197,6 +197,11 @@ def write_toml(path, cfg, weights_file=None, seed=None, compile_shapes=None,
     for stack in ("encoder", "decoder"):
         if cfg.get(stack + "_layers"):
             lines += ["", "[%s]" % stack, "layers = %d" % cfg[stack + "_layers"]]
+    for table, keys in cfg.items():  # [moe]
+        if isinstance(keys, dict):
+            lines += ["", "[%s]" % table] + [
+                "%s = %s" % (k, '"%s"' % v if isinstance(v, str) else v)
+                for k, v in keys.items()]
     lines += ["", "[weights]"]
     if weights_file:
         lines.append('file = "%s"' % weights_file)
@@ -216,6 +221,14 @@ def tfm_weights(ir_text):
     out = {}
     for m in re.finditer(r'tfm\.weight "([^"]+)" : tensor<([0-9x]+)xf32>', ir_text):
         out[m.group(1)] = tuple(int(d) for d in m.group(2).split("x"))
+    # Stacks of per-expert parts ([E, rows, cols] from E * k parts of
+    # [E * rows / (E * k), cols]).
+    for m in re.finditer(r'tfm\.weight "[^"]+" concat \[([^]]+)\] axis 0 : '
+                         r'tensor<([0-9]+)x([0-9]+)x([0-9]+)xf32>', ir_text):
+        parts = re.findall(r'"([^"]+)"', m.group(1))
+        e, rows, cols = (int(m.group(i)) for i in (2, 3, 4))
+        for p in parts:
+            out[p] = (e * rows // len(parts), cols)
     return out
 
 
@@ -352,6 +365,35 @@ class FFN(nn.Module):
         return self.fc2(h)
 
 
+class MoE(nn.Module):
+    """A mixture of gated experts as Hugging Face's Mixtral computes it: a
+    router linear, a softmax over the experts, the top_k (then renormalised
+    for routing topk_softmax), each expert on its rows, index_add_ in
+    expert order."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        m = cfg["moe"]
+        self.top_k = m.get("top_k", 2)
+        self.renormalise = m.get("routing", "topk_softmax") == "topk_softmax"
+        self.router = nn.Linear(cfg["d_model"], m["experts"], False)
+        self.experts = nn.ModuleList(FFN(cfg) for _ in range(m["experts"]))
+
+    def forward(self, x):
+        d = x.shape[-1]
+        xs = x.reshape(-1, d)
+        p = torch.softmax(self.router(xs), -1)
+        w, sel = torch.topk(p, self.top_k, dim=-1)
+        if self.renormalise:
+            w = w / w.sum(-1, keepdim=True)
+        out = torch.zeros_like(xs)
+        for e, expert in enumerate(self.experts):
+            rank, rows = torch.where(sel.t() == e)
+            if rows.numel():
+                out.index_add_(0, rows, expert(xs[rows]) * w[rows, rank, None])
+        return out.reshape(x.shape)
+
+
 class Layer(nn.Module):
     def __init__(self, cfg, cross):
         super().__init__()
@@ -361,7 +403,10 @@ class Layer(nn.Module):
         if cross:
             self.cross_attn = Attention(cfg)
             self.cross_attn_norm = Norm(cfg)
-        self.ffn = FFN(cfg)
+        if "moe" in cfg:
+            self.moe = MoE(cfg)
+        else:
+            self.ffn = FFN(cfg)
         self.ffn_norm = Norm(cfg)
 
     def _sub(self, x, norm, f):
@@ -374,7 +419,7 @@ class Layer(nn.Module):
         if memory is not None:
             x = self._sub(x, self.cross_attn_norm,
                           lambda h: self.cross_attn(h, memory, memory_mask))
-        return self._sub(x, self.ffn_norm, self.ffn)
+        return self._sub(x, self.ffn_norm, self.moe if hasattr(self, "moe") else self.ffn)
 
 
 class Stack(nn.Module):
@@ -556,6 +601,21 @@ def family_configs():
         # A Llama-style decoder: rotary positions on 12 of each head's 16
         # features (as Phi's partial rotary), theta 500000 (Llama 3), 6 query
         # heads over 2 key/value heads, gated SiLU FFN, pre-RMSNorm, untied head.
+        # decoder-llama's blocks with a mixture of 5 gated experts (2 per
+        # token, Mixtral's renormalised routing) in every layer, and a
+        # variant with 3 of 6 experts by softmax-then-top-k weights.
+        "decoder-moe": dict(base, family="decoder", decoder_layers=2,
+                            num_heads=6, num_kv_heads=2, ffn="gated",
+                            norm="rmsnorm", norm_placement="pre",
+                            activation="silu", positional_encoding="rotary",
+                            attention_bias=False, ffn_bias=False,
+                            tie_embeddings=False, norm_eps=1e-6,
+                            moe=dict(experts=5, top_k=2)),
+        "decoder-moe-top3": dict(base, family="decoder", decoder_layers=2,
+                                 ffn="gated", norm="rmsnorm", norm_placement="pre",
+                                 activation="gelu", positional_encoding="learned",
+                                 ffn_bias=False, d_ff=72,
+                                 moe=dict(experts=6, top_k=3, routing="softmax_topk")),
         "decoder-llama": dict(base, family="decoder", decoder_layers=2,
                               num_heads=6, num_kv_heads=2, ffn="gated",
                               norm="rmsnorm", norm_placement="pre",

@@ -8,8 +8,9 @@ import shutil
 import sys
 
 import torch
+from safetensors.torch import load_file, save_file
 from transformers import (GemmaConfig, GemmaForCausalLM, PhiConfig, PhiForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
-                          Qwen2Config, Qwen2ForCausalLM)
+                          MixtralConfig, MixtralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
 
 out = sys.argv[1]
 torch.manual_seed(0)
@@ -34,6 +35,20 @@ for name, change in [("phi-rotary", {"partial_rotary_factor": 0.25}),
     json.dump(c, open(path, "w"), indent=2)
 Qwen2ForCausalLM(Qwen2Config(**sizes)).save_pretrained(
     os.path.join(out, "qwen2"), safe_serialization=True)
+# Mixtral: 3 experts, 2 per token; a copy choosing more experts than there
+# are, and one whose checkpoint lacks an expert's up projection.
+MixtralForCausalLM(MixtralConfig(**sizes, num_local_experts=3)).save_pretrained(
+    os.path.join(out, "mixtral"), safe_serialization=True)
+for name in ("mixtral-topk", "mixtral-missing"):
+    shutil.copytree(os.path.join(out, "mixtral"), os.path.join(out, name))
+path = os.path.join(out, "mixtral-topk", "config.json")
+c = json.load(open(path))
+c["num_experts_per_tok"] = 4
+json.dump(c, open(path, "w"), indent=2)
+path = os.path.join(out, "mixtral-missing", "model.safetensors")
+tensors = load_file(path)
+del tensors["model.layers.0.block_sparse_moe.experts.2.w3.weight"]
+save_file(tensors, path, metadata={"format": "pt"})
 for name, change in [("rope-scaling", {"rope_scaling": {"type": "yarn", "factor": 2.0}}),
                      ("rope-factor", {"rope_scaling": {"type": "linear", "factor": 1}}),
                      ("rope-linear", {"rope_scaling": {"type": "linear", "factor": 2.5}}),

@@ -90,6 +90,13 @@ enum class Param {
   PoolerBias,
   ClassifierWeight,
   ClassifierBias,
+  // Mixture of experts (per layer): the router [experts, d] and, per
+  // expert (WeightNaming::expertName), the gated FFN's gate and up
+  // projections [d_ff, d] and its down projection [d, d_ff].
+  RouterWeight,
+  ExpertGateWeight,
+  ExpertUpWeight,
+  ExpertDownWeight,
 };
 
 /// Names parameters as they are stored in the weights file, and says how they
@@ -99,6 +106,10 @@ public:
   virtual ~WeightNaming() = default;
   /// Stored name of a parameter (`layer` is -1 for non-layer parameters).
   virtual std::string name(Param p, Stack s, int64_t layer) const = 0;
+  /// Stored name of expert `expert`'s parameter `p` in a mixture-of-experts
+  /// layer (Param::Expert*).
+  virtual std::string expertName(Param p, Stack s, int64_t layer,
+                                 int64_t expert) const = 0;
   /// Matrices stored [in, out] (Conv1D) rather than [out, in] (nn.Linear).
   virtual bool weightsInOut() const { return false; }
   /// Q, K and V of self-attention stored as one [.., 3*d] projection.
@@ -172,6 +183,21 @@ struct FeedForwardConfig {
   bool bias = true;
 };
 
+/// A mixture of experts in place of the feed-forward network (Mixtral):
+/// a router linear (no bias) scores the experts per token, the top_k are
+/// chosen, and their gated FFNs (d_ff features, the FFN's activation, no
+/// biases) are summed with the routing weights.
+struct MoEConfig {
+  int64_t experts = 0; ///< 0: a dense feed-forward network
+  int64_t topK = 2;
+  /// Softmax over the selected logits (top-k, then softmax: Mixtral's
+  /// renormalised weights) rather than the probabilities of a softmax over
+  /// every expert (softmax, then top-k).
+  bool topkSoftmax = true;
+
+  bool enabled() const { return experts > 0; }
+};
+
 /// The norms of the residual sublayers.
 struct NormConfig {
   NormKind kind = NormKind::LayerNorm;
@@ -227,6 +253,7 @@ struct ModelSpec {
   PositionConfig positions;
   AttentionConfig attention;
   FeedForwardConfig ffn;
+  MoEConfig moe;
   NormConfig norm;
   HeadConfig head;
   StackConfig encoder, decoder;
