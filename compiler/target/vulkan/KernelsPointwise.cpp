@@ -418,6 +418,44 @@ LogicalResult Planner::genMisc(Operation *op) {
             },
             "causal_mask");
       })
+      .Case<RelativePositionBiasOp>(
+          [&](RelativePositionBiasOp r) -> LogicalResult {
+            auto dims = dimsFrom(r.getDynamicSizes());
+            FailureOr<Sym> off = optionalIndex(r.getOffset());
+            FailureOr<View> tableV = view(r.getTable());
+            if (failed(dims) || failed(off) || failed(tableV))
+              return failure();
+            View out = result(r.getResult(), *dims);
+            View table = *tableV;
+            Sym offset = *off;
+            bool bidirectional = r.getBidirectional();
+            int64_t buckets = r.getNumBuckets();
+            int64_t exact = relativeMaxExact(buckets, bidirectional);
+            SmallVector<int64_t> thresholds = relativeBucketThresholds(
+                buckets, r.getMaxDistance(), bidirectional);
+            return produce(
+                r.getResult(), out, {},
+                [&](KernelWriter &w, llvm::ArrayRef<std::string>,
+                    llvm::ArrayRef<std::string> c, std::string &res) {
+                  // rel = key - query; a = |rel| or max(-rel, 0); the
+                  // logarithmic buckets by integer thresholds.
+                  w.body << "    int rel = " << c[3] << " - (" << c[2]
+                         << " + " << offset.glsl() << ");\n"
+                         << "    int ra = "
+                         << (bidirectional ? "abs(rel)" : "max(-rel, 0)")
+                         << ";\n"
+                         << "    int rb = " << exact << ";\n";
+                  for (int64_t t : thresholds)
+                    w.body << "    rb += ra >= " << t << " ? 1 : 0;\n";
+                  w.body << "    rb = ra < " << exact << " ? ra : rb;\n";
+                  if (bidirectional)
+                    w.body << "    rb += rel > 0 ? " << buckets / 2
+                           << " : 0;\n";
+                  res = w.load(table, KernelWriter::linear(table, {"rb", c[1]}));
+                  return success();
+                },
+                "relative_position_bias");
+          })
       .Case<PaddingMaskOp>([&](PaddingMaskOp m) -> LogicalResult {
         FailureOr<View> inV = view(m.getInput());
         if (failed(inV))

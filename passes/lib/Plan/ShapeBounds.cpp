@@ -314,6 +314,9 @@ LogicalResult ShapeBounds::visit(Operation *op) {
       .Case<CausalMaskOp>([&](CausalMaskOp c) {
         return assign(fromSizes(c.getDynamicSizes()));
       })
+      .Case<RelativePositionBiasOp>([&](RelativePositionBiasOp r) {
+        return assign(fromSizes(r.getDynamicSizes()));
+      })
       .Case<RangeOp>(
           [&](RangeOp r) { return assign(fromSizes(r.getDynamicSizes())); })
       .Case<ReduceMaxOp, ReduceSumOp, ReduceMeanOp>([&](Operation *o) {

@@ -964,3 +964,43 @@ func.func @moe_result_type(%x: tensor<5x96xf32>, %w: tensor<5x8xf32>,
       : (tensor<5x96xf32>, tensor<5x8xf32>, tensor<8x320x96xf32>, tensor<8x96x160xf32>) -> tensor<5x95xf32>
   return
 }
+
+// -----
+
+func.func @relative_bias_heads(%t: tensor<32x6xf32>) {
+  // expected-error @+1 {{result must be [1, 6, query, key] for a table of 6 heads, got 1x4x5x5}}
+  %b = tfm.relative_position_bias %t max_distance 128 : tensor<32x6xf32> -> tensor<1x4x5x5xf32>
+  return
+}
+
+// -----
+
+func.func @relative_bias_table(%t: tensor<?x6xf32>) {
+  // expected-error @+1 {{table must be a static [num_buckets, heads], got ?x6}}
+  %b = tfm.relative_position_bias %t max_distance 128 : tensor<?x6xf32> -> tensor<1x6x5x5xf32>
+  return
+}
+
+// -----
+
+func.func @relative_bias_buckets(%t: tensor<3x6xf32>) {
+  // expected-error @+1 {{needs at least 4 buckets, got 3}}
+  %b = tfm.relative_position_bias %t max_distance 128 bidirectional : tensor<3x6xf32> -> tensor<1x6x5x5xf32>
+  return
+}
+
+// -----
+
+func.func @relative_bias_distance(%t: tensor<32x6xf32>) {
+  // expected-error @+1 {{max_distance must exceed the 8 exact buckets, got 8}}
+  %b = tfm.relative_position_bias %t max_distance 8 bidirectional : tensor<32x6xf32> -> tensor<1x6x5x5xf32>
+  return
+}
+
+// -----
+
+func.func @relative_bias_sizes(%t: tensor<32x6xf32>) {
+  // expected-error @+1 {{expects 1 dynamic size operand(s) for 'tensor<1x6x5x?xf32>', got 0}}
+  %b = tfm.relative_position_bias %t max_distance 128 : tensor<32x6xf32> -> tensor<1x6x5x?xf32>
+  return
+}

@@ -32,6 +32,11 @@ func.func @embeddings(%ids: tensor<2x37xi64>, %ids32: tensor<2x37xi32>, %am: ten
   %cmd = tfm.causal_mask offset %off sizes(%len, %len) {value = -1.0e4} : tensor<?x?xf32>
   // CHECK: tfm.causal_mask offset %{{.*}} window 16 sizes(%{{.*}}, %{{.*}}) : tensor<?x?xf32>
   %cmw = tfm.causal_mask offset %off window 16 sizes(%len, %len) : tensor<?x?xf32>
+  %rt = tfm.weight "rel" : tensor<32x6xf32>
+  // CHECK: tfm.relative_position_bias %{{.*}} max_distance 128 bidirectional : tensor<32x6xf32> -> tensor<1x6x37x37xf32>
+  %rb = tfm.relative_position_bias %rt max_distance 128 bidirectional : tensor<32x6xf32> -> tensor<1x6x37x37xf32>
+  // CHECK: tfm.relative_position_bias %{{.*}} offset %{{.*}} max_distance 64 sizes(%{{.*}}) : tensor<32x6xf32> -> tensor<1x6x1x?xf32>
+  %rbd = tfm.relative_position_bias %rt offset %off max_distance 64 sizes(%len) : tensor<32x6xf32> -> tensor<1x6x1x?xf32>
   // CHECK: tfm.padding_mask %{{.*}} : tensor<2x37xi64> -> tensor<2x1x1x37xf32>
   %pm = tfm.padding_mask %am : tensor<2x37xi64> -> tensor<2x1x1x37xf32>
   return %e, %e32, %pe, %ped, %cm, %cmd, %pm : tensor<2x37x96xf32>, tensor<2x37x96xf32>, tensor<37x96xf32>, tensor<?x96xf32>, tensor<37x37xf32>, tensor<?x?xf32>, tensor<2x1x1x37xf32>

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/IR/TfmOps.h"
+#include "tfm/IR/ScalarUtils.h"
 #include "tfm/IR/ShapeUtils.h"
 
 #include "mlir/IR/OpImplementation.h"
@@ -255,6 +256,30 @@ LogicalResult CausalMaskOp::verify() {
     return emitOpError("mask value must be negative");
   if (std::optional<int64_t> w = getWindow(); w && *w <= 0)
     return emitOpError("window must be positive, got ") << *w;
+  return verifyDynamicSizes(*this, type, getDynamicSizes());
+}
+
+LogicalResult RelativePositionBiasOp::verify() {
+  ArrayRef<int64_t> table = getTable().getType().getShape();
+  RankedTensorType type = getType();
+  if (table.size() != 2 || ShapedType::isDynamic(table[0]) ||
+      ShapedType::isDynamic(table[1]))
+    return emitOpError("table must be a static [num_buckets, heads], got ")
+           << formatShape(table);
+  if (type.getRank() != 4 || type.getDimSize(0) != 1 ||
+      type.getDimSize(1) != table[1])
+    return emitOpError("result must be [1, ")
+           << table[1] << ", query, key] for a table of " << table[1]
+           << " heads, got " << formatShape(type.getShape());
+  if (type.getElementType() != getTable().getType().getElementType())
+    return emitOpError("result element type must be the table's");
+  int64_t exact = relativeMaxExact(table[0], getBidirectional());
+  if (exact < 1)
+    return emitOpError("needs at least ")
+           << (getBidirectional() ? 4 : 2) << " buckets, got " << table[0];
+  if (getMaxDistance() <= exact)
+    return emitOpError("max_distance must exceed the ")
+           << exact << " exact buckets, got " << getMaxDistance();
   return verifyDynamicSizes(*this, type, getDynamicSizes());
 }
 

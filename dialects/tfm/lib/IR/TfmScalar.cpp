@@ -210,3 +210,55 @@ void mlir::tfm::rotaryTableRow(double base, int64_t p, int64_t rotaryDims,
     row[half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
   }
 }
+
+//===----------------------------------------------------------------------===//
+// T5 relative position buckets
+//===----------------------------------------------------------------------===//
+
+int64_t mlir::tfm::relativeMaxExact(int64_t numBuckets, bool bidirectional) {
+  return (bidirectional ? numBuckets / 2 : numBuckets) / 2;
+}
+
+/// The bucket of distance magnitude `a` within its half (n buckets).
+static int64_t bucketInHalf(int64_t a, int64_t n, int64_t maxDistance) {
+  int64_t exact = n / 2;
+  if (a < exact)
+    return a;
+  // transformers: max_exact + (log(a / max_exact) / log(max_distance /
+  // max_exact) * (n - max_exact)).long(), every step in f32 (the Python
+  // scalar log rounded to f32 as PyTorch's scalar operand is).
+  float ratio = static_cast<float>(a) / static_cast<float>(exact);
+  float scaled = std::log(ratio) /
+                 static_cast<float>(std::log(static_cast<double>(maxDistance) /
+                                             static_cast<double>(exact)));
+  float v = scaled * static_cast<float>(n - exact);
+  return std::min<int64_t>(exact + static_cast<int64_t>(v), n - 1);
+}
+
+int64_t mlir::tfm::relativePositionBucket(int64_t rel, int64_t numBuckets,
+                                          int64_t maxDistance,
+                                          bool bidirectional) {
+  if (bidirectional) {
+    int64_t n = numBuckets / 2;
+    return (rel > 0 ? n : 0) + bucketInHalf(std::abs(rel), n, maxDistance);
+  }
+  return bucketInHalf(std::max<int64_t>(-rel, 0), numBuckets, maxDistance);
+}
+
+SmallVector<int64_t> mlir::tfm::relativeBucketThresholds(int64_t numBuckets,
+                                                         int64_t maxDistance,
+                                                         bool bidirectional) {
+  int64_t n = bidirectional ? numBuckets / 2 : numBuckets;
+  int64_t exact = n / 2;
+  // The bucket is non-decreasing in the distance (every f32 step is
+  // monotonic) and reaches n - 1 by max_distance: one scan finds where
+  // each bucket above max_exact starts.
+  SmallVector<int64_t> thresholds;
+  int64_t bucket = exact;
+  for (int64_t a = exact; bucket < n - 1; ++a) {
+    int64_t b = bucketInHalf(a, n, maxDistance);
+    for (; bucket < b; ++bucket)
+      thresholds.push_back(a);
+  }
+  return thresholds;
+}

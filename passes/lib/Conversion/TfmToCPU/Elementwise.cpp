@@ -346,6 +346,60 @@ static LogicalResult lowerCausalMask(CausalMaskOp op, Lowering &l) {
   return success();
 }
 
+static LogicalResult lowerRelativeBias(RelativePositionBiasOp op, Lowering &l) {
+  Value out = l.allocFor(op, l.scalars(op.getDynamicSizes()));
+  Value table = l.lookup(op.getTable());
+  Value offset = l.scalar(op.getOffset());
+  bool bidirectional = op.getBidirectional();
+  int64_t buckets = op.getNumBuckets();
+  int64_t exact = relativeMaxExact(buckets, bidirectional);
+  SmallVector<int64_t> thresholds =
+      relativeBucketThresholds(buckets, op.getMaxDistance(), bidirectional);
+  MLIRContext *ctx = l.b.getContext();
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(4, ctx)};
+  SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
+  linalg::GenericOp::create(
+      l.b, TypeRange{}, ValueRange{}, ValueRange{out}, maps, iters,
+      [&](OpBuilder &nb, Location loc, ValueRange) {
+        auto cst = [&](int64_t v) {
+          return arith::ConstantIndexOp::create(nb, loc, v).getResult();
+        };
+        auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
+          return arith::CmpIOp::create(nb, loc, p, a, b).getResult();
+        };
+        auto pick = [&](Value c, Value a, Value b) {
+          return arith::SelectOp::create(nb, loc, c, a, b).getResult();
+        };
+        Value h = linalg::IndexOp::create(nb, loc, 1);
+        Value i = linalg::IndexOp::create(nb, loc, 2);
+        Value j = linalg::IndexOp::create(nb, loc, 3);
+        if (offset)
+          i = arith::AddIOp::create(nb, loc, i, offset);
+        // rel = key - query; a = |rel| (bidirectional) or max(-rel, 0).
+        Value rel = arith::SubIOp::create(nb, loc, j, i);
+        Value neg = arith::SubIOp::create(nb, loc, cst(0), rel);
+        Value a = bidirectional
+                      ? Value(arith::MaxSIOp::create(nb, loc, rel, neg))
+                      : Value(arith::MaxSIOp::create(nb, loc, neg, cst(0)));
+        Value far = cst(exact);
+        for (int64_t t : thresholds)
+          far = arith::AddIOp::create(
+              nb, loc, far,
+              pick(cmp(arith::CmpIPredicate::sge, a, cst(t)), cst(1), cst(0)));
+        Value bucket =
+            pick(cmp(arith::CmpIPredicate::slt, a, cst(exact)), a, far);
+        if (bidirectional)
+          bucket = arith::AddIOp::create(
+              nb, loc, bucket,
+              pick(cmp(arith::CmpIPredicate::sgt, rel, cst(0)),
+                   cst(buckets / 2), cst(0)));
+        Value v = memref::LoadOp::create(nb, loc, table, ValueRange{bucket, h});
+        linalg::YieldOp::create(nb, loc, v);
+      });
+  l.bind(op, out);
+  return success();
+}
+
 static LogicalResult lowerPaddingMask(PaddingMaskOp op, Lowering &l) {
   RankedTensorType t = op.getType();
   Value in = l.lookup(op.getInput());
@@ -467,6 +521,8 @@ LogicalResult mlir::tfm::cpu::lowerMisc(Operation *op, Lowering &l) {
     return lowerRotary(r, l);
   if (auto c = dyn_cast<CausalMaskOp>(op))
     return lowerCausalMask(c, l);
+  if (auto r = dyn_cast<RelativePositionBiasOp>(op))
+    return lowerRelativeBias(r, l);
   if (auto r = dyn_cast<RangeOp>(op))
     return lowerRange(r, l);
   if (auto p = dyn_cast<PaddingMaskOp>(op))

@@ -37,6 +37,25 @@ float rotaryTheta(double base, int64_t i, int64_t rotaryDims);
 void rotaryTableRow(double base, int64_t p, int64_t rotaryDims, float *row,
                     double scaling = 1.0);
 
+/// T5's relative position buckets (tfm.relative_position_bias): the
+/// distances with a bucket each, `num_buckets / 2` (a quarter when
+/// bidirectional).
+int64_t relativeMaxExact(int64_t numBuckets, bool bidirectional);
+
+/// The bucket of relative distance `rel` (key position - query position)
+/// as transformers' T5 computes it in PyTorch's f32 arithmetic.
+int64_t relativePositionBucket(int64_t rel, int64_t numBuckets,
+                               int64_t maxDistance, bool bidirectional);
+
+/// The logarithmic buckets as thresholds on the distance magnitude `a`
+/// (|rel|, or -rel for causal buckets): for `a >= max_exact` the bucket
+/// within its half is max_exact + #{t in thresholds : a >= t}. Kernels use
+/// these integer comparisons instead of a log whose rounding differs
+/// from PyTorch's.
+llvm::SmallVector<int64_t> relativeBucketThresholds(int64_t numBuckets,
+                                                    int64_t maxDistance,
+                                                    bool bidirectional);
+
 } // namespace mlir::tfm
 
 #endif // TFM_IR_SCALARUTILS_H

@@ -232,6 +232,43 @@ def Tfm_CausalMaskOp : Tfm_Op<"causal_mask", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Tfm_RelativePositionBiasOp : Tfm_Op<"relative_position_bias",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "T5's bucketed relative position bias";
+  let description = [{
+    A `[1, heads, q, k]` tensor added to the attention scores:
+    element `(0, h, i, j)` is `table[bucket(j - (i + offset)), h]`, where
+    `table` is `[num_buckets, heads]` and `bucket` is T5's
+    `_relative_position_bucket` (Hugging Face transformers): relative
+    distances below `num_buckets / 2` (half of that when `bidirectional`,
+    which gives later keys their own half of the buckets) have one bucket
+    each, longer ones share logarithmically wider buckets up to
+    `max_distance`, beyond which everything is the last bucket. The bucket
+    boundaries are those of PyTorch's f32 arithmetic (`log` of
+    `distance / max_exact`, scaled and truncated), computed once at compile
+    time (`relativeBucketThresholds`). `offset` places the queries after a
+    KV cache (decoding).
+
+    ```mlir
+    %b = tfm.relative_position_bias %table max_distance 128 bidirectional
+        : tensor<32x8xf32> -> tensor<1x8x37x37xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$table, Optional<Index>:$offset,
+                       Variadic<Index>:$dynamic_sizes, I64Attr:$max_distance,
+                       UnitAttr:$bidirectional);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table (`offset` $offset^)? `max_distance` $max_distance
+    (`bidirectional` $bidirectional^)? (`sizes` `(` $dynamic_sizes^ `)`)?
+    attr-dict `:` type($table) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    int64_t getNumBuckets() { return getTable().getType().getDimSize(0); }
+  }];
+  let hasVerifier = 1;
+}
+
 def Tfm_PaddingMaskOp : Tfm_Op<"padding_mask", [Pure]> {
   let summary = "additive padding mask from an attention_mask";
   let description = [{
