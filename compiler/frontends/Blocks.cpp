@@ -238,8 +238,9 @@ Value blocks::attention(Context &c, const AttentionInputs &in, Stack s,
                                   /*transpose_rhs=*/true);
   if (groups > 1)
     scores = ungroupHeads(c, scores);
-  scores = ScaleOp::create(c.b, c.loc, scores,
-                           c.b.getF64FloatAttr(1.0 / std::sqrt(dh)));
+  if (spec.attention.scaled)
+    scores = ScaleOp::create(c.b, c.loc, scores,
+                             c.b.getF64FloatAttr(1.0 / std::sqrt(dh)));
   auto st = cast<RankedTensorType>(scores.getType());
   if (in.causal) {
     auto mt = c.f32({st.getDimSize(2), st.getDimSize(3)});
@@ -364,7 +365,8 @@ Value blocks::positions(Context &c, Value ids, Stack s, Value past) {
     return EmbeddingOp::create(c.b, c.loc, table, pos);
   }
   case PositionKind::None:
-  case PositionKind::Rotary: // (applied to queries and keys in attention)
+  case PositionKind::Rotary:   // (applied to queries and keys in attention)
+  case PositionKind::Relative: // (added to the scores: relativeBias)
     return Value();
   }
   llvm_unreachable("unknown position kind");
@@ -445,6 +447,27 @@ Value blocks::classifier(Context &c, Value cls) {
                    c.spec.dModel);
 }
 
+Value blocks::relativeBias(Context &c, Value x, Stack s, Value past,
+                           int64_t keys, Value padMask) {
+  const ModelSpec &spec = c.spec;
+  c.at(s, 0, "self_attn");
+  int64_t heads = spec.attention.numHeads;
+  int64_t buckets = spec.positions.relativeBuckets;
+  Value table =
+      c.weight(Param::RelativeBiasTable, s, -1, {buckets, heads}, Init::Normal);
+  int64_t q = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  SmallVector<Value> sizes;
+  if (ShapedType::isDynamic(q))
+    sizes.push_back(c.dimOf(x, 1));
+  if (ShapedType::isDynamic(keys))
+    sizes.push_back(c.dimOf(x, 1)); // self-attention without a cache
+  Value bias = RelativePositionBiasOp::create(
+      c.b, c.loc, c.f32({1, heads, q, keys}), table, past, sizes,
+      c.b.getI64IntegerAttr(spec.positions.relativeMaxDistance),
+      s == Stack::Encoder ? c.b.getUnitAttr() : UnitAttr());
+  return padMask ? AddOp::create(c.b, c.loc, bias, padMask) : bias;
+}
+
 Value blocks::paddingMask(Context &c, Value attentionMask) {
   if (!attentionMask)
     return Value();
@@ -460,6 +483,8 @@ Value blocks::lmHead(Context &c, Value x) {
   Param p = c.spec.head.tied ? Param::TokenEmbedding : Param::LMHeadWeight;
   int64_t v = c.spec.embedding.vocabSize;
   Value w = c.weight(p, Stack::Decoder, -1, {v, c.spec.dModel}, Init::Normal);
+  if (c.spec.head.scale != 1.0)
+    x = ScaleOp::create(c.b, c.loc, x, c.b.getF64FloatAttr(c.spec.head.scale));
   Value bias = c.spec.head.bias ? c.weight(Param::LMHeadBias, Stack::Decoder,
                                            -1, {v}, Init::Zeros)
                                 : Value();

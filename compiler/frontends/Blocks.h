@@ -114,6 +114,13 @@ Value classToken(Context &c, Value x);
 Value pooler(Context &c, Value cls);
 /// Classifier logits [B, labels] of the class token.
 Value classifier(Context &c, Value cls);
+/// T5's relative position bias of stack `s`'s self-attention over the
+/// queries of `x` [B, S, d] at positions past + s and `keys` keys (the
+/// cache's length when decoding, else S), [1, heads, S, keys], plus the
+/// additive padding mask when there is one: computed once and given to
+/// every layer as its attention mask.
+Value relativeBias(Context &c, Value x, Stack s, Value past, int64_t keys,
+                   Value padMask);
 /// The additive [batch, 1, 1, keys] mask of an attention_mask (or null).
 Value paddingMask(Context &c, Value attentionMask);
 /// Logits from the last hidden states.

@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::tfm;
 using llvm::StringRef;
@@ -30,11 +32,15 @@ namespace {
 
 /// One row of an architecture's weight-name map: the stored name of a
 /// parameter, with `{p}` for the checkpoint's prefix ("transformer.",
-/// "bert.", or none), `{l}` for the layer index and `{e}` for the expert
-/// index (mixture-of-experts parameters).
+/// "bert.", or none), `{l}` for the layer index, `{e}` for the expert
+/// index (mixture-of-experts parameters) and `{s}` for the stack
+/// ("encoder" or "decoder").
 struct NameRow {
   Param param;
   const char *pattern;
+  /// Rows that apply to one stack only (-1: both; T5 names its stacks'
+  /// sublayers differently) or only to plain (0) or gated (1) FFNs.
+  int8_t stack = -1, gated = -1;
 };
 
 /// Where a group of ops comes from in the source model (op locations):
@@ -57,7 +63,8 @@ struct NameMap {
 };
 
 std::string substitute(StringRef pattern, StringRef prefix, int64_t layer,
-                       StringRef part, int64_t expert = -1) {
+                       StringRef part, int64_t expert = -1,
+                       Stack stack = Stack::Decoder) {
   std::string out;
   for (size_t i = 0; i < pattern.size(); ++i) {
     StringRef rest = pattern.drop_front(i);
@@ -66,6 +73,9 @@ std::string substitute(StringRef pattern, StringRef prefix, int64_t layer,
       i += 2;
     } else if (rest.starts_with("{l}")) {
       out += std::to_string(layer);
+      i += 2;
+    } else if (rest.starts_with("{s}")) {
+      out += stack == Stack::Encoder ? "encoder" : "decoder";
       i += 2;
     } else if (rest.starts_with("{e}")) {
       out += std::to_string(expert);
@@ -83,35 +93,37 @@ std::string substitute(StringRef pattern, StringRef prefix, int64_t layer,
 /// WeightNaming from a NameMap and the checkpoint's prefix.
 class TableNaming final : public WeightNaming {
 public:
-  TableNaming(const NameMap &map, std::string prefix)
-      : map(map), prefix(std::move(prefix)) {}
+  TableNaming(const NameMap &map, std::string prefix, bool gatedFFN = false)
+      : map(map), prefix(std::move(prefix)), gatedFFN(gatedFFN) {}
   bool weightsInOut() const override { return map.weightsInOut; }
   bool fusedQKV() const override { return map.fusedQKV; }
 
   std::string name(Param p, Stack s, int64_t layer) const override {
     return expertName(p, s, layer, -1);
   }
-  std::string expertName(Param p, Stack, int64_t layer,
+  std::string expertName(Param p, Stack s, int64_t layer,
                          int64_t expert) const override {
     for (ArrayRef<NameRow> rows : {map.names, map.shared})
       for (const NameRow &r : rows)
-        if (r.param == p)
-          return substitute(r.pattern, prefix, layer, "", expert);
+        if (r.param == p && (r.stack < 0 || r.stack == int(s)) &&
+            (r.gated < 0 || r.gated == int(gatedFFN)))
+          return substitute(r.pattern, prefix, layer, "", expert, s);
     // The model builder asks only for what the configuration uses; a
     // missing row shows up as a missing weight with this name.
     return "<no stored name for parameter " + std::to_string(int(p)) + ">";
   }
-  std::string scope(Stack, int64_t layer, StringRef part) const override {
+  std::string scope(Stack s, int64_t layer, StringRef part) const override {
     for (const ScopeRow &r : map.scopes)
       if (part == r.part)
-        return substitute(r.pattern, prefix, layer, part);
+        return substitute(r.pattern, prefix, layer, part, -1, s);
     return substitute(layer < 0 ? map.globalScope : map.layerScope, prefix,
-                      layer, part);
+                      layer, part, -1, s);
   }
 
 private:
   const NameMap &map;
   std::string prefix;
+  bool gatedFFN;
 };
 
 // GPT-2: Conv1D weights stored [in, out], one fused c_attn projection.
@@ -300,6 +312,57 @@ const ScopeRow kMixtralScopes[] = {
 const NameMap kMixtralMap = {
     kMixtralNames, kMixtralScopes, "{p}layers.{l}.{part}", "{part}",
     false,         false,          kDecoderLayerNames};
+
+// T5 (T5ForConditionalGeneration): both stacks as blocks of numbered
+// sublayers (self-attention 0; the decoder's cross-attention 1; the FFN
+// last), one relative bias table per stack in its first block, a shared
+// token embedding; relu (wi) or gated (wi_0 gate, wi_1 up) FFNs.
+constexpr int8_t kEnc = int8_t(Stack::Encoder), kDec = int8_t(Stack::Decoder);
+const NameRow kT5Names[] = {
+    {Param::TokenEmbedding, "shared.weight"},
+    {Param::SelfQWeight, "{s}.block.{l}.layer.0.SelfAttention.q.weight"},
+    {Param::SelfKWeight, "{s}.block.{l}.layer.0.SelfAttention.k.weight"},
+    {Param::SelfVWeight, "{s}.block.{l}.layer.0.SelfAttention.v.weight"},
+    {Param::SelfOutWeight, "{s}.block.{l}.layer.0.SelfAttention.o.weight"},
+    {Param::SelfNormWeight, "{s}.block.{l}.layer.0.layer_norm.weight"},
+    {Param::RelativeBiasTable,
+     "{s}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"},
+    {Param::CrossQWeight, "decoder.block.{l}.layer.1.EncDecAttention.q.weight"},
+    {Param::CrossKWeight, "decoder.block.{l}.layer.1.EncDecAttention.k.weight"},
+    {Param::CrossVWeight, "decoder.block.{l}.layer.1.EncDecAttention.v.weight"},
+    {Param::CrossOutWeight,
+     "decoder.block.{l}.layer.1.EncDecAttention.o.weight"},
+    {Param::CrossNormWeight, "decoder.block.{l}.layer.1.layer_norm.weight"},
+    {Param::FFNInWeight, "encoder.block.{l}.layer.1.DenseReluDense.wi.weight",
+     kEnc, 0},
+    {Param::FFNInWeight, "decoder.block.{l}.layer.2.DenseReluDense.wi.weight",
+     kDec, 0},
+    {Param::FFNInWeight, "encoder.block.{l}.layer.1.DenseReluDense.wi_1.weight",
+     kEnc, 1},
+    {Param::FFNInWeight, "decoder.block.{l}.layer.2.DenseReluDense.wi_1.weight",
+     kDec, 1},
+    {Param::FFNGateWeight,
+     "encoder.block.{l}.layer.1.DenseReluDense.wi_0.weight", kEnc},
+    {Param::FFNGateWeight,
+     "decoder.block.{l}.layer.2.DenseReluDense.wi_0.weight", kDec},
+    {Param::FFNOutWeight, "encoder.block.{l}.layer.1.DenseReluDense.wo.weight",
+     kEnc},
+    {Param::FFNOutWeight, "decoder.block.{l}.layer.2.DenseReluDense.wo.weight",
+     kDec},
+    {Param::FFNNormWeight, "encoder.block.{l}.layer.1.layer_norm.weight", kEnc},
+    {Param::FFNNormWeight, "decoder.block.{l}.layer.2.layer_norm.weight", kDec},
+    {Param::FinalNormWeight, "{s}.final_layer_norm.weight"},
+    {Param::LMHeadWeight, "lm_head.weight"},
+};
+const ScopeRow kT5Scopes[] = {
+    {"embeddings", "shared"},
+    {"final_norm", "{s}.final_layer_norm"},
+    {"self_attn", "{s}.block.{l}.layer.0"},
+    {"cross_attn", "decoder.block.{l}.layer.1"},
+    {"ffn", "{s}.block.{l}.DenseReluDense"},
+    {"lm_head", "lm_head"},
+};
+const NameMap kT5Map = {kT5Names, kT5Scopes, "{s}.block.{l}.{part}", "{part}"};
 
 const NameMap kPhiMap = {kPhiNames,         kPhiScopes, "{p}layers.{l}.{part}",
                          "{part}",          false,      false,
@@ -701,6 +764,79 @@ void configureMixtral(ConfigReader &r, ModelSpec &s) {
         << "must be between 1 and num_local_experts = " << s.moe.experts
         << ", got " << s.moe.topK;
 }
+/// T5 (transformers 4.38 T5Config): pre-RMSNorm encoder and decoder stacks
+/// with final norms, d_kv features per head (not d_model / heads), no
+/// biases and no 1/sqrt(d) scaling, relative position biases (bidirectional
+/// buckets in the encoder, causal in the decoder), a relu or gated FFN
+/// (feed_forward_proj "relu", "gated-gelu" -- tanh GELU, as T5Config maps
+/// it --, "gated-silu", ...), the shared embedding as the tied head after a
+/// d_model^-0.5 rescale, or an untied lm_head (v1.1, flan-T5).
+void configureT5(ConfigReader &r, ModelSpec &s) {
+  auto size = [&](StringRef key, int64_t dflt) {
+    int64_t v = r.integer(key, dflt);
+    if (r.has(key) && v <= 0)
+      r.error(key) << "must be positive, got " << v;
+    return v;
+  };
+  s.family = Family::EncoderDecoder;
+  s.dModel = size("d_model", 512);
+  s.attention.numHeads = size("num_heads", 8);
+  s.attention.headDim = size("d_kv", 64);
+  s.attention.bias = s.attention.outBias = false;
+  s.attention.scaled = false;
+  s.encoder.layers = size("num_layers", 6);
+  s.decoder.layers = size("num_decoder_layers", s.encoder.layers);
+  s.ffn.dFF = size("d_ff", 2048);
+  s.ffn.bias = false;
+  std::string proj = r.string("feed_forward_proj").value_or("relu");
+  StringRef act = proj;
+  if (act.consume_front("gated-"))
+    s.ffn.gated = true;
+  if (act == "relu")
+    s.ffn.activation = Activation::ReLU;
+  else if (act == "gelu")
+    s.ffn.activation = s.ffn.gated ? Activation::GELUTanh : Activation::GELU;
+  else if (act == "gelu_new" || act == "gelu_pytorch_tanh")
+    s.ffn.activation = Activation::GELUTanh;
+  else if (act == "silu" || act == "swish")
+    s.ffn.activation = Activation::SiLU;
+  else
+    r.error("feed_forward_proj")
+        << "unsupported '" << proj
+        << "' (tfmc supports relu, gelu, gelu_new, silu, each optionally "
+           "'gated-')";
+  s.embedding.vocabSize = size("vocab_size", 32128);
+  s.embedding.shared = true;
+  s.norm.kind = NormKind::RMSNorm;
+  s.norm.placement = NormPlacement::Pre;
+  s.norm.final = true;
+  s.norm.eps = r.number("layer_norm_epsilon", 1e-6);
+  s.positions.kind = PositionKind::Relative;
+  s.positions.relativeBuckets = size("relative_attention_num_buckets", 32);
+  s.positions.relativeMaxDistance =
+      size("relative_attention_max_distance", 128);
+  int64_t exact = s.positions.relativeBuckets / 4;
+  if (exact < 1)
+    r.error("relative_attention_num_buckets")
+        << "needs at least 4 buckets, got " << s.positions.relativeBuckets;
+  else if (s.positions.relativeMaxDistance <= 2 * exact)
+    r.error("relative_attention_max_distance")
+        << "must exceed the " << 2 * exact
+        << " exact distances of the decoder's buckets, got "
+        << s.positions.relativeMaxDistance;
+  s.paddingMask = true;
+  s.head.tied = r.boolean("tie_word_embeddings", true);
+  if (s.head.tied)
+    s.head.scale = 1.0 / std::sqrt(static_cast<double>(s.dModel));
+  // Relative positions have no table length; n_positions (older configs)
+  // or 512 bounds the sequences.
+  s.maxSeqLen = size("n_positions", 512);
+  // Generation starts from decoder_start_token_id (the pad token, 0, when
+  // the config does not say).
+  s.bosId = r.integer("decoder_start_token_id", r.integer("pad_token_id", 0));
+  r.require("is_decoder", false);
+  r.require("add_cross_attention", false);
+}
 void configureQwen2(ConfigReader &r, ModelSpec &s) {
   configureLlamaLike(r, s,
                      {4096, 22016, 32, 32, 0, 151936, 32768, 0, 4096, true,
@@ -728,6 +864,7 @@ const StringRef kGPT2Prefixes[] = {"transformer.", ""};
 const StringRef kBertPrefixes[] = {"bert.", ""};
 const StringRef kLlamaPrefixes[] = {"model.", ""};
 const StringRef kViTPrefixes[] = {"vit.", ""};
+const StringRef kT5Prefixes[] = {""};
 
 const Architecture kArchitectures[] = {
     {"gpt2", configureGPT2, &kGPT2Map, kGPT2Prefixes, "n_head",
@@ -746,6 +883,7 @@ const Architecture kArchitectures[] = {
      TFMC_TOKENIZER_HF_JSON, false},
     {"mixtral", configureMixtral, &kMixtralMap, kLlamaPrefixes,
      "num_attention_heads", TFMC_TOKENIZER_HF_JSON, false},
+    {"t5", configureT5, &kT5Map, kT5Prefixes, "num_heads", nullptr, false},
     {"vit", configureViT, &kViTMap, kViTPrefixes, "num_attention_heads",
      nullptr, false, Param::PatchWeight},
 };
@@ -1010,8 +1148,8 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   auto spec = std::make_unique<ModelSpec>(fileLoc(ctx, cfgPath));
   spec->encoder.loc = spec->decoder.loc = fileLoc(ctx, store->describe());
   arch->configure(r, *spec);
-  spec->naming =
-      std::make_unique<TableNaming>(*arch->names, detectPrefix(*store, *arch));
+  spec->naming = std::make_unique<TableNaming>(
+      *arch->names, detectPrefix(*store, *arch), spec->ffn.gated);
   if (r.failed)
     return failure();
   // A vision checkpoint's heads: as its weights say (ViTModel has the

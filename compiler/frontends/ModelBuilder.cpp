@@ -44,10 +44,19 @@ struct StackInputs {
 Value layerStack(Context &c, Value x, const StackInputs &in, Stack s) {
   const ModelSpec &spec = c.spec;
   bool pre = spec.norm.placement == NormPlacement::Pre;
+  // Relative position biases (T5): computed once with the padding mask
+  // and shared by every layer's self-attention.
+  Value selfMask = in.selfMask;
+  if (spec.positions.kind == PositionKind::Relative)
+    selfMask = relativeBias(
+        c, x, s, in.cache ? in.cache->past : Value(),
+        in.cache ? spec.maxSeqLen
+                 : cast<RankedTensorType>(x.getType()).getDimSize(1),
+        in.selfMask);
   auto selfAttention = [&](Value h, int64_t l) {
     AttentionInputs a;
     a.query = a.keyValue = h;
-    a.padMask = in.selfMask;
+    a.padMask = selfMask;
     a.causal = in.causal;
     a.cache = in.cache;
     a.probs = in.selfProbs;

@@ -93,6 +93,8 @@ public:
     case Param::ExpertUpWeight:
     case Param::ExpertDownWeight:
       break; // expertName
+    case Param::RelativeBiasTable:
+      return stack + "relative_attention_bias.weight";
     }
     return "<parameter " + std::to_string(int(p)) + " is per expert>";
   }

@@ -85,7 +85,7 @@ def hf(name, config, with_weights=True):
 
 gpt2 = dict(model_type="gpt2", n_embd=100, n_head=4, n_layer=1, vocab_size=50,
             n_positions=8)
-hf("hf-t5", dict(model_type="t5", d_model=64))
+hf("hf-bart", dict(model_type="bart", d_model=64))
 hf("hf-heads", dict(gpt2, n_head=3))
 hf("hf-activation", dict(gpt2, activation_function="mish"))
 hf("hf-no-weights", gpt2, with_weights=False)

@@ -32,7 +32,7 @@ enum class NormPlacement {
   Parallel ///< x + (attn(norm(x)) + ffn(norm(x))), one norm per layer (Phi)
 };
 enum class Activation { ReLU, GELU, GELUTanh, SiLU };
-enum class PositionKind { Sinusoidal, Learned, None, Rotary };
+enum class PositionKind { Sinusoidal, Learned, None, Rotary, Relative };
 
 /// Which stack of an encoder-decoder a parameter belongs to.
 enum class Stack { Encoder, Decoder };
@@ -97,6 +97,9 @@ enum class Param {
   ExpertGateWeight,
   ExpertUpWeight,
   ExpertDownWeight,
+  // T5: the relative position bias table [buckets, heads] of a stack's
+  // self-attention (stored with its first layer, shared by all).
+  RelativeBiasTable,
 };
 
 /// Names parameters as they are stored in the weights file, and says how they
@@ -156,6 +159,10 @@ struct PositionConfig {
   int64_t rotaryDim = 0;      ///< rotary: features rotated per head (0: all)
   double rotaryScaling = 1.0; ///< rotary: positions divided by it (linear)
   bool rotaryInterleaved = false; ///< rotary: adjacent pairs (GPT-J)
+  /// relative (T5): bucketed relative position biases added to every
+  /// self-attention's scores (bidirectional buckets in the encoder, causal
+  /// ones in the decoder).
+  int64_t relativeBuckets = 32, relativeMaxDistance = 128;
 };
 
 /// Multi-head attention with separate query and key/value head counts
@@ -170,6 +177,8 @@ struct AttentionConfig {
   /// Causal self-attention sees only the last `slidingWindow` positions
   /// (Mistral); 0: all of them.
   int64_t slidingWindow = 0;
+  /// Scores scaled by 1/sqrt(head_dim); T5 does not scale.
+  bool scaled = true;
 
   int64_t kvHeads() const { return numKVHeads ? numKVHeads : numHeads; }
 };
@@ -211,6 +220,9 @@ struct NormConfig {
 struct HeadConfig {
   bool tied = true;  ///< the token embedding's transpose
   bool bias = false; ///< an output bias (Phi)
+  /// The hidden states are multiplied by it before the head (T5 with a
+  /// tied head: d_model^-0.5).
+  double scale = 1.0;
 };
 
 /// An encoder of images (ViT): pixel_values [batch, channels, size, size]
