@@ -71,7 +71,7 @@ def weight_bytes(cfg, per):
     return per * (layers * (2 * d * d + 2 * d * kv + 3 * d * f) + v * d)
 
 
-def run_tfmc(art, vocab, threads):
+def run_tfmc(art, vocab, threads, prefill=PREFILL, repeats=2):
     """In a child process: prefill timings and greedy decode steps."""
     import tfmc_rt as rt
     m = rt.Model(art)
@@ -80,10 +80,10 @@ def run_tfmc(art, vocab, threads):
     rt.LIB.tfmc_generator_set_num_threads(g.h, threads)
     rng = np.random.default_rng(0)
     out = {}
-    for n in PREFILL:
+    for n in prefill:
         ids = rng.integers(3, vocab, size=n).tolist()
         best = float("inf")
-        for _ in range(2):
+        for _ in range(repeats):
             g.reset()
             t0 = time.perf_counter()
             g.append(ids)
@@ -91,7 +91,7 @@ def run_tfmc(art, vocab, threads):
         out["prefill%d_s" % n] = best
     prompt = rng.integers(3, vocab, size=PROMPT).tolist()
     best, tokens = float("inf"), None
-    for _ in range(2):
+    for _ in range(repeats):
         g.reset()
         g.append(prompt)
         toks = []
@@ -106,26 +106,28 @@ def run_tfmc(art, vocab, threads):
     return out
 
 
-def run_torch(folder, threads, prompt):
+def run_torch(folder, threads, prompt, cls="LlamaForCausalLM", prefill=PREFILL, repeats=2):
+    """transformers' `cls` at f32 (eager attention): prefill timings and
+    greedy decode steps with its KV cache."""
     import torch
-    from transformers import LlamaForCausalLM
+    import transformers
     torch.set_num_threads(threads)
-    model = LlamaForCausalLM.from_pretrained(folder, torch_dtype=torch.float32,
-                                             attn_implementation="eager").eval()
+    model = getattr(transformers, cls).from_pretrained(folder, torch_dtype=torch.float32,
+                                                       attn_implementation="eager").eval()
     vocab = model.config.vocab_size
     rng = np.random.default_rng(0)
     out = {}
     with torch.inference_mode():
-        for n in PREFILL:
+        for n in prefill:
             ids = torch.from_numpy(rng.integers(3, vocab, size=(1, n)))
             best = float("inf")
-            for _ in range(2):
+            for _ in range(repeats):
                 t0 = time.perf_counter()
                 model(ids, use_cache=True)
                 best = min(best, time.perf_counter() - t0)
             out["prefill%d_s" % n] = best
         best, tokens = float("inf"), None
-        for _ in range(2):
+        for _ in range(repeats):
             o = model(torch.tensor([prompt]), use_cache=True)
             past, nxt, toks = o.past_key_values, int(o.logits[0, -1].argmax()), []
             t0 = time.perf_counter()
@@ -139,12 +141,13 @@ def run_torch(folder, threads, prompt):
     return out
 
 
-def run_llama_cpp(folder, work, dtype, threads):
-    """pp128 / pp512 / tg32 tokens/s from llama-bench, or None."""
+def run_llama_cpp(folder, work, dtype, threads, prefill=PREFILL, steps=STEPS,
+                  name="tinyllama"):
+    """pp<n> (n in `prefill`) / tg<steps> tokens/s from llama-bench, or None."""
     bench = os.path.join(LLAMA_CPP, "build", "bin", "llama-bench")
     if not os.path.exists(bench):
         return None
-    gguf = os.path.join(work, "tinyllama-%s.gguf" % dtype)
+    gguf = os.path.join(work, "%s-%s.gguf" % (name, dtype))
     if not os.path.exists(gguf):
         # torch_compat: the converter's import-time tables name PyTorch 2.x
         # dtypes (bench/torch_compat/sitecustomize.py).
@@ -156,8 +159,8 @@ def run_llama_cpp(folder, work, dtype, threads):
         if r.returncode:
             print("llama.cpp conversion failed:\n" + r.stderr[-3000:], file=sys.stderr)
             return None
-    r = subprocess.run([bench, "-m", gguf, "-p", ",".join(map(str, PREFILL)),
-                        "-n", str(STEPS), "-t", str(threads), "-r", "2", "-o", "json"],
+    r = subprocess.run([bench, "-m", gguf, "-p", ",".join(map(str, prefill)),
+                        "-n", str(steps), "-t", str(threads), "-r", "2", "-o", "json"],
                        capture_output=True, text=True)
     if r.returncode:
         print("llama-bench failed:\n" + r.stderr[-3000:], file=sys.stderr)

@@ -8,17 +8,19 @@
 # compile times), the Python API's per-call overhead (vs ORT's and
 # OpenVINO's), GPT-2-small decode (vs PyTorch with its KV cache and vs the
 # bandwidth bound), a TinyLlama-shaped 1.1B Llama (prefill 128/512 and
-# decode at f32 and f16 vs PyTorch, llama.cpp and the bandwidth bound) --
+# decode at f32 and f16 vs PyTorch, llama.cpp and the bandwidth bound), a
+# Mixtral-shaped mixture of experts (prefill vs PyTorch, ONNX Runtime and
+# llama.cpp; decode vs the active-weight bandwidth bound) --
 # writes JSON to bench/results/ and regenerates docs/benchmarks.md with its
 # plots (bench/report.py). About 50 minutes on 2 cores (the Llama case 25).
 # THREADS=N to change the thread count; CASES="gemm attention e2e python
-# decode llama" to run a subset (the report uses the results present).
+# decode llama moe" to run a subset (the report uses the results present).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash bench/setup.sh
 BUILD=${TFMC_BUILD_DIR:-build}
 THREADS=${THREADS:-2}
-CASES=${CASES:-"gemm attention e2e python decode llama"}
+CASES=${CASES:-"gemm attention e2e python decode llama moe"}
 PY=bench/.venv/bin/python
 WORK=$(mktemp -d /tmp/tfmc-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -91,6 +93,12 @@ if has llama; then
   bash bench/setup_llamacpp.sh
   $PY bench/llama.py "$WORK/llama" --threads "$THREADS" --stream "$WORK/stream" \
     --json "$R/llama.json"
+fi
+if has moe; then
+  echo "== Mixtral-shaped mixture of experts: prefill and decode, f32"
+  bash bench/setup_llamacpp.sh
+  $PY bench/moe.py "$WORK/moe" --threads "$THREADS" --stream "$WORK/stream" \
+    --json "$R/moe.json"
 fi
 echo "== docs/benchmarks.md"
 $PY bench/report.py "$R" docs/benchmarks.md
