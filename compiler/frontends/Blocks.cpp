@@ -182,6 +182,19 @@ static Value rotary(Context &c, Value x, int64_t heads, Value past) {
   return ReshapeOp::create(c.b, c.loc, x.getType(), r);
 }
 
+std::pair<Value, Value> blocks::crossKeyValue(Context &c, Value memory, Stack s,
+                                              int64_t layer) {
+  const ModelSpec &spec = c.spec;
+  c.at(s, layer, "cross_attn");
+  int64_t d = spec.dModel;
+  int64_t dkv = spec.attention.kvHeads() * spec.headDim();
+  bool bias = spec.attention.bias;
+  return {c.project(memory, Param::CrossKWeight, Param::CrossKBias, bias, s,
+                    layer, dkv, d),
+          c.project(memory, Param::CrossVWeight, Param::CrossVBias, bias, s,
+                    layer, dkv, d)};
+}
+
 Value blocks::attention(Context &c, const AttentionInputs &in, Stack s,
                         int64_t layer) {
   const ModelSpec &spec = c.spec;
@@ -197,16 +210,23 @@ Value blocks::attention(Context &c, const AttentionInputs &in, Stack s,
     q = SliceOp::create(c.b, c.loc, qkv, 2, 0, dq);
     k = SliceOp::create(c.b, c.loc, qkv, 2, dq, dq + dkv);
     v = SliceOp::create(c.b, c.loc, qkv, 2, dq + dkv, dq + 2 * dkv);
+  } else if (in.cross) {
+    q = c.project(in.query, Param::CrossQWeight, Param::CrossQBias, bias, s,
+                  layer, dq, d);
+    if (in.key) {
+      k = in.key;
+      v = in.value;
+    } else {
+      std::tie(k, v) = crossKeyValue(c, in.keyValue, s, layer);
+      c.at(s, layer, "cross_attn");
+    }
   } else {
-    Param pq = in.cross ? Param::CrossQWeight : Param::SelfQWeight;
-    Param bq = in.cross ? Param::CrossQBias : Param::SelfQBias;
-    Param pk = in.cross ? Param::CrossKWeight : Param::SelfKWeight;
-    Param bk = in.cross ? Param::CrossKBias : Param::SelfKBias;
-    Param pv = in.cross ? Param::CrossVWeight : Param::SelfVWeight;
-    Param bv = in.cross ? Param::CrossVBias : Param::SelfVBias;
-    q = c.project(in.query, pq, bq, bias, s, layer, dq, d);
-    k = c.project(in.keyValue, pk, bk, bias, s, layer, dkv, d);
-    v = c.project(in.keyValue, pv, bv, bias, s, layer, dkv, d);
+    q = c.project(in.query, Param::SelfQWeight, Param::SelfQBias, bias, s,
+                  layer, dq, d);
+    k = c.project(in.keyValue, Param::SelfKWeight, Param::SelfKBias, bias, s,
+                  layer, dkv, d);
+    v = c.project(in.keyValue, Param::SelfVWeight, Param::SelfVBias, bias, s,
+                  layer, dkv, d);
   }
   Value past = in.cache ? in.cache->past : Value();
   if (spec.positions.kind == PositionKind::Rotary && !in.cross) {

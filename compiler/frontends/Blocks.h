@@ -84,6 +84,9 @@ struct AttentionInputs {
   Value padMask;         ///< additive [B, 1, 1, Sk] mask, or null
   bool causal = false;
   bool cross = false;
+  /// Cross-attention keys and values already projected from the memory
+  /// ([B, Sk, kv features]; crossKeyValue), or null: projected here.
+  Value key, value;
   KVCache *cache = nullptr; ///< self-attention of a generation entry
   /// Debug entries collect the attention probabilities here.
   SmallVectorImpl<Value> *probs = nullptr;
@@ -97,6 +100,10 @@ Value embeddings(Context &c, Value ids, Value tokenTypes, Stack s, Value past);
 Value positions(Context &c, Value ids, Stack s, Value past);
 /// layer_norm / rms_norm over the last dimension.
 Value norm(Context &c, Value x, Param w, Param bias, Stack s, int64_t layer);
+/// The cross-attention keys and values of layer `layer` from the encoder
+/// output `memory` [B, Sk, d].
+std::pair<Value, Value> crossKeyValue(Context &c, Value memory, Stack s,
+                                      int64_t layer);
 /// Multi-head (grouped-query) scaled dot-product attention with the
 /// output projection.
 Value attention(Context &c, const AttentionInputs &in, Stack s, int64_t layer);

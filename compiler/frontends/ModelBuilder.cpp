@@ -31,6 +31,9 @@ namespace {
 struct StackInputs {
   Value selfMask;           ///< additive padding mask of self-attention
   Value memory, memoryMask; ///< encoder output and its mask (cross-attention)
+  /// Per decoder layer: cross-attention keys and values computed once per
+  /// source (cross_kv), in place of `memory`.
+  SmallVector<Value> crossKeys, crossValues;
   bool causal = false;
   KVCache *cache = nullptr;
   SmallVectorImpl<Value> *selfProbs = nullptr, *crossProbs = nullptr;
@@ -84,12 +87,16 @@ Value layerStack(Context &c, Value x, const StackInputs &in, Stack s) {
     };
     sublayer("self_attn", Param::SelfNormWeight, Param::SelfNormBias,
              [&](Value h) { return selfAttention(h, l); });
-    if (in.memory)
+    if (in.memory || !in.crossKeys.empty())
       sublayer("cross_attn", Param::CrossNormWeight, Param::CrossNormBias,
                [&](Value h) {
                  AttentionInputs a;
                  a.query = h;
                  a.keyValue = in.memory;
+                 if (!in.crossKeys.empty()) {
+                   a.key = in.crossKeys[l];
+                   a.value = in.crossValues[l];
+                 }
                  a.padMask = in.memoryMask;
                  a.cross = true;
                  a.probs = in.crossProbs;
@@ -148,8 +155,12 @@ public:
   /// decode_attention.
   void decode(bool probs);
   /// The entries that generate one step at a time: prefill/decode
-  /// (decoder), decode_step (encoder-decoder).
+  /// (decoder), decode_step (encoder-decoder), which reads the
+  /// cross-attention keys and values cross_kv computed once per source.
   void generation(StringRef name, int64_t seq);
+  /// cross_kv (encoder-decoder): encoder_hidden_states [1, S, d] to every
+  /// decoder layer's cross-attention keys and values [1, S, kv features].
+  void crossKV();
 
 private:
   func::FuncOp begin(StringRef name, ArrayRef<IO> args, ArrayRef<IO> results);
@@ -228,9 +239,11 @@ void EntryBuilder::generation(StringRef name, int64_t seq) {
        seqDims(len, TFMC_DIM_SEQ, 2)},
       {TFMC_IO_PAST_LENGTH, c.b.getIndexType()}};
   if (encdec) {
-    args.push_back({TFMC_IO_ENCODER_HIDDEN_STATES,
-                    c.f32({1, ShapedType::kDynamic, d}),
-                    {"", TFMC_DIM_SRC_SEQ, ""}});
+    for (int64_t l = 0; l < layers; ++l)
+      for (StringRef kind : {"key", "value"})
+        args.push_back({(TFMC_IO_CROSS_KV_PREFIX + Twine(l) + "." + kind).str(),
+                        c.f32({1, ShapedType::kDynamic, dkv}),
+                        {"", TFMC_DIM_SRC_SEQ, ""}});
     if (spec.paddingMask)
       args.push_back({TFMC_IO_ATTENTION_MASK,
                       c.i64({1, ShapedType::kDynamic}),
@@ -265,9 +278,12 @@ void EntryBuilder::generation(StringRef name, int64_t seq) {
   in.causal = true;
   in.cache = &kv;
   if (encdec) {
-    in.memory = body.getArgument(2);
-    in.memoryMask =
-        paddingMask(c, spec.paddingMask ? body.getArgument(3) : Value());
+    for (int64_t l = 0; l < layers; ++l) {
+      in.crossKeys.push_back(body.getArgument(2 + 2 * l));
+      in.crossValues.push_back(body.getArgument(3 + 2 * l));
+    }
+    in.memoryMask = paddingMask(
+        c, spec.paddingMask ? body.getArgument(2 + 2 * layers) : Value());
   }
   x = layerStack(c, x, in, Stack::Decoder);
   // Only the last position predicts the next token.
@@ -282,6 +298,31 @@ void EntryBuilder::generation(StringRef name, int64_t seq) {
   for (int64_t l = 0; l < layers; ++l)
     returned.append({kv.newKeys[l], kv.newValues[l]});
   func::ReturnOp::create(c.b, spec.modelLoc, returned);
+}
+
+void EntryBuilder::crossKV() {
+  const ModelSpec &spec = c.spec;
+  int64_t layers = spec.decoder.layers;
+  int64_t dkv = spec.attention.kvHeads() * spec.headDim();
+  SmallVector<IO> results;
+  for (int64_t l = 0; l < layers; ++l)
+    for (StringRef kind : {"key", "value"})
+      results.push_back(
+          {(TFMC_IO_CROSS_KV_PREFIX + Twine(l) + "." + kind).str(),
+           c.f32({1, ShapedType::kDynamic, dkv}),
+           {"", TFMC_DIM_SRC_SEQ, ""}});
+  func::FuncOp fn = begin(TFMC_ENTRY_CROSS_KV,
+                          {{TFMC_IO_ENCODER_HIDDEN_STATES,
+                            c.f32({1, ShapedType::kDynamic, spec.dModel}),
+                            {"", TFMC_DIM_SRC_SEQ, ""}}},
+                          results);
+  Value memory = fn.getBody().front().getArgument(0);
+  SmallVector<Value> out;
+  for (int64_t l = 0; l < layers; ++l) {
+    auto [k, v] = crossKeyValue(c, memory, Stack::Decoder, l);
+    out.append({k, v});
+  }
+  func::ReturnOp::create(c.b, spec.modelLoc, out);
 }
 
 void EntryBuilder::vision() {
@@ -484,6 +525,7 @@ FailureOr<OwningOpRef<ModuleOp>> mlir::tfm::buildModel(MLIRContext *ctx,
     entries.encode();
     entries.decode(/*probs=*/false);
     // Generation: one target token at a time against the encoder output.
+    entries.crossKV();
     entries.generation(TFMC_ENTRY_DECODE_STEP, 1);
     if (spec.attentionEntries)
       entries.decode(/*probs=*/true);

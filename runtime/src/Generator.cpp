@@ -23,6 +23,7 @@ struct tfmc_generator {
   tfmc_session *prefill = nullptr; // decoder only (null for enc-dec)
   tfmc_session *step = nullptr;    // decode / decode_step
   tfmc_session *encode = nullptr;  // encoder-decoder only
+  tfmc_session *crossKV = nullptr; // its cross-attention K/V, once per source
   int64_t length = 0, capacity = 0, vocab = 0;
   bool encoded = false;
   const float *logits = nullptr;
@@ -32,6 +33,7 @@ struct tfmc_generator {
     tfmc_session_destroy(prefill);
     tfmc_session_destroy(step);
     tfmc_session_destroy(encode);
+    tfmc_session_destroy(crossKV);
   }
 };
 
@@ -58,6 +60,9 @@ extern "C" tfmc_status tfmc_generator_create(tfmc_model *model,
       return s;
     if (tfmc_status s = makeSession(model, TFMC_ENTRY_DECODE_STEP, &g->step))
       return s;
+    if (model->entry(TFMC_ENTRY_CROSS_KV))
+      if (tfmc_status s = makeSession(model, TFMC_ENTRY_CROSS_KV, &g->crossKV))
+        return s;
   } else {
     if (tfmc_status s = makeSession(model, TFMC_ENTRY_PREFILL, &g->prefill))
       return s;
@@ -84,7 +89,7 @@ extern "C" tfmc_status tfmc_generator_set_num_threads(tfmc_generator *g,
                                                       int32_t threads) {
   if (!g)
     return fail(TFMC_ERROR_INVALID_ARGUMENT, "null generator");
-  for (tfmc_session *s : {g->prefill, g->step, g->encode})
+  for (tfmc_session *s : {g->prefill, g->step, g->encode, g->crossKV})
     if (s)
       tfmc_session_set_num_threads(s, threads);
   return TFMC_OK;
@@ -140,10 +145,29 @@ extern "C" tfmc_status tfmc_generator_encode(tfmc_generator *g,
   if (tfmc_status s =
           tfmc_session_get_output(g->encode, TFMC_IO_ENCODER_HIDDEN_STATES, &h))
     return s;
-  if (tfmc_status s =
-          tfmc_session_set_input(g->step, TFMC_IO_ENCODER_HIDDEN_STATES,
-                                 h.dtype, h.rank, h.shape, h.data))
+  if (g->crossKV) {
+    // Every layer's cross-attention keys and values, once per source: the
+    // steps read them instead of projecting the encoder states again.
+    if (tfmc_status s =
+            tfmc_session_set_input(g->crossKV, TFMC_IO_ENCODER_HIDDEN_STATES,
+                                   h.dtype, h.rank, h.shape, h.data))
+      return s;
+    if (tfmc_status s = tfmc_session_run(g->crossKV))
+      return s;
+    for (const TensorSpec &t : g->crossKV->entry->outputs) {
+      tfmc_tensor_view kv;
+      if (tfmc_status s =
+              tfmc_session_get_output(g->crossKV, t.name.c_str(), &kv))
+        return s;
+      if (tfmc_status s = tfmc_session_set_input(
+              g->step, t.name.c_str(), kv.dtype, kv.rank, kv.shape, kv.data))
+        return s;
+    }
+  } else if (tfmc_status s =
+                 tfmc_session_set_input(g->step, TFMC_IO_ENCODER_HIDDEN_STATES,
+                                        h.dtype, h.rank, h.shape, h.data)) {
     return s;
+  }
   if (masked)
     if (tfmc_status s = setIds(g->step, TFMC_IO_ATTENTION_MASK, ones.data(), n))
       return s;

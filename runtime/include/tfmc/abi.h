@@ -31,6 +31,9 @@
 #define TFMC_ENTRY_DECODE_ATTENTION "decode_attention"
 #define TFMC_ENTRY_ENCODE "encode"           /* encoder-decoder */
 #define TFMC_ENTRY_DECODE_STEP "decode_step" /* encoder-decoder */
+/* encoder-decoder: the cross-attention keys and values of an encoded
+ * source, computed once and read by every decode_step. */
+#define TFMC_ENTRY_CROSS_KV "cross_kv"
 
 /* Entry tensors. */
 #define TFMC_IO_INPUT_IDS "input_ids"
@@ -43,6 +46,9 @@
 #define TFMC_IO_LAST_HIDDEN_STATE "last_hidden_state"
 /* State: TFMC_IO_KV_PREFIX "<layer>.key" / ".value". */
 #define TFMC_IO_KV_PREFIX "past_key_values."
+/* cross_kv outputs, decode_step inputs: TFMC_IO_CROSS_KV_PREFIX
+ * "<layer>.key" / ".value", [1, source length, kv features]. */
+#define TFMC_IO_CROSS_KV_PREFIX "cross_key_values."
 /* Debug entries: "<prefix>.<layer>". */
 #define TFMC_IO_ATTENTION_PREFIX "attention"
 #define TFMC_IO_SELF_ATTENTION_PREFIX "self_attention"
