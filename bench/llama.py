@@ -56,12 +56,17 @@ def make_folder(folder, layers):
     model = LlamaForCausalLM(cfg).eval()
     os.makedirs(folder, exist_ok=True)
     model.half().save_pretrained(folder, safe_serialization=True)
+    save_tokenizer(folder, doc)
+    return folder
+
+
+def save_tokenizer(folder, doc):
+    """tokenizer.json and the tokenizer_config.json the GGUF converter reads."""
     with open(os.path.join(folder, "tokenizer.json"), "w") as f:
         json.dump(doc, f, ensure_ascii=False)
     with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
         json.dump({"tokenizer_class": "LlamaTokenizerFast", "bos_token": "<s>",
                    "eos_token": "</s>", "unk_token": "<unk>"}, f)
-    return folder
 
 
 def weight_bytes(cfg, per):

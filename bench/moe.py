@@ -69,11 +69,7 @@ def make_folder(folder, layers):
             if name.endswith("block_sparse_moe.gate.weight"):
                 p.normal_(0.0, 0.2)
     model.save_pretrained(folder, safe_serialization=True)
-    with open(os.path.join(folder, "tokenizer.json"), "w") as f:
-        json.dump(doc, f, ensure_ascii=False)
-    with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
-        json.dump({"tokenizer_class": "LlamaTokenizerFast", "bos_token": "<s>",
-                   "eos_token": "</s>", "unk_token": "<unk>"}, f)
+    llama.save_tokenizer(folder, doc)
     return folder
 
 
