@@ -883,7 +883,8 @@ const Architecture kArchitectures[] = {
      TFMC_TOKENIZER_HF_JSON, false},
     {"mixtral", configureMixtral, &kMixtralMap, kLlamaPrefixes,
      "num_attention_heads", TFMC_TOKENIZER_HF_JSON, false},
-    {"t5", configureT5, &kT5Map, kT5Prefixes, "num_heads", nullptr, false},
+    {"t5", configureT5, &kT5Map, kT5Prefixes, "num_heads",
+     TFMC_TOKENIZER_HF_JSON, false},
     {"vit", configureViT, &kViTMap, kViTPrefixes, "num_attention_heads",
      nullptr, false, Param::PatchWeight},
 };

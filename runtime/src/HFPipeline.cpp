@@ -719,9 +719,11 @@ std::unique_ptr<Normalizer> tfmc::rt::hf::makeNormalizer(const json &node,
   std::string type;
   if (!f.type(type,
               {"Sequence", "Prepend", "Replace", "NFC", "NFD", "NFKC", "NFKD",
-               "Lowercase", "Strip", "StripAccents"},
+               "Lowercase", "Strip", "StripAccents", "Precompiled"},
               "normalizer"))
     return nullptr;
+  if (type == "Precompiled")
+    return makePrecompiledNormalizer(node, path, error);
   if (type == "Sequence") {
     auto seq = std::make_unique<SequenceNormalizer>();
     const json *parts = f.find("normalizers");

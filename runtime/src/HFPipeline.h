@@ -3,10 +3,11 @@
 // Part of tfmc. Hugging Face `tokenizers` runs text through a pipeline that
 // tokenizer.json spells out: added tokens are cut out, the rest is
 // normalized, pre-tokenized (split into words), each word is run through
-// the model (BPE), and a post-processor frames the ids. Decoding runs the
-// tokens through a chain of decoders. This header is the pipeline's pieces,
-// each built from its JSON node and reproducing the Rust implementation's
-// behaviour; HFTokenizer.cpp is the BPE model and the driver.
+// the model (BPE or Unigram), and a post-processor frames the ids. Decoding
+// runs the tokens through a chain of decoders. This header is the pipeline's
+// pieces, each built from its JSON node and reproducing the Rust
+// implementation's behaviour; HFBPE.cpp and HFUnigram.cpp are the models,
+// HFPrecompiled.cpp SentencePiece's normalizer, HFTokenizer.cpp the driver.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace tfmc::rt::hf {
@@ -67,6 +69,25 @@ public:
   virtual bool joinsByteTokens() const { return false; }
 };
 
+/// tokenizer.json's "model": the vocabulary, and how one pre-tokenized
+/// word becomes ids (BPE merges, or Unigram's best segmentation).
+class Model {
+public:
+  virtual ~Model() = default;
+  /// Appends the ids of `word` (non-empty); false with `error` set when it
+  /// cannot be encoded (a character no token covers and no unk token).
+  virtual bool encodeWord(const std::string &word, std::vector<int64_t> &ids,
+                          std::string &error) const = 0;
+
+  std::unordered_map<std::string, int64_t> vocab; ///< every token's id
+  int64_t unkId = -1;
+  int64_t byteIds[256]; ///< <0xXX>'s id, or -1
+
+protected:
+  /// Fills byteIds from vocab.
+  void findByteTokens();
+};
+
 /// Where a node sits in tokenizer.json ("pre_tokenizer.pretokenizers[1]"),
 /// for error messages.
 using JsonPath = std::string;
@@ -81,6 +102,15 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const nlohmann::json &node,
                                                std::string &error);
 std::unique_ptr<Decoder> makeDecoder(const nlohmann::json &node,
                                      const JsonPath &path, std::string &error);
+/// The models (HFBPE.cpp, HFUnigram.cpp); errors name "model.<key>".
+std::unique_ptr<Model> makeBPEModel(const nlohmann::json &node,
+                                    std::string &error);
+std::unique_ptr<Model> makeUnigramModel(const nlohmann::json &node,
+                                        std::string &error);
+/// SentencePiece's compiled normalization rules (HFPrecompiled.cpp).
+std::unique_ptr<Normalizer>
+makePrecompiledNormalizer(const nlohmann::json &node, const JsonPath &path,
+                          std::string &error);
 
 /// GPT-2's reversible map from bytes to printable code points (UTF-8 of
 /// each byte's character; and back), shared by the byte-level tokenizers.

@@ -1,20 +1,20 @@
-//===- HFTokenizer.cpp - Hugging Face tokenizer.json (BPE) ----------------===//
+//===- HFTokenizer.cpp - Hugging Face tokenizer.json ----------------------===//
 //
-// Part of tfmc. The tokenizer of Llama, Mistral, Qwen2, Gemma and Phi
+// Part of tfmc. The tokenizer of Llama, Mistral, Qwen2, Gemma, Phi and T5
 // checkpoints: tokenizer.json's added tokens, normalizer, pre-tokenizer,
-// BPE model (merge ranks, unk and fuse_unk, byte fallback to <0xXX>,
-// continuing-subword prefix, end-of-word suffix, ignore_merges) and
-// post-processor for encoding; its decoder chain for decoding. Both the
-// byte-level style (Qwen2, Llama 3: ByteLevel pre-tokenizer and decoder)
-// and the SentencePiece style (Llama 2, Mistral, Gemma: "▁" for spaces,
-// byte fallback) are tokenizer.json files of this one shape.
+// model (BPE: HFBPE.cpp; Unigram: HFUnigram.cpp) and post-processor for
+// encoding; its decoder chain for decoding. The byte-level style (Qwen2,
+// Llama 3: ByteLevel pre-tokenizer and decoder), the SentencePiece BPE
+// style (Llama 2, Mistral, Gemma: "▁" for spaces, byte fallback) and
+// SentencePiece Unigram (T5: Precompiled normalizer, Metaspace) are
+// tokenizer.json files of this one shape.
 //
 // Encoding follows `tokenizers`: added tokens without normalization are
 // cut out of the raw text (leftmost-longest), each remaining split is
 // normalized, normalized added tokens are cut out of that, the pre-
-// tokenizer splits words, and each word is merged by rank (lowest first,
-// leftmost among equals). "truncation" and "padding" are not applied: the
-// runtime takes whole texts and checks their length against the model.
+// tokenizer splits words, and the model encodes each word. "truncation" and
+// "padding" are not applied: the runtime takes whole texts and checks their
+// length against the model.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,7 +24,6 @@
 #include <nlohmann/json.hpp>
 
 #include <mutex>
-#include <queue>
 
 using namespace tfmc::rt;
 using namespace tfmc::rt::hf;
@@ -46,6 +45,7 @@ public:
   bool decode(const std::vector<int64_t> &ids, bool skipSpecial,
               std::string &text, std::string &error) const override;
   std::vector<int64_t> promptPrefix() const override { return framePrefix; }
+  bool framesSource() const override { return true; }
   size_t stablePrefix(const std::vector<int64_t> &ids) const override {
     // ByteFallback decodes a run of <0xXX> tokens as one: the run at the
     // end may still change.
@@ -59,22 +59,18 @@ public:
   }
 
 private:
-  bool loadModel(const json &model, std::string &error);
+  bool loadModel(const json &node, std::string &error);
   bool loadAdded(const json &added, std::string &error);
   bool loadPostProcessor(const json &node, const JsonPath &path,
                          std::string &error);
   /// Cuts the added tokens of one kind (normalized or not) out of pieces.
   void splitAdded(Pieces &pieces, bool normalized) const;
-  void encodeWord(const std::string &word, std::vector<int64_t> &ids) const;
+  /// The model's ids for one word, through a cache of frequent words.
+  bool encodeWord(const std::string &word, std::vector<int64_t> &ids,
+                  std::string &error) const;
 
-  // The BPE model.
-  std::unordered_map<std::string, int64_t> vocab;
-  std::unordered_map<uint64_t, std::pair<int, int64_t>> merges; // -> rank, id
-  int64_t unkId = -1;
-  bool fuseUnk = false, byteFallback = false, ignoreMerges = false;
-  std::string prefix, suffix;  // continuing_subword_prefix, end_of_word_suffix
-  int64_t byteIds[256];        // <0xXX>, or -1
-  std::vector<bool> byteToken; // by id: one of byteIds
+  std::unique_ptr<Model> model;
+  std::vector<bool> byteToken; // by id: one of the model's <0xXX> tokens
 
   std::vector<AddedToken> added;
   std::vector<std::string> normalizedContent; ///< parallel to `added`
@@ -86,10 +82,6 @@ private:
   mutable std::mutex cacheMutex;
   mutable std::unordered_map<std::string, std::vector<int64_t>> cache;
 };
-
-uint64_t pairKey(int64_t a, int64_t b) {
-  return (static_cast<uint64_t>(a) << 32) | static_cast<uint64_t>(b);
-}
 
 bool HFTokenizer::load(const FileSource &files, std::string &error) {
   const std::string file = files.path("tokenizer.json");
@@ -130,14 +122,14 @@ bool HFTokenizer::load(const FileSource &files, std::string &error) {
 
   // The vocabulary by id: the model's, then added tokens past it.
   int64_t size = 0;
-  for (auto &[t, id] : vocab)
+  for (auto &[t, id] : model->vocab)
     size = std::max(size, id + 1);
   for (const AddedToken &t : added)
     size = std::max(size, t.id + 1);
   idToToken.assign(size, std::string());
   isSpecial.assign(size, false);
   std::vector<bool> seen(size, false);
-  for (auto &[t, id] : vocab) {
+  for (auto &[t, id] : model->vocab) {
     idToToken[id] = t;
     seen[id] = true;
   }
@@ -152,7 +144,7 @@ bool HFTokenizer::load(const FileSource &files, std::string &error) {
     isSpecial[t.id] = t.special;
   }
   byteToken.assign(size, false);
-  for (int64_t id : byteIds)
+  for (int64_t id : model->byteIds)
     if (id >= 0)
       byteToken[id] = true;
   for (int64_t id = 0; id < size; ++id)
@@ -162,8 +154,8 @@ bool HFTokenizer::load(const FileSource &files, std::string &error) {
 
   // Roles: BOS is what the post-processor puts first; the rest by the
   // names these families use (config.json's ids take precedence).
-  if (unkId >= 0)
-    specials["unk"] = unkId;
+  if (model->unkId >= 0)
+    specials["unk"] = model->unkId;
   if (!framePrefix.empty())
     specials["bos"] = framePrefix.front();
   auto byName = [&](const char *role,
@@ -176,6 +168,13 @@ bool HFTokenizer::load(const FileSource &files, std::string &error) {
           specials[role] = t.id;
           return;
         }
+    // A converted SentencePiece vocabulary may list its control pieces
+    // only in the model (transformers adds them when it loads the file).
+    for (const char *n : names)
+      if (auto it = model->vocab.find(n); it != model->vocab.end()) {
+        specials[role] = it->second;
+        return;
+      }
   };
   byName("bos", {"<s>", "<bos>", "<|begin_of_text|>", "<|startoftext|>"});
   byName("eos", {"</s>", "<eos>", "<|endoftext|>", "<|end_of_text|>"});
@@ -183,107 +182,18 @@ bool HFTokenizer::load(const FileSource &files, std::string &error) {
   return true;
 }
 
-bool HFTokenizer::loadModel(const json &model, std::string &error) {
-  auto fail = [&](const std::string &key, const std::string &what) {
-    error = "model" + (key.empty() ? "" : "." + key) + ": " + what;
-    return false;
-  };
-  if (!model.is_object())
-    return fail("", "expected an object");
-  std::string type = model.value("type", std::string());
-  if (type != "BPE")
-    return fail("type", "unsupported model '" + type +
-                            "' (tfmc reads BPE tokenizer.json files)");
-  auto optString = [&](const char *key, std::string &out) {
-    auto it = model.find(key);
-    if (it == model.end() || it->is_null())
-      return true;
-    if (!it->is_string())
-      return fail(key, "expected a string or null");
-    out = it->get<std::string>();
-    return true;
-  };
-  auto optBool = [&](const char *key, bool &out) {
-    auto it = model.find(key);
-    if (it == model.end() || it->is_null())
-      return true;
-    if (!it->is_boolean())
-      return fail(key, "expected true or false");
-    out = it->get<bool>();
-    return true;
-  };
-  std::string unk;
-  if (!optString("unk_token", unk) ||
-      !optString("continuing_subword_prefix", prefix) ||
-      !optString("end_of_word_suffix", suffix) ||
-      !optBool("fuse_unk", fuseUnk) ||
-      !optBool("byte_fallback", byteFallback) ||
-      !optBool("ignore_merges", ignoreMerges))
-    return false;
-  if (auto it = model.find("dropout");
-      it != model.end() && !it->is_null() &&
-      !(it->is_number() && it->get<double>() == 0.0))
-    return fail("dropout", "BPE dropout samples tokenizations at random; "
-                           "tfmc encodes deterministically (set it to null)");
-
-  auto v = model.find("vocab");
-  if (v == model.end() || !v->is_object() || v->empty())
-    return fail("vocab", "expected a non-empty object mapping tokens to ids");
-  for (auto it = v->begin(); it != v->end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
-        it.value().get<int64_t>() >= (int64_t(1) << 31))
-      return fail("vocab", "token '" + it.key() + "' has id " +
-                               it.value().dump() + "; expected an id >= 0");
-    vocab[it.key()] = it.value().get<int64_t>();
-  }
-  if (!unk.empty()) {
-    auto it = vocab.find(unk);
-    if (it == vocab.end())
-      return fail("unk_token", "'" + unk + "' is not in model.vocab");
-    unkId = it->second;
-  }
-  for (int b = 0; b < 256; ++b) {
-    char name[8];
-    std::snprintf(name, sizeof(name), "<0x%02X>", b);
-    auto it = vocab.find(name);
-    byteIds[b] = it == vocab.end() ? -1 : it->second;
-  }
-
-  auto m = model.find("merges");
-  if (m == model.end() || !m->is_array())
-    return fail("merges", "expected an array");
-  for (size_t i = 0; i < m->size(); ++i) {
-    const json &e = (*m)[i];
-    std::string left, right;
-    if (e.is_string()) {
-      std::string s = e.get<std::string>();
-      size_t space = s.find(' ');
-      if (space == std::string::npos ||
-          s.find(' ', space + 1) != std::string::npos)
-        return fail("merges[" + std::to_string(i) + "]",
-                    "expected two tokens separated by one space, got '" + s +
-                        "'");
-      left = s.substr(0, space);
-      right = s.substr(space + 1);
-    } else if (e.is_array() && e.size() == 2 && e[0].is_string() &&
-               e[1].is_string()) {
-      left = e[0].get<std::string>();
-      right = e[1].get<std::string>();
-    } else {
-      return fail("merges[" + std::to_string(i) + "]",
-                  "expected \"left right\" or [\"left\", \"right\"]");
-    }
-    std::string joined = left + (right.compare(0, prefix.size(), prefix) == 0
-                                     ? right.substr(prefix.size())
-                                     : right);
-    for (const std::string &t : {left, right, joined})
-      if (!vocab.count(t))
-        return fail("merges[" + std::to_string(i) + "]",
-                    "'" + t + "' is not in model.vocab");
-    merges.emplace(pairKey(vocab[left], vocab[right]),
-                   std::make_pair(static_cast<int>(i), vocab[joined]));
-  }
-  return true;
+bool HFTokenizer::loadModel(const json &node, std::string &error) {
+  std::string type = node.is_object() ? node.value("type", std::string()) : "";
+  if (type == "BPE")
+    model = makeBPEModel(node, error);
+  else if (type == "Unigram")
+    model = makeUnigramModel(node, error);
+  else if (!node.is_object())
+    error = "model: expected an object";
+  else
+    error = "model.type: unsupported model '" + type +
+            "' (tfmc reads BPE and Unigram tokenizer.json files)";
+  return model != nullptr;
 }
 
 bool HFTokenizer::loadAdded(const json &list, std::string &error) {
@@ -397,11 +307,19 @@ bool HFTokenizer::loadPostProcessor(const json &node, const JsonPath &path,
 bool wordChar(char32_t c) { return isLetter(c) || isNumber(c) || c == U'_'; }
 
 void HFTokenizer::splitAdded(Pieces &pieces, bool normalized) const {
-  std::vector<size_t> which;
+  // The candidates by their first byte (T5 has 100 sentinels).
+  std::vector<size_t> which[256];
+  bool any = false;
   for (size_t i = 0; i < added.size(); ++i)
-    if (added[i].normalized == normalized)
-      which.push_back(i);
-  if (which.empty())
+    if (added[i].normalized == normalized) {
+      const std::string &c =
+          normalized ? normalizedContent[i] : added[i].content;
+      if (!c.empty()) {
+        which[static_cast<unsigned char>(c[0])].push_back(i);
+        any = true;
+      }
+    }
+  if (!any)
     return;
   Pieces out;
   for (Piece &p : pieces) {
@@ -435,7 +353,7 @@ void HFTokenizer::splitAdded(Pieces &pieces, bool normalized) const {
       // Leftmost-longest among the candidates.
       const AddedToken *best = nullptr;
       size_t bestLen = 0;
-      for (size_t k : which) {
+      for (size_t k : which[static_cast<unsigned char>(s[i])]) {
         const std::string &c =
             normalized ? normalizedContent[k] : added[k].content;
         if (c.size() > bestLen && s.compare(i, c.size(), c) == 0) {
@@ -475,101 +393,22 @@ void HFTokenizer::splitAdded(Pieces &pieces, bool normalized) const {
   pieces.swap(out);
 }
 
-void HFTokenizer::encodeWord(const std::string &word,
-                             std::vector<int64_t> &ids) const {
-  if (ignoreMerges)
-    if (auto it = vocab.find(word); it != vocab.end()) {
-      ids.push_back(it->second);
-      return;
-    }
+bool HFTokenizer::encodeWord(const std::string &word, std::vector<int64_t> &ids,
+                             std::string &error) const {
   {
     std::lock_guard<std::mutex> lock(cacheMutex);
     if (auto it = cache.find(word); it != cache.end()) {
       ids.insert(ids.end(), it->second.begin(), it->second.end());
-      return;
+      return true;
     }
   }
-  // Initial symbols: characters (with the subword prefix and word suffix),
-  // else their bytes, else <unk> (fused when asked).
-  std::vector<int64_t> sym;
-  std::vector<char32_t> cp;
-  size_t bad;
-  decodeUtf8(word, cp, bad);
-  int64_t pendingUnk = -1;
-  for (size_t i = 0; i < cp.size(); ++i) {
-    std::string ch;
-    appendUtf8(ch, cp[i]);
-    std::string s =
-        (i > 0 ? prefix : "") + ch + (i + 1 == cp.size() ? suffix : "");
-    if (auto it = vocab.find(s); it != vocab.end()) {
-      if (pendingUnk >= 0)
-        sym.push_back(pendingUnk);
-      pendingUnk = -1;
-      sym.push_back(it->second);
-      continue;
-    }
-    if (byteFallback) {
-      bool all = true;
-      for (unsigned char b : ch)
-        all &= byteIds[b] >= 0;
-      if (all) {
-        for (unsigned char b : ch)
-          sym.push_back(byteIds[b]);
-        continue;
-      }
-    }
-    if (unkId >= 0) {
-      if (pendingUnk >= 0 && !fuseUnk)
-        sym.push_back(pendingUnk);
-      pendingUnk = unkId;
-    }
-    // Without an unk token the character is dropped, as in `tokenizers`.
-  }
-  if (pendingUnk >= 0)
-    sym.push_back(pendingUnk);
-
-  // Merges: lowest rank first, leftmost among equal ranks; symbols are a
-  // linked list so each merge is O(log n).
-  size_t n = sym.size();
-  std::vector<long> prev(n), next(n);
-  for (size_t i = 0; i < n; ++i) {
-    prev[i] = static_cast<long>(i) - 1;
-    next[i] = i + 1 < n ? static_cast<long>(i + 1) : -1;
-  }
-  using Entry = std::tuple<int, long, int64_t, int64_t,
-                           int64_t>; // rank, pos, left, right, new
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
-  auto push = [&](long i) {
-    if (i < 0 || next[i] < 0)
-      return;
-    auto it = merges.find(pairKey(sym[i], sym[next[i]]));
-    if (it != merges.end())
-      heap.push({it->second.first, i, sym[i], sym[next[i]], it->second.second});
-  };
-  for (size_t i = 0; i + 1 < n; ++i)
-    push(static_cast<long>(i));
-  std::vector<bool> dead(n, false);
-  while (!heap.empty()) {
-    auto [rank, i, l, r, merged] = heap.top();
-    heap.pop();
-    if (dead[i] || next[i] < 0 || sym[i] != l || sym[next[i]] != r)
-      continue; // stale
-    long j = next[i];
-    sym[i] = merged;
-    dead[j] = true;
-    next[i] = next[j];
-    if (next[j] >= 0)
-      prev[next[j]] = i;
-    push(prev[i]);
-    push(i);
-  }
-  std::vector<int64_t> out;
-  for (long i = n ? 0 : -1; i >= 0; i = next[i])
-    out.push_back(sym[i]);
-  ids.insert(ids.end(), out.begin(), out.end());
+  size_t from = ids.size();
+  if (!model->encodeWord(word, ids, error))
+    return false;
   std::lock_guard<std::mutex> lock(cacheMutex);
   if (cache.size() < 100000 && word.size() < 256)
-    cache.emplace(word, std::move(out));
+    cache.emplace(word, std::vector<int64_t>(ids.begin() + from, ids.end()));
+  return true;
 }
 
 bool HFTokenizer::encode(const std::string &text, bool addSpecial,
@@ -601,7 +440,8 @@ bool HFTokenizer::encode(const std::string &text, bool addSpecial,
     if (p.addedId >= 0)
       ids.push_back(p.addedId);
     else if (!p.text.empty())
-      encodeWord(p.text, ids);
+      if (!encodeWord(p.text, ids, error))
+        return false;
   }
   if (addSpecial)
     ids.insert(ids.end(), frameSuffix.begin(), frameSuffix.end());

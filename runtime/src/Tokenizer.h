@@ -2,9 +2,10 @@
 //
 // Part of tfmc. Four tokenizers, each reproducing Hugging Face `tokenizers`:
 // character-level (our demo models), GPT-2 byte-level BPE (vocab.json +
-// merges.txt), BERT WordPiece (vocab.txt) and tokenizer.json's BPE
-// pipelines (Llama, Mistral, Qwen2, Gemma, Phi). Unicode properties come from
-// ICU. Errors are messages naming the file and line or the text position.
+// merges.txt), BERT WordPiece (vocab.txt) and tokenizer.json's BPE and
+// Unigram pipelines (Llama, Mistral, Qwen2, Gemma, Phi; T5). Unicode properties
+// come from ICU. Errors are messages naming the file and line or the text
+// position.
 //
 //===----------------------------------------------------------------------===//
 
@@ -60,6 +61,9 @@ public:
   size_t vocabSize() const { return idToToken.size(); }
   /// The ids a prompt for a decoder to continue starts with (Llama's <s>).
   virtual std::vector<int64_t> promptPrefix() const { return {}; }
+  /// Whether an encoder-decoder's source gets the framing (tokenizer.json's
+  /// post-processor, as HF's tokenizer(text) applies it).
+  virtual bool framesSource() const { return false; }
   /// How many leading `ids` decode to text no later id can change.
   virtual size_t stablePrefix(const std::vector<int64_t> &ids) const {
     return ids.size();

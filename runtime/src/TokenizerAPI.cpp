@@ -61,14 +61,16 @@ extern "C" tfmc_status tfmc_tokenizer_encode(const tfmc_tokenizer *tok,
                                              size_t *count) {
   if (!tok || (!text && length) || !ids || !count)
     return fail(TFMC_ERROR_INVALID_ARGUMENT, "tfmc_tokenizer_encode: null");
-  if (addSpecial < TFMC_ENCODE_PLAIN || addSpecial > TFMC_ENCODE_PROMPT)
+  if (addSpecial < TFMC_ENCODE_PLAIN || addSpecial > TFMC_ENCODE_SOURCE)
     return fail(TFMC_ERROR_INVALID_ARGUMENT,
                 "tfmc_tokenizer_encode: add_special must be one of "
-                "TFMC_ENCODE_PLAIN, _FRAMED, _PROMPT");
+                "TFMC_ENCODE_PLAIN, _FRAMED, _PROMPT, _SOURCE");
   std::vector<int64_t> out;
   std::string error;
-  if (!tok->impl->encode(std::string(text ? text : "", length),
-                         addSpecial == TFMC_ENCODE_FRAMED, out, error))
+  bool framed = addSpecial == TFMC_ENCODE_FRAMED ||
+                (addSpecial == TFMC_ENCODE_SOURCE && tok->impl->framesSource());
+  if (!tok->impl->encode(std::string(text ? text : "", length), framed, out,
+                         error))
     return fail(TFMC_ERROR_INVALID_ARGUMENT, error);
   if (addSpecial == TFMC_ENCODE_PROMPT) {
     std::vector<int64_t> prefix = tok->impl->promptPrefix();

@@ -14,18 +14,25 @@ compiled by tfmc and compared with T5ForConditionalGeneration at fp32 atol
   untied lm_head (t5-gated, "gated-gelu" as flan-T5);
 * decode_step: encode once, then one target token at a time to 30, every
   step's logits equal to the full decoder's;
-* greedy generation from decoder_start_token_id equal to generate().
+* greedy generation from decoder_start_token_id equal to generate();
+* (t5) the folder's tokenizer.json -- a T5 SentencePiece Unigram vocabulary
+  trained on the fortunes text, as transformers writes it -- read at compile
+  time: `tfmc-run --prompt` encodes the source with its </s>, generates to
+  </s> or 24 tokens, and both ids and text equal generate() and decode.
 
 usage: check_t5.py WORKDIR t5|t5-gated
 """
+import json
 import os
+import subprocess
 import sys
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tfmc_run import compare, compile_model, run  # noqa: E402
+from tfmc_ref import read_fortunes, train_t5_tokenizer  # noqa: E402
+from tfmc_run import check_stderr, compare, compile_model, run, tool  # noqa: E402
 from transformers import T5Config, T5ForConditionalGeneration  # noqa: E402
 import tfmc_rt  # noqa: E402
 
@@ -53,6 +60,9 @@ with torch.no_grad():
             p.normal_(0.0, 0.1)
 folder = os.path.join(work, which)
 model.save_pretrained(folder, safe_serialization=True)
+if which == "t5":
+    with open(os.path.join(folder, "tokenizer.json"), "w") as f:
+        json.dump(train_t5_tokenizer(work, V, read_fortunes()), f, ensure_ascii=False)
 t = torch.from_numpy
 rng = np.random.default_rng(4)
 src = rng.integers(2, V, size=(B, S), dtype=np.int64)
@@ -106,4 +116,32 @@ print("%s greedy generation: %d tokens %s generate() %s" %
       (which, len(got), "equal" if ok else "differ from", "OK" if ok else "FAIL"))
 if not ok:
     sys.exit("got %s\nwant %s" % (got, ref_ids))
+
+if which == "t5":
+    from tokenizers import Tokenizer
+    hf_tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+    prompt = "translate English to German: Lucky 42, café — naïve ＦＵＬＬ"
+    pids = hf_tok.encode(prompt).ids
+    model.generation_config.eos_token_id = 1
+    with torch.no_grad():
+        want = model.generate(t(np.array([pids])), do_sample=False, max_new_tokens=24,
+                              decoder_start_token_id=0)[0, 1:].tolist()
+    if want and want[-1] == 1:
+        want = want[:-1]  # tfmc-run stops at </s> without printing it
+    r = subprocess.run([tool("tfmc-run"), gen_art, "--prompt", prompt, "--max-new-tokens",
+                        "24", "--show-ids"], capture_output=True)
+    if r.returncode != 0:
+        sys.exit("tfmc-run --prompt failed:\n" + r.stderr.decode())
+    check_stderr("tfmc-run --prompt", r.stderr.decode())
+    text, _, id_line = r.stdout.decode("utf-8").rpartition("\nids:")
+    got_ids = [i for i in map(int, id_line.split()) if i != 1]
+    ref_text = hf_tok.decode(got_ids, skip_special_tokens=True)
+    ok = got_ids == want and text == ref_text
+    print("t5 --prompt: source of %d tokens (ends in </s>: %s), %d greedy tokens %s generate(), "
+          "text %s %s" % (len(pids), pids[-1] == 1, len(got_ids),
+                          "equal" if got_ids == want else "differ from",
+                          "equals the decode" if text == ref_text else "differs",
+                          "OK" if ok else "FAIL"))
+    if not ok:
+        sys.exit("ids %s\nwant %s\ntext %r\nwant %r" % (got_ids, want, text, ref_text))
 print("OK")

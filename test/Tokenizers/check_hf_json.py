@@ -219,8 +219,8 @@ def expect_error(what, doc_or_text, *needles):
 base = VARIANTS["sp-llama2"]
 expect_error("missing file", None, "tokenizer.json", "cannot open")
 expect_error("not json", json.dumps(base)[:5000], "tokenizer.json", "not valid JSON")
-expect_error("unigram model", variant(base, model={"type": "Unigram"}),
-             "tokenizer.json", "model.type", "Unigram")
+expect_error("wordlevel model", variant(base, model={"type": "WordLevel"}),
+             "tokenizer.json", "model.type", "WordLevel")
 expect_error("dropout", variant(base, model={"dropout": 0.1}), "model.dropout")
 m = list(base["model"]["merges"])
 m[10] = "qqq zzz"

@@ -113,6 +113,29 @@ def varied_lines(cookies, n):
     return lines
 
 
+def train_t5_tokenizer(work, vocab_size, texts):
+    """A T5 tokenizer.json (as a dict) of `vocab_size` tokens in all: a
+    SentencePiece Unigram model trained on `texts` (T5's pad 0, eos 1, unk 2;
+    nmt_nfkc rules) and converted by transformers' T5 converter with its 100
+    <extra_id_N> sentinels -- a T5 folder's layout. The .model file is left
+    in `work`."""
+    import io
+    import sentencepiece as spm
+    from transformers import T5TokenizerFast
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size - 100,
+        model_type="unigram", normalization_rule_name="nmt_nfkc",
+        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=0.9995,
+        input_sentence_size=20000, shuffle_input_sentence=True, minloglevel=2)
+    path = os.path.join(work, "t5-spiece.model")
+    with open(path, "wb") as f:
+        f.write(model.getvalue())
+    fast = T5TokenizerFast(vocab_file=path, extra_ids=100, legacy=True)
+    return json.loads(fast.backend_tokenizer.to_str())
+
+
 def train_bpe_tokenizer(style, vocab_size, texts):
     """A tokenizer.json (as a dict) trained on `texts` with Hugging Face
     `tokenizers`, `vocab_size` tokens in all. style "sentencepiece": Llama

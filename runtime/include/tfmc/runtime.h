@@ -298,6 +298,10 @@ void tfmc_tokenizer_destroy(tfmc_tokenizer *tokenizer);
  * of tokenizer.json's post-processor (Llama's <s>), as Hugging Face's
  * tokenizer(prompt) adds them; nothing for the other kinds. */
 #define TFMC_ENCODE_PROMPT 2
+/* What the source text of an encoder-decoder gets: all of tokenizer.json's
+ * post-processor framing (T5's trailing </s>), as Hugging Face's
+ * tokenizer(text) adds it; nothing for the other kinds. */
+#define TFMC_ENCODE_SOURCE 3
 /* UTF-8 text to ids (*ids is allocated; release it with tfmc_free);
  * add_special is one of TFMC_ENCODE_*. */
 tfmc_status tfmc_tokenizer_encode(const tfmc_tokenizer *tokenizer,

@@ -204,9 +204,9 @@ int tfmc::generate(Model &model, const TextOptions &o) {
                                    : " (a decoder continues a prompt of "
                                      "at least one token)"));
   // A decoder's prompt gets the leading framing HF's tokenizer(prompt)
-  // adds (Llama's <s>); an encoder's input is the text as it is.
+  // adds (Llama's <s>); an encoder's input all of it (T5's trailing </s>).
   std::vector<int64_t> prompt =
-      encode(tok, *o.prompt, encdec ? TFMC_ENCODE_PLAIN : TFMC_ENCODE_PROMPT);
+      encode(tok, *o.prompt, encdec ? TFMC_ENCODE_SOURCE : TFMC_ENCODE_PROMPT);
   if (prompt.empty())
     return fail("the prompt encodes to no tokens");
   int64_t maxLen = model.metadata("max_seq_len");
