@@ -7,6 +7,7 @@
 #include "tfm/Frontends/Frontends.h"
 #include "tfm/Frontends/ModelBuilder.h"
 #include "tfm/IR/TfmOps.h"
+#include "tfm/Support/InputFile.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
@@ -20,6 +21,47 @@ using llvm::StringRef;
 
 Location mlir::tfm::fileLoc(MLIRContext &ctx, StringRef path) {
   return FileLineColLoc::get(&ctx, path, 0, 0);
+}
+
+/// The size limits of docs/limits.md, checked before anything is built
+/// (a model file of 10^8 layers, or one weight of 10^14 elements, would
+/// otherwise run for hours or exhaust memory).
+static LogicalResult checkSizeLimits(MLIRContext &ctx, StringRef path,
+                                     const ModelSpec &spec) {
+  for (const StackConfig *s : {&spec.encoder, &spec.decoder})
+    if (s->layers > TFMC_MAX_LAYERS)
+      return emitError(s->loc)
+             << s->layers << " layers exceed the limit of " << TFMC_MAX_LAYERS
+             << " per stack (docs/limits.md)";
+  int64_t experts = std::max<int64_t>(1, spec.moe.experts);
+  std::pair<const char *, int64_t> dims[] = {
+      {"d_model", spec.dModel},
+      {"d_ff", spec.ffn.dFF},
+      {"the vocabulary size", spec.embedding.vocabSize},
+      {"the number of heads", spec.attention.numHeads},
+      {"the number of experts", spec.moe.experts},
+      {"the maximum sequence length", spec.maxSeqLen},
+      {"the sequence length", spec.seqLen},
+      {"the target sequence length", spec.targetSeqLen},
+      {"the batch size", spec.batch}};
+  for (auto [what, v] : dims)
+    if (v > TFMC_MAX_MODEL_DIM)
+      return emitError(fileLoc(ctx, path))
+             << what << " " << v << " exceeds the limit of "
+             << TFMC_MAX_MODEL_DIM << " (docs/limits.md)";
+  // Each factor is below 2^24 here, so no product of two wraps.
+  std::pair<const char *, int64_t> tensors[] = {
+      {"the embedding table", spec.embedding.vocabSize * spec.dModel},
+      {"a feed-forward weight",
+       spec.dModel * spec.ffn.dFF > TFMC_MAX_TENSOR_ELEMENTS / experts
+           ? TFMC_MAX_TENSOR_ELEMENTS + 1
+           : spec.dModel * spec.ffn.dFF * experts}};
+  for (auto [what, n] : tensors)
+    if (n > TFMC_MAX_TENSOR_ELEMENTS)
+      return emitError(fileLoc(ctx, path))
+             << what << " would hold more than " << TFMC_MAX_TENSOR_ELEMENTS
+             << " elements (docs/limits.md)";
+  return success();
 }
 
 /// Applies --batch/--seq-len/--target-seq-len to a parsed model.
@@ -84,7 +126,14 @@ mlir::tfm::importModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   }
 
   if (path.ends_with(".mlir")) {
-    result.module = parseSourceFile<ModuleOp>(path, sourceMgr, &ctx);
+    auto buf = readInputFile(path, TFMC_MAX_CONFIG_FILE_BYTES);
+    if (!buf) {
+      emitError(fileLoc(ctx, path))
+          << "cannot read: " << llvm::toString(buf.takeError());
+      return failure();
+    }
+    sourceMgr.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
+    result.module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
     if (!result.module)
       return failure();
     if (!opts.weightsFile.empty()) {
@@ -114,7 +163,8 @@ mlir::tfm::importModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
            "folder or a .mlir file)";
     return failure();
   }
-  if (failed(spec) || failed(applyShapeOptions(ctx, path, **spec, opts)))
+  if (failed(spec) || failed(applyShapeOptions(ctx, path, **spec, opts)) ||
+      failed(checkSizeLimits(ctx, path, **spec)))
     return failure();
   (*spec)->attentionEntries = opts.attentionEntries;
   FailureOr<OwningOpRef<ModuleOp>> module =

@@ -8,6 +8,7 @@
 
 #include "tfm/Frontends/Frontends.h"
 #include "tfm/Support/Abi.h"
+#include "tfm/Support/InputFile.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/FileSystem.h"
@@ -929,11 +930,20 @@ LogicalResult readImagePreprocessing(MLIRContext &ctx,
   }
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, "preprocessor_config.json");
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buf)
+  if (!llvm::sys::fs::exists(path))
     return success(); // pixel_values only: images cannot be given
+  auto buf = readInputFile(path, TFMC_MAX_CONFIG_FILE_BYTES);
+  if (!buf) {
+    emitError(fileLoc(ctx, path))
+        << "cannot read: " << llvm::toString(buf.takeError());
+    return failure();
+  }
   std::string text = (*buf)->getBuffer().str();
   sourceMgr.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
+  if (std::string deep = checkJsonDepth(text); !deep.empty()) {
+    emitError(fileLoc(ctx, path)) << deep;
+    return failure();
+  }
   json cfg = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (cfg.is_discarded() || !cfg.is_object()) {
     emitError(fileLoc(ctx, path)) << "malformed JSON";
@@ -1010,9 +1020,12 @@ openShards(MLIRContext &ctx, StringRef dir, StringRef indexPath) {
     emitError(fileLoc(ctx, indexPath)) << msg;
     return failure();
   };
-  auto buf = llvm::MemoryBuffer::getFile(indexPath, /*IsText=*/true);
+  auto buf = readInputFile(indexPath, TFMC_MAX_CONFIG_FILE_BYTES);
   if (!buf)
-    return fail("cannot read the shard index: " + buf.getError().message());
+    return fail("cannot read the shard index: " +
+                llvm::toString(buf.takeError()));
+  if (std::string deep = checkJsonDepth((*buf)->getBuffer()); !deep.empty())
+    return fail(deep);
   json index = json::parse((*buf)->getBuffer().str(), nullptr,
                            /*allow_exceptions=*/false);
   if (index.is_discarded() || !index.is_object())
@@ -1066,11 +1079,15 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
   llvm::SmallString<256> cfgPath(dir), stPath(dir);
   llvm::sys::path::append(cfgPath, "config.json");
   llvm::sys::path::append(stPath, "model.safetensors");
-  auto buf = llvm::MemoryBuffer::getFile(cfgPath, /*IsText=*/true);
+  auto buf = readInputFile(cfgPath, TFMC_MAX_CONFIG_FILE_BYTES);
   if (!buf) {
     emitError(fileLoc(ctx, dir))
         << "not a Hugging Face model folder: cannot read config.json ("
-        << buf.getError().message() << ")";
+        << llvm::toString(buf.takeError()) << ")";
+    return failure();
+  }
+  if (std::string deep = checkJsonDepth((*buf)->getBuffer()); !deep.empty()) {
+    emitError(fileLoc(ctx, cfgPath)) << deep;
     return failure();
   }
   std::string text = (*buf)->getBuffer().str();
@@ -1211,7 +1228,18 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     llvm::SmallString<256> tc(dir);
     llvm::sys::path::append(tc, "tokenizer_config.json");
     spec->tokenizer.loc = fileLoc(ctx, tc);
-    if (auto tcBuf = llvm::MemoryBuffer::getFile(tc, /*IsText=*/true)) {
+    if (llvm::sys::fs::exists(tc)) {
+      auto tcBuf = readInputFile(tc, TFMC_MAX_CONFIG_FILE_BYTES);
+      if (!tcBuf) {
+        emitError(fileLoc(ctx, tc))
+            << "cannot read: " << llvm::toString(tcBuf.takeError());
+        return failure();
+      }
+      if (std::string deep = checkJsonDepth((*tcBuf)->getBuffer());
+          !deep.empty()) {
+        emitError(fileLoc(ctx, tc)) << deep;
+        return failure();
+      }
       json config = json::parse((*tcBuf)->getBuffer().str(), nullptr,
                                 /*allow_exceptions=*/false);
       if (config.is_discarded() || !config.is_object()) {

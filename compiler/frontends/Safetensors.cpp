@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Frontends/Safetensors.h"
+#include "tfm/Support/InputFile.h"
 
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -88,12 +89,13 @@ struct FileError {
 
 llvm::Expected<std::unique_ptr<SafetensorsFile>>
 SafetensorsFile::open(StringRef path) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                         /*RequiresNullTerminator=*/false);
+  // Mapped, not read: any size, but a regular file.
+  auto buf = readInputFile(path, UINT64_MAX, /*isText=*/false,
+                           /*requiresNullTerminator=*/false);
   if (!buf)
-    return llvm::createStringError(buf.getError(), "%s: cannot open: %s",
+    return llvm::createStringError(std::errc::io_error, "%s: cannot open: %s",
                                    path.str().c_str(),
-                                   buf.getError().message().c_str());
+                                   llvm::toString(buf.takeError()).c_str());
   return fromBuffer(std::move(*buf));
 }
 
@@ -125,6 +127,10 @@ llvm::Error SafetensorsFile::parse() {
   data = base + 8 + headerLen;
   dataSize = fileSize - 8 - headerLen;
 
+  if (std::string deep = checkJsonDepth(
+          llvm::StringRef(reinterpret_cast<const char *>(base) + 8, headerLen));
+      !deep.empty())
+    return err("header: {0}", deep);
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(base + 8, base + 8 + headerLen);

@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "tfm/Frontends/Frontends.h"
+#include "tfm/Support/InputFile.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringSet.h"
@@ -188,10 +189,10 @@ FailureOr<std::unique_ptr<ModelSpec>>
 mlir::tfm::parseTomlModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
                           StringRef path,
                           std::unique_ptr<WeightStore> &weights) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  auto buf = readInputFile(path, TFMC_MAX_CONFIG_FILE_BYTES);
   if (!buf) {
     emitError(fileLoc(ctx, path))
-        << "cannot read the model file: " << buf.getError().message();
+        << "cannot read the model file: " << llvm::toString(buf.takeError());
     return failure();
   }
   std::string text = (*buf)->getBuffer().str();

@@ -8,6 +8,7 @@
 #include "Manifest.h"
 
 #include "tfmc/abi.h"
+#include "tfmc/limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -262,6 +263,14 @@ void parseVulkanEntry(const Node &n, const Manifest &m, VulkanEntry &e) {
 bool parseManifest(const std::string &path, const std::string &text,
                    Manifest &m, tfmc_status &status, std::string &error) {
   json doc;
+  if (size_t at = 0;
+      !tfmc_json_depth_ok(text.data(), text.size(), TFMC_MAX_JSON_DEPTH, &at)) {
+    status = TFMC_ERROR_FORMAT;
+    error = path + ": JSON nested deeper than " +
+            std::to_string(TFMC_MAX_JSON_DEPTH) + " levels (at byte " +
+            std::to_string(at) + ")";
+    return false;
+  }
   try {
     doc = json::parse(text);
   } catch (const json::parse_error &e) {

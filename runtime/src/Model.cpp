@@ -7,10 +7,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FileRead.h"
 #include "Internal.h"
 
 #include "tfmc/checksum.h"
 #include "tfmc/cpu_features.h"
+#include "tfmc/limits.h"
 
 #include <fstream>
 #include <mutex>
@@ -127,6 +129,10 @@ static tfmc_status mapWeights(tfmc_model &model) {
     int err = errno;
     ::close(fd);
     return fail(TFMC_ERROR_IO, path + ": cannot stat: " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(TFMC_ERROR_IO, path + ": not a regular file");
   }
   uint64_t available = static_cast<uint64_t>(st.st_size) - model.weightsOffset;
   bool sizeOk = model.embedded ? available >= m.weightsBytes
@@ -266,13 +272,10 @@ extern "C" tfmc_status tfmc_model_open(const char *directory,
                                    ": not an artifact directory (compile one "
                                    "with `tfmc MODEL -o DIR`)");
   std::string manifestPath = joinPath(directory, "manifest.json");
-  std::ifstream in(manifestPath, std::ios::binary);
-  if (!in)
-    return fail(TFMC_ERROR_IO,
-                manifestPath + ": cannot open: " + std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  return finishOpen(std::move(model), manifestPath, text.str(), out);
+  std::string text, error;
+  if (!readFile(manifestPath, TFMC_MAX_CONFIG_FILE_BYTES, text, error))
+    return fail(TFMC_ERROR_IO, error);
+  return finishOpen(std::move(model), manifestPath, text, out);
 }
 
 /// The trailer `tfmc --emit=exe` appends to an executable: magic, the

@@ -13,6 +13,7 @@
 
 #include "Internal.h"
 #include "tfmc/abi.h"
+#include "tfmc/limits.h"
 
 #include <map>
 
@@ -290,6 +291,11 @@ extern "C" tfmc_status tfmc_session_set_num_threads(tfmc_session *session,
                                                     int32_t threads) {
   if (!session)
     return fail(TFMC_ERROR_INVALID_ARGUMENT, "null session");
+  if (threads < 0 || threads > TFMC_MAX_THREADS)
+    return fail(TFMC_ERROR_INVALID_ARGUMENT,
+                "the number of threads must lie in [0, " +
+                    std::to_string(TFMC_MAX_THREADS) +
+                    "] (0: one per core), got " + std::to_string(threads));
   session->threads = threads;
   return TFMC_OK;
 }

@@ -4,7 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FileRead.h"
 #include "Tokenizer.h"
+
+#include "tfmc/limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,8 +17,6 @@
 #include <unicode/unistr.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 using namespace tfmc::rt;
 
@@ -26,15 +27,7 @@ bool FileSource::read(const std::string &name, std::string &out,
     out = it->second;
     return true;
   }
-  std::ifstream in(path(name), std::ios::binary);
-  if (!in) {
-    error = path(name) + ": cannot open the tokenizer file";
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
+  return readFile(path(name), TFMC_MAX_TOKENIZER_FILE_BYTES, out, error);
 }
 
 bool FileSource::readJson(const std::string &name, nlohmann::json &doc,
@@ -42,14 +35,7 @@ bool FileSource::readJson(const std::string &name, nlohmann::json &doc,
   std::string text;
   if (!read(name, text, error))
     return false;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error &e) {
-    error = path(name) + ": not valid JSON (at byte " +
-            std::to_string(e.byte) + ")";
-    return false;
-  }
-  return true;
+  return parseJson(path(name), text, doc, error);
 }
 
 bool Tokenizer::checkId(int64_t id, std::string &error) const {

@@ -36,6 +36,12 @@ blob = open(p("ids.npy"), "rb").read()
 open(p("ids_v3.npy"), "wb").write(blob[:6] + b"\x03\x00" + struct.pack("<I", 118)
                                   + blob[10:])
 open(p("ids_truncated.npy"), "wb").write(blob[:-8])
+# Dimensions whose product wraps around 2^64 bytes to 2^35 (it must not
+# pass as a truncated 32 GiB array, or as anything else).
+wrap = "{'descr': '<i8', 'fortran_order': False, 'shape': (4294967296, 4294967297), }"
+wrap = wrap.ljust(118) + "\n"
+open(p("ids_wrap.npy"), "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(wrap))
+                                    + wrap.encode() + b"\0" * 16)
 open(p("ids_trailing.npy"), "wb").write(blob + b"\0" * 8)
 open(p("not_npy.npy"), "wb").write(b"input_ids = [1, 2, 3]\n")
 open(p("bad_header.npy"), "wb").write(blob[:10] + b"{'descr': '<i8', 'shape': (2, 37)}".ljust(118) + blob[128:])

@@ -218,6 +218,8 @@ def expect_error(what, doc_or_text, *needles):
 
 base = VARIANTS["sp-llama2"]
 expect_error("missing file", None, "tokenizer.json", "cannot open")
+expect_error("deep json", '{"model": {"type": "BPE", "vocab": {"a": ' + "[" * 300000 + "]" * 300000
+             + '}, "merges": []}}', "tokenizer.json", "nested deeper than 128 levels (at byte")
 expect_error("not json", json.dumps(base)[:5000], "tokenizer.json", "not valid JSON")
 expect_error("wordlevel model", variant(base, model={"type": "WordLevel"}),
              "tokenizer.json", "model.type", "WordLevel")

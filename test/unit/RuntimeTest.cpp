@@ -212,6 +212,16 @@ TEST_F(RuntimeTest, ThreadCountDoesNotChangeResults) {
   EXPECT_EQ(runAndRead(), one); // each output element has one owner thread
 }
 
+TEST_F(RuntimeTest, ThreadCountIsBounded) {
+  EXPECT_EQ(tfmc_session_set_num_threads(session, 100000),
+            TFMC_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tfmc_last_error()).find("[0, 1024]"),
+            std::string::npos);
+  EXPECT_EQ(tfmc_session_set_num_threads(session, -1),
+            TFMC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(tfmc_session_set_num_threads(session, 0), TFMC_OK);
+}
+
 TEST_F(RuntimeTest, SessionsAreIndependent) {
   setAll();
   std::vector<float> want = runAndRead();

@@ -13,6 +13,7 @@
 #include "tfm/IR/ScalarUtils.h"
 #include "tfm/IR/TfmOps.h"
 #include "tfm/Support/Abi.h"
+#include "tfm/Support/InputFile.h"
 #include "tfmc/checksum.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -24,8 +25,11 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstring>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::tfm;
@@ -279,10 +283,12 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
     for (StringRef f : tokenizerFiles(tokKind)) {
       llvm::SmallString<256> p(tokenizer.getDirectory().getValue());
       llvm::sys::path::append(p, f);
-      auto buf = llvm::MemoryBuffer::getFile(p, /*IsText=*/false,
-                                             /*RequiresNullTerminator=*/false);
+      auto buf = readInputFile(p, TFMC_MAX_TOKENIZER_FILE_BYTES,
+                               /*isText=*/false,
+                               /*requiresNullTerminator=*/false);
       if (!buf)
-        return error("cannot read " + p + ": " + buf.getError().message());
+        return error("cannot read " + p + ": " +
+                     llvm::toString(buf.takeError()));
       inlined.emplace_back(f.str(), (*buf)->getBuffer().str());
     }
   std::error_code ec;
@@ -471,6 +477,89 @@ static std::error_code removeArtifactDir(llvm::StringRef dir) {
   return llvm::sys::fs::remove(dir);
 }
 
+namespace {
+/// What an interrupt (SIGINT, SIGTERM, SIGHUP, SIGQUIT) during
+/// writeArtifactDir must undo, prepared in full before the handler can see
+/// it: the handler only calls unlink, rmdir and rename (async-signal-safe).
+struct PendingArtifact {
+  std::vector<std::string> files;     ///< tfmc's files in `dir`
+  std::string dir;                    ///< the directory to remove
+  std::string restoreFrom, restoreTo; ///< a previous artifact moved aside
+};
+std::atomic<const PendingArtifact *> pendingArtifact{nullptr};
+std::atomic<bool> signalCleanupEnabled{false};
+constexpr int kInterruptSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+extern "C" void cleanUpArtifactOnSignal(int sig) {
+  if (const PendingArtifact *p = pendingArtifact.exchange(nullptr)) {
+    for (const std::string &f : p->files)
+      (void)::unlink(f.c_str());
+    (void)::rmdir(p->dir.c_str());
+    if (!p->restoreFrom.empty())
+      (void)::rename(p->restoreFrom.c_str(), p->restoreTo.c_str());
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+/// Installs the handler for the duration of one writeArtifactDir (when the
+/// host asked for it) and tells it what is pending at each stage.
+class InterruptCleanup {
+public:
+  InterruptCleanup() {
+    if (!signalCleanupEnabled)
+      return;
+    active = true;
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = cleanUpArtifactOnSignal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < std::size(kInterruptSignals); ++i)
+      sigaction(kInterruptSignals[i], &sa, &previous[i]);
+  }
+  ~InterruptCleanup() {
+    if (!active)
+      return;
+    pendingArtifact = nullptr;
+    for (size_t i = 0; i < std::size(kInterruptSignals); ++i)
+      sigaction(kInterruptSignals[i], &previous[i], nullptr);
+  }
+  /// From now on an interrupt removes `dir` (tfmc's files in it) and, when
+  /// `restoreFrom` is given, renames it back to `restoreTo`.
+  void pending(llvm::StringRef dir, llvm::StringRef restoreFrom = {},
+               llvm::StringRef restoreTo = {});
+
+private:
+  bool active = false;
+  struct sigaction previous[std::size(kInterruptSignals)];
+  PendingArtifact states[2]; // alternated: the handler may hold the other
+  int next = 0;
+};
+} // namespace
+
+void mlir::tfm::enableArtifactInterruptCleanup() {
+  signalCleanupEnabled = true;
+}
+
+void InterruptCleanup::pending(llvm::StringRef dir, llvm::StringRef restoreFrom,
+                               llvm::StringRef restoreTo) {
+  if (!active)
+    return;
+  PendingArtifact &s = states[next];
+  next ^= 1;
+  pendingArtifact = nullptr; // the handler sees the old state or none
+  s.files.clear();
+  for (llvm::StringRef f : artifactFiles()) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, f);
+    s.files.push_back(std::string(p));
+  }
+  s.dir = dir.str();
+  s.restoreFrom = restoreFrom.str();
+  s.restoreTo = restoreTo.str();
+  pendingArtifact = &s;
+}
+
 llvm::Error mlir::tfm::writeArtifactDir(
     llvm::StringRef outDirRef,
     llvm::function_ref<
@@ -484,6 +573,8 @@ llvm::Error mlir::tfm::writeArtifactDir(
   std::string tmp =
       (outDir + ".tmp-" + llvm::Twine(llvm::sys::Process::getProcessId()))
           .str();
+  InterruptCleanup interrupt;
+  interrupt.pending(tmp);
   (void)removeArtifactDir(tmp);
   if (std::error_code ec = llvm::sys::fs::create_directories(tmp))
     return error("cannot create " + tmp + ": " + ec.message());
@@ -525,12 +616,15 @@ llvm::Error mlir::tfm::writeArtifactDir(
       (outDir + ".old-" + llvm::Twine(llvm::sys::Process::getProcessId()))
           .str();
   (void)removeArtifactDir(old);
+  // An interrupt between the two renames puts the old artifact back.
+  interrupt.pending(tmp, old, outDir);
   if ((ec = llvm::sys::fs::rename(outDir, old)))
     return fail(error("cannot replace " + outDir + ": " + ec.message()));
   if ((ec = llvm::sys::fs::rename(tmp, outDir))) {
     (void)llvm::sys::fs::rename(old, outDir);
     return fail(error("cannot create " + outDir + ": " + ec.message()));
   }
+  interrupt.pending(old);
   (void)removeArtifactDir(old);
   return llvm::Error::success();
 }

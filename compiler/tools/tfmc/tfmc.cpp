@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfm/Conversion/CpuTarget.h"
+#include "tfm/Target/Artifact.h"
 #include "tfm/Tools/Driver.h"
 
 #include "mlir/IR/AsmState.h"
@@ -263,6 +264,8 @@ static Options options() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Ctrl-C or a kill during a compile leaves no DIR.tmp-<pid>/ behind.
+  mlir::tfm::enableArtifactInterruptCleanup();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerAsmPrinterCLOptions();

@@ -6,7 +6,9 @@
 
 #include "PipelineCache.h"
 
+#include "../FileRead.h"
 #include "tfmc/checksum.h"
+#include "tfmc/limits.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -73,11 +75,10 @@ std::string vk::pipelineCachePath(const VkPhysicalDeviceProperties &device,
 std::vector<char>
 vk::readPipelineCache(const std::string &path,
                       const VkPhysicalDeviceProperties &device) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return {};
-  std::vector<char> data((std::istreambuf_iterator<char>(in)),
-                         std::istreambuf_iterator<char>());
+  std::string text, error;
+  if (!readFile(path, TFMC_MAX_DATA_FILE_BYTES, text, error))
+    return {}; // no cache yet (or not one to trust): compile afresh
+  std::vector<char> data(text.begin(), text.end());
   // VkPipelineCacheHeaderVersionOne: length, version, vendor, device, UUID.
   VkPipelineCacheHeaderVersionOne header;
   if (data.size() < sizeof header)

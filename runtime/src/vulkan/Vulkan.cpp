@@ -18,8 +18,10 @@
 #include "Vulkan.h"
 #include "PipelineCache.h"
 
+#include "../FileRead.h"
 #include "../Internal.h"
 #include "tfmc/checksum.h"
+#include "tfmc/limits.h"
 
 #include <vulkan/vulkan.h>
 
@@ -587,11 +589,10 @@ static tfmc_status createLayouts(Context &c, int64_t pushWords) {
 static tfmc_status createPipelines(Context &c, const Manifest &m,
                                    const std::string &path,
                                    const std::string &manifestPath) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return fail(TFMC_ERROR_IO, path + ": cannot open: " + std::strerror(errno));
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
-                          std::istreambuf_iterator<char>());
+  std::string text, error;
+  if (!readFile(path, TFMC_MAX_DATA_FILE_BYTES, text, error))
+    return fail(TFMC_ERROR_IO, error);
+  std::vector<char> bytes(text.begin(), text.end());
   // The pipeline cache of these kernels on this device, from an earlier
   // process (PipelineCache.h).
   c.cachePath =

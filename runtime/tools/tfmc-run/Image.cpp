@@ -8,6 +8,9 @@
 #include "Generate.h"
 #include "Npy.h"
 #include "tfmc/abi.h"
+#include "tfmc/limits.h"
+
+#include "../../src/FileRead.h"
 
 #include <png.h>
 // jpeglib.h needs FILE and size_t first.
@@ -28,11 +31,12 @@ using namespace tfmc;
 
 namespace {
 
-bool readPng(const std::string &path, Image &out, std::string &error) {
+bool readPng(const std::string &path, const std::string &bytes, Image &out,
+             std::string &error) {
   png_image im;
   std::memset(&im, 0, sizeof(im));
   im.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_file(&im, path.c_str())) {
+  if (!png_image_begin_read_from_memory(&im, bytes.data(), bytes.size())) {
     error = path + ": not a readable PNG file (" + im.message + ")";
     return false;
   }
@@ -64,12 +68,8 @@ void jpegFail(j_common_ptr cinfo) {
   std::longjmp(e->jump, 1);
 }
 
-bool readJpeg(const std::string &path, Image &out, std::string &error) {
-  FILE *f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    error = path + ": cannot open: " + std::strerror(errno);
-    return false;
-  }
+bool readJpeg(const std::string &path, const std::string &bytes, Image &out,
+              std::string &error) {
   jpeg_decompress_struct cinfo;
   JpegError jerr;
   cinfo.err = jpeg_std_error(&jerr.mgr);
@@ -77,17 +77,16 @@ bool readJpeg(const std::string &path, Image &out, std::string &error) {
   if (setjmp(jerr.jump)) {
     error = path + ": corrupt JPEG data (" + jerr.message + ")";
     jpeg_destroy_decompress(&cinfo);
-    std::fclose(f);
     return false;
   }
   jpeg_create_decompress(&cinfo);
-  jpeg_stdio_src(&cinfo, f);
+  jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char *>(bytes.data()),
+               static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
   if (cinfo.jpeg_color_space == JCS_CMYK ||
       cinfo.jpeg_color_space == JCS_YCCK) {
     error = path + ": a CMYK JPEG; convert it to RGB";
     jpeg_destroy_decompress(&cinfo);
-    std::fclose(f);
     return false;
   }
   // As PIL decodes: libjpeg's defaults (ISLOW DCT, fancy upsampling).
@@ -105,27 +104,24 @@ bool readJpeg(const std::string &path, Image &out, std::string &error) {
   }
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
-  std::fclose(f);
   return true;
 }
 
 } // namespace
 
 bool tfmc::readImage(const std::string &path, Image &out, std::string &error) {
-  FILE *f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    error = path + ": cannot open: " + std::strerror(errno);
+  std::string bytes;
+  if (!tfmc::rt::readFile(path, TFMC_MAX_DATA_FILE_BYTES, bytes, error))
     return false;
-  }
-  unsigned char sig[8] = {0};
-  size_t n = std::fread(sig, 1, sizeof(sig), f);
-  std::fclose(f);
+  const unsigned char *sig =
+      reinterpret_cast<const unsigned char *>(bytes.data());
+  size_t n = bytes.size();
   static const unsigned char kPng[8] = {0x89, 'P',  'N',  'G',
                                         0x0D, 0x0A, 0x1A, 0x0A};
-  if (n == 8 && std::memcmp(sig, kPng, 8) == 0)
-    return readPng(path, out, error);
+  if (n >= 8 && std::memcmp(sig, kPng, 8) == 0)
+    return readPng(path, bytes, out, error);
   if (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF)
-    return readJpeg(path, out, error);
+    return readJpeg(path, bytes, out, error);
   error = path + ": not a PNG or JPEG image";
   return false;
 }

@@ -7,6 +7,9 @@
 
 #include "Npy.h"
 
+#include "../../src/FileRead.h"
+#include "tfmc/limits.h"
+
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -208,8 +211,24 @@ bool parseNpy(const std::string &path, const std::string &bytes, NpyArray &out,
     return bad("rank " + std::to_string(shape.size()) + " exceeds " +
                std::to_string(TFMC_MAX_RANK));
   out.shape = shape;
-  size_t count = out.elements();
-  size_t need = count * tfmc_dtype_size(out.dtype);
+  // The byte count, checked: a shape of huge dimensions must not wrap
+  // around to a size the file happens to have.
+  auto shapeText = [&] {
+    std::string t = "(";
+    for (size_t i = 0; i < shape.size(); ++i)
+      t += (i ? ", " : "") + std::to_string(shape[i]);
+    return t + ")";
+  };
+  uint64_t need = tfmc_dtype_size(out.dtype);
+  for (int64_t d : shape)
+    if (d < 0 ||
+        (d > 0 && need > TFMC_MAX_DATA_FILE_BYTES / static_cast<uint64_t>(d)))
+      return bad("shape " + shapeText() + " of " + descr +
+                 " holds more than the " +
+                 std::to_string(TFMC_MAX_DATA_FILE_BYTES) +
+                 " bytes an input may have (docs/limits.md)");
+    else
+      need *= static_cast<uint64_t>(d);
   size_t have = bytes.size() - start - headerLen;
   if (have < need)
     return bad("truncated: the header promises " + std::to_string(need) +
@@ -222,14 +241,10 @@ bool parseNpy(const std::string &path, const std::string &bytes, NpyArray &out,
 }
 
 bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open: " + std::strerror(errno);
+  std::string bytes;
+  if (!tfmc::rt::readFile(path, TFMC_MAX_DATA_FILE_BYTES, bytes, error))
     return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parseNpy(path, ss.str(), out, error);
+  return parseNpy(path, bytes, out, error);
 }
 
 std::string formatNpy(tfmc_dtype dtype, const std::vector<int64_t> &shape,

@@ -10,6 +10,7 @@
 #include "Image.h"
 #include "Npy.h"
 #include "tfmc/abi.h"
+#include "tfmc/limits.h"
 
 #include "tfmc/runtime.hpp"
 
@@ -332,10 +333,12 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
     } else if (is("--threads") || is("--bench")) {
       bool threads = is("--threads");
       long long n;
+      long long most = threads ? TFMC_MAX_THREADS : 1000000;
       if (!value(i, threads ? "--threads" : "--bench", v) || !parseInt(v, n) ||
-          n < 1 || n > 1000000)
+          n < 1 || n > most)
         return fail(std::string(threads ? "--threads" : "--bench") +
-                    " expects a positive integer, got '" + v + "'");
+                    " expects an integer in [1, " + std::to_string(most) +
+                    "], got '" + v + "'");
       (threads ? o.threads : o.bench) = static_cast<int>(n);
     } else if (!a.empty() && a[0] == '-') {
       return fail("unknown option '" + a + "' (see --help)");

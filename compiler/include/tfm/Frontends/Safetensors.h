@@ -9,6 +9,8 @@
 #ifndef TFM_FRONTENDS_SAFETENSORS_H
 #define TFM_FRONTENDS_SAFETENSORS_H
 
+#include "tfmc/limits.h"
+
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
@@ -42,7 +44,7 @@ struct SafetensorsTensor {
 class SafetensorsFile {
 public:
   /// Largest header accepted (the reference implementation uses 100 MB).
-  static constexpr uint64_t kMaxHeaderBytes = 100u << 20;
+  static constexpr uint64_t kMaxHeaderBytes = TFMC_MAX_SAFETENSORS_HEADER_BYTES;
 
   /// Maps and validates `path`. Errors name the file and the problem.
   static llvm::Expected<std::unique_ptr<SafetensorsFile>>

@@ -86,6 +86,14 @@ writeArtifactDir(llvm::StringRef outDir,
                      llvm::function_ref<std::string(llvm::StringRef)> at)>
                      fill);
 
+/// Makes writeArtifactDir clean up when the process is interrupted (SIGINT,
+/// SIGTERM, SIGHUP, SIGQUIT): the temporary directory is removed, a
+/// previous artifact moved aside is put back, then the signal takes its
+/// default effect. For command-line tools; a library host (the Python
+/// package) keeps its own handlers and gets the clean-up of an ordinary
+/// failure when it returns.
+void enableArtifactInterruptCleanup();
+
 /// Writes manifest.json; with `inlineTokenizer`, the tokenizer's files'
 /// contents go into it (an executable's embedded manifest).
 llvm::Error writeManifest(llvm::StringRef path, const ArtifactInfo &info,
