@@ -189,6 +189,22 @@ class Generator:
         check(LIB.tfmc_generator_reset(self.h))
 
 
+def expect_error(what, fn, *needles):
+    """Calls fn(), which must raise Error with every needle in its message;
+    prints "<what>: error: <message>" (for FileCheck) or exits with FAIL."""
+    import sys
+    try:
+        fn()
+    except Error as e:
+        msg = str(e)
+        missing = [n for n in needles if n not in msg]
+        if missing:
+            sys.exit(f"FAIL {what}: message '{msg}' lacks {missing}")
+        print(f"{what}: error: {msg}")
+        return
+    sys.exit(f"FAIL {what}: no error")
+
+
 def sample(logits, temperature=0.0, top_k=0, top_p=1.0, state=None):
     """Returns (token, new_state)."""
     a = np.ascontiguousarray(logits, dtype=np.float32)
