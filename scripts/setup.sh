@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   # Toolchain: LLVM/MLIR 22 (shared libMLIR.so/libLLVM.so), clang, lld, OpenMP.
-  clang-22 lld-22 liblld-22-dev llvm-22-dev llvm-22-tools libmlir-22-dev
+  clang-22 libclang-rt-22-dev lld-22 liblld-22-dev llvm-22-dev llvm-22-tools libmlir-22-dev
   mlir-22-tools libomp-22-dev cmake ninja-build pkgconf git ca-certificates
   # Frontends and tests.
   libtomlplusplus-dev nlohmann-json3-dev libgtest-dev

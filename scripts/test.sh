@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Sets everything up, builds, runs every test suite (lit: dialect, passes,
-# frontends, integration and end-to-end tests; ctest: C++ unit tests; pytest:
-# the Python package, installed into .venv first) and ends with one line:
-# "N passed, N failed".
+# frontends, integration and end-to-end tests; ctest: C++ unit tests; the
+# sanitizer step, scripts/sanitize-check.sh; pytest: the Python package,
+# installed into .venv first) and ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD=${TFMC_BUILD_DIR:-build}
 
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
-bash scripts/build.sh || { echo "0 passed, 1 failed"; exit 1; }
+bash scripts/build.sh --sanitize || { echo "0 passed, 1 failed"; exit 1; }
 export TFMC_VENV="$ROOT/.venv"
 
 passed=0; failed=0
@@ -33,6 +33,16 @@ if [ -n "$line" ]; then
   total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/')
   f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/')
   passed=$((passed + total - f)); failed=$((failed + f))
+else
+  failed=$((failed + 1))
+fi
+
+echo "== sanitizers (ASan + UBSan: unit tests, fuzz corpora, error tests)"
+bash scripts/sanitize-check.sh 2>&1 | tee "$LOG"
+line=$(tail -1 "$LOG")
+if echo "$line" | grep -qE '^[0-9]+ passed, [0-9]+ failed$'; then
+  p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed}
+  passed=$((passed + p)); failed=$((failed + f))
 else
   failed=$((failed + 1))
 fi

@@ -17,6 +17,9 @@ llvm_config.use_default_substitutions()
 config.environment["FILECHECK_OPTS"] = (
     "-enable-var-scope --allow-unused-prefixes=false")
 
+# `--param tfm_tools_dir=BUILD/san/bin` runs the tests on the sanitizer
+# copies of the tools (scripts/sanitize-check.sh).
+config.tfm_tools_dir = lit_config.params.get("tfm_tools_dir", config.tfm_tools_dir)
 tool_dirs = [config.tfm_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["tfmc-opt", "tfmc-run", "tfmc"], tool_dirs)
 llvm_config.with_environment("PATH", config.tfm_tools_dir, append_path=True)

@@ -1105,6 +1105,10 @@ mlir::tfm::parseHFModel(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
     emitError(FileLineColLoc::get(&ctx, cfgPath, line, col))
         << "malformed JSON: " << e.what();
     return failure();
+  } catch (const json::exception &e) {
+    // A value the parser cannot hold (out_of_range: a number too large).
+    emitError(fileLoc(ctx, cfgPath)) << "malformed JSON: " << e.what();
+    return failure();
   }
   if (!cfg.is_object()) {
     emitError(FileLineColLoc::get(&ctx, cfgPath, 1, 1))

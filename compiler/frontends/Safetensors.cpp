@@ -274,6 +274,8 @@ llvm::Error SafetensorsFile::readF32(const SafetensorsTensor &t,
                                      float *out) const {
   const uint8_t *p = data + t.begin;
   int64_t n = t.numElements();
+  if (n == 0) // `out` may be null (an empty vector's data()).
+    return llvm::Error::success();
   switch (t.dtype) {
   case SafetensorsDType::F32:
     std::memcpy(out, p, n * 4);

@@ -73,6 +73,10 @@ bool tfmc::rt::parseJson(const std::string &path, const std::string &text,
   } catch (const nlohmann::json::parse_error &e) {
     error = path + ": not valid JSON (at byte " + std::to_string(e.byte) + ")";
     return false;
+  } catch (const nlohmann::json::exception &e) {
+    // A value the parser cannot hold (out_of_range: a number too large).
+    error = path + ": not valid JSON (" + e.what() + ")";
+    return false;
   }
   return true;
 }

@@ -289,6 +289,11 @@ bool parseManifest(const std::string &path, const std::string &text,
     error = path + ":" + std::to_string(line) + ":" + std::to_string(column) +
             ": not valid JSON: " + what;
     return false;
+  } catch (const json::exception &e) {
+    // A value the parser cannot hold (out_of_range: a number too large).
+    status = TFMC_ERROR_FORMAT;
+    error = path + ": not valid JSON: " + e.what();
+    return false;
   }
   try {
     Node root{doc, "$"};

@@ -11,6 +11,11 @@
 //                           is slow for token-by-token generation). Every
 //                           message is printed to stderr prefixed "tfmc:
 //                           vulkan validation:" (the tests require none)
+//   TFMC_VULKAN_FAULT       fault injection for tests: "alloc:N" makes the
+//                           N-th device memory allocation of each opened
+//                           model fail (out of device memory), "submit:N"
+//                           the N-th queue submission (device lost); both
+//                           may be given, comma-separated
 //
 //===----------------------------------------------------------------------===//
 
@@ -138,9 +143,20 @@ public:
   size_t cacheReadBytes = 0; ///< of the cache file read at open
   VkCommandPool pool = VK_NULL_HANDLE;
   Buffer weights;
+  /// TFMC_VULKAN_FAULT: which allocation / submission fails (0: none), and
+  /// how many there were.
+  int64_t allocFault = 0, submitFault = 0, allocs = 0, submits = 0;
+  bool injected = false; ///< the result check() sees was injected
+  /// A submission reported the device lost: nothing runs on it any more.
+  bool lost = false;
 
   /// Fails with a message naming `what` for a non-success result.
   tfmc_status check(VkResult r, const std::string &what);
+  /// vkAllocateMemory and vkQueueSubmit, through the fault injection.
+  VkResult allocate(const VkMemoryAllocateInfo &info, VkDeviceMemory &out);
+  VkResult submit(const VkSubmitInfo &info, VkFence fence);
+  /// TFMC_ERROR_DEVICE once the device was lost.
+  tfmc_status usable();
   tfmc_status createBuffer(VkDeviceSize size, VkBufferUsageFlags usage,
                            bool hostVisible, Buffer &out);
   void destroy(Buffer &b);
@@ -210,10 +226,66 @@ tfmc_status Context::check(VkResult r, const std::string &what) {
       r == VK_ERROR_OUT_OF_HOST_MEMORY || r == VK_ERROR_OUT_OF_DEVICE_MEMORY
           ? TFMC_ERROR_OUT_OF_MEMORY
           : TFMC_ERROR_DEVICE;
-  return fail(s, "vulkan: " + what + ": " + resultName(r) +
+  lost |= r == VK_ERROR_DEVICE_LOST;
+  std::string note = injected ? " (injected by TFMC_VULKAN_FAULT)" : "";
+  injected = false;
+  return fail(s, "vulkan: " + what + ": " + resultName(r) + note +
                      (properties.deviceName[0] ? std::string(" (device ") +
                                                      properties.deviceName + ")"
                                                : std::string()));
+}
+
+VkResult Context::allocate(const VkMemoryAllocateInfo &info,
+                           VkDeviceMemory &out) {
+  if (++allocs == allocFault) {
+    injected = true;
+    return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+  }
+  return vkAllocateMemory(device, &info, nullptr, &out);
+}
+
+VkResult Context::submit(const VkSubmitInfo &info, VkFence fence) {
+  if (++submits == submitFault) {
+    injected = true;
+    return VK_ERROR_DEVICE_LOST;
+  }
+  return vkQueueSubmit(queue, 1, &info, fence);
+}
+
+tfmc_status Context::usable() {
+  if (!lost)
+    return TFMC_OK;
+  return fail(TFMC_ERROR_DEVICE, "vulkan: the device was lost earlier "
+                                 "(close the model and open it again)");
+}
+
+/// Reads TFMC_VULKAN_FAULT ("alloc:N", "submit:N", comma-separated).
+static tfmc_status readFaults(Context &c) {
+  const char *v = std::getenv("TFMC_VULKAN_FAULT");
+  if (!v || !*v)
+    return TFMC_OK;
+  std::string spec = v;
+  for (size_t at = 0; at <= spec.size();) {
+    size_t end = std::min(spec.find(',', at), spec.size());
+    std::string item = spec.substr(at, end - at);
+    size_t colon = item.find(':');
+    std::string kind = item.substr(0, colon), count;
+    if (colon != std::string::npos)
+      count = item.substr(colon + 1);
+    int64_t n = 0;
+    bool digits = !count.empty() && count.size() <= 12 &&
+                  count.find_first_not_of("0123456789") == std::string::npos;
+    if (digits)
+      n = std::stoll(count);
+    if (!digits || n < 1 || (kind != "alloc" && kind != "submit"))
+      return fail(TFMC_ERROR_INVALID_ARGUMENT,
+                  "TFMC_VULKAN_FAULT: expected alloc:N and/or submit:N "
+                  "(N >= 1), got '" +
+                      spec + "'");
+    (kind == "alloc" ? c.allocFault : c.submitFault) = n;
+    at = end + 1;
+  }
+  return TFMC_OK;
 }
 
 tfmc_status Context::createBuffer(VkDeviceSize size, VkBufferUsageFlags usage,
@@ -245,7 +317,7 @@ tfmc_status Context::createBuffer(VkDeviceSize size, VkBufferUsageFlags usage,
   alloc.allocationSize = req.size;
   alloc.memoryTypeIndex = type;
   if (tfmc_status s =
-          check(vkAllocateMemory(device, &alloc, nullptr, &out.memory),
+          check(allocate(alloc, out.memory),
                 "allocating " + std::to_string(req.size) + " bytes"))
     return s;
   if (tfmc_status s =
@@ -290,7 +362,7 @@ template <typename F> tfmc_status Context::oneShot(F record) {
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;
     si.pCommandBuffers = &cb;
-    s = check(vkQueueSubmit(queue, 1, &si, fence), "submitting");
+    s = check(submit(si, fence), "submitting");
     if (s == TFMC_OK)
       s = check(vkWaitForFences(device, 1, &fence, VK_TRUE, UINT64_MAX),
                 "waiting for the device");
@@ -718,8 +790,10 @@ static tfmc_status uploadWeights(Context &c, const void *data, size_t bytes) {
     return TFMC_OK;
   Buffer staging;
   if (tfmc_status s = c.createBuffer(bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-                                     true, staging))
+                                     true, staging)) {
+    c.destroy(staging); // what was created before the failure
     return s;
+  }
   std::memcpy(staging.mapped, data, bytes);
   tfmc_status s = c.oneShot([&](VkCommandBuffer cb) {
     VkBufferCopy region{0, 0, bytes};
@@ -731,6 +805,8 @@ static tfmc_status uploadWeights(Context &c, const void *data, size_t bytes) {
 
 tfmc_status vk::open(tfmc_model &model, const std::string &kernelsPath) {
   auto ctx = std::shared_ptr<Context>(new Context, ContextDeleter());
+  if (tfmc_status s = readFaults(*ctx))
+    return s;
   if (tfmc_status s = createInstance(*ctx))
     return s;
   if (tfmc_status s = pickDevice(*ctx))
@@ -830,6 +906,8 @@ tfmc_status vk::createSession(tfmc_session &session) {
   std::unique_ptr<SessionState, SessionDeleter> st(new SessionState);
   st->ctx = model.vulkan;
   Context &c = *st->ctx;
+  if (tfmc_status s = c.usable())
+    return s;
   VkBufferUsageFlags storage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
   VkDeviceSize up = 0, down = 0;
   for (size_t i = 0; i < e.inputs.size(); ++i) {
@@ -1098,6 +1176,8 @@ static tfmc_status evaluate(const tfmc_session &session,
 tfmc_status vk::run(tfmc_session &session) {
   SessionState &st = *session.vulkan;
   Context &c = *st.ctx;
+  if (tfmc_status s = c.usable())
+    return s;
   const EntrySpec &e = *session.entry;
   const VulkanEntry &plan = e.vulkan;
   std::vector<int64_t> slots;
@@ -1144,8 +1224,8 @@ tfmc_status vk::run(tfmc_session &session) {
   if (tfmc_status s =
           c.check(c.vkResetFences(c.device, 1, &st.fence), "resetting a fence"))
     return s;
-  if (tfmc_status s = c.check(c.vkQueueSubmit(c.queue, 1, &si, st.fence),
-                              "submitting entry '" + e.name + "'"))
+  if (tfmc_status s =
+          c.check(c.submit(si, st.fence), "submitting entry '" + e.name + "'"))
     return s;
   if (tfmc_status s = c.check(
           c.vkWaitForFences(c.device, 1, &st.fence, VK_TRUE, UINT64_MAX),

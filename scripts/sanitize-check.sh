@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The sanitizer step of the test command (docs/limits.md): on the ASan +
+# UBSan copies that `scripts/build.sh --sanitize` puts in BUILD/san/bin, runs
+# the C++ unit tests, replays every fuzz target's seed corpus
+# (test/fuzz/corpus/TARGET) and runs the frontend and runtime
+# error tests through the sanitized tfmc and tfmc-run. Any sanitizer report
+# aborts the program it happens in, which fails its check. Ends with one
+# line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BUILD=${TFMC_BUILD_DIR:-build}
+SAN="$ROOT/$BUILD/san/bin"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/test/fuzz/lsan.supp:print_suppressions=0}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+passed=0; failed=0
+check() { # NAME COMMAND...: one check, its output kept only when it fails
+  local name=$1; shift
+  if "$@" >"$WORK/log" 2>&1; then
+    passed=$((passed + 1)); echo "PASS: $name"
+  else
+    failed=$((failed + 1)); echo "FAIL: $name"; tail -40 "$WORK/log"
+  fi
+}
+
+# The artifacts the runtime tests and the manifest harness load (compiled
+# by the ordinary tfmc: what is checked is the loading).
+for target in cpu vulkan; do
+  out="$WORK/encoder"; [ $target = cpu ] || out="$WORK/encoder.vulkan"
+  "$ROOT/$BUILD/bin/tfmc" examples/models/encoder.toml --target=$target \
+    -o "$out" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+done
+
+check unit-tests "$SAN/tfm-unit-tests" --gtest_brief=1
+check runtime-tests env TFMC_TEST_ARTIFACT="$WORK/encoder" \
+  "$SAN/tfm-runtime-tests" --gtest_brief=1
+
+for corpus in test/fuzz/corpus/*/; do
+  name=$(basename "$corpus")
+  check "fuzz-$name corpus" env TFMC_FUZZ_ARTIFACT="$WORK/encoder" \
+    "$SAN/fuzz-$name" -runs=0 -timeout=60 -artifact_prefix="$WORK/" "$corpus"
+done
+
+# The error-path tests, on the sanitized tools.
+LIT_TESTS=(Frontends/bad-inputs.test Frontends/toml-errors.test
+  Frontends/tokenizer.test Runtime Tools/input-files.test
+  Tools/artifact-dir.test)
+args=()
+for t in "${LIT_TESTS[@]}"; do args+=("$BUILD/test/$t"); done
+check "lit error tests (${LIT_TESTS[*]})" /usr/lib/llvm-22/bin/lit -sv \
+  --param tfm_tools_dir="$SAN" "${args[@]}"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
