@@ -10,7 +10,7 @@ config.suffixes = [".mlir", ".test", ".toml"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tfm_obj_root, "test")
 config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
-                   "unit", "lib"]
+                   "unit", "lib", "fuzz"]
 
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP", "TFMC_VENV"])
 llvm_config.use_default_substitutions()
