@@ -131,11 +131,26 @@ def tokenizers():
     wvocab = sorted(json.loads(wp.to_str())["model"]["vocab"].items(), key=lambda x: x[1])
     put(d, "bert-style", "\n".join(t for t, _ in wvocab).encode() + b"\n" + text)
 
+
+# A handful of NFKC-style rules (one-to-one, one-to-many, many-to-one), so
+# that the Unigram seed's precompiled charsmap is a real trie of a few
+# hundred bytes: nmt_nfkc's is 300 KB, and libFuzzer mutates and parses
+# every seed in full on every run (112 runs/s with it, see docs/limits.md).
+CHARSMAP_RULES = ["FF21\t41", "FF41\t61", "FB01\t66 69", "2460\t31",
+                  "3000\t20", "A0\t20", "41 300\tC0", "2126\t3A9"]
+
+
+def tokenizer_json():
+    texts = TEXTS + tfmc_ref.read_fortunes()[:200]
+    text = "\0".encode() + TEXTS[1].encode()
     d = target("tokenizer-tokenizer-json")
     for style in ("byte_level", "sentencepiece"):
         put(d, style, json.dumps(tfmc_ref.train_bpe_tokenizer(style, 400, texts),
                                  ensure_ascii=False).encode() + text)
-    unigram = tfmc_ref.train_t5_tokenizer("/tmp", 250, texts * 5)
+    rules = os.path.join("/tmp", "tfmc-fuzz-charsmap.tsv")
+    with open(rules, "w") as f:
+        f.write("\n".join(CHARSMAP_RULES) + "\n")
+    unigram = tfmc_ref.train_t5_tokenizer("/tmp", 250, texts * 5, rules)
     put(d, "unigram-t5", json.dumps(unigram, ensure_ascii=False).encode() + text)
 
 
@@ -167,6 +182,7 @@ if __name__ == "__main__":
     toml()
     hf_config()
     tokenizers()
+    tokenizer_json()
     npy()
     if len(sys.argv) > 1:
         manifest(sys.argv[1])

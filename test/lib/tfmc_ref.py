@@ -113,12 +113,13 @@ def varied_lines(cookies, n):
     return lines
 
 
-def train_t5_tokenizer(work, vocab_size, texts):
+def train_t5_tokenizer(work, vocab_size, texts, rules_tsv=None):
     """A T5 tokenizer.json (as a dict) of `vocab_size` tokens in all: a
     SentencePiece Unigram model trained on `texts` (T5's pad 0, eos 1, unk 2;
     nmt_nfkc rules) and converted by transformers' T5 converter with its 100
     <extra_id_N> sentinels -- a T5 folder's layout. The .model file is left
-    in `work`."""
+    in `work`. `rules_tsv` (SentencePiece's normalization_rule_tsv) replaces
+    nmt_nfkc by a custom rule table."""
     import io
     import sentencepiece as spm
     from transformers import T5TokenizerFast
@@ -126,7 +127,9 @@ def train_t5_tokenizer(work, vocab_size, texts):
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size - 100,
-        model_type="unigram", normalization_rule_name="nmt_nfkc",
+        model_type="unigram",
+        **({"normalization_rule_tsv": rules_tsv} if rules_tsv
+           else {"normalization_rule_name": "nmt_nfkc"}),
         pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=0.9995,
         input_sentence_size=20000, shuffle_input_sentence=True, minloglevel=2)
     path = os.path.join(work, "t5-spiece.model")
