@@ -36,8 +36,17 @@ for target in cpu vulkan; do
 done
 
 check unit-tests "$SAN/tfm-unit-tests" --gtest_brief=1
+# Leaks are checked everywhere except where Mesa's Vulkan driver is loaded:
+# on some machines lavapipe leaves blocks that LeakSanitizer reports from
+# "<unknown module>" (the driver is dlclose'd before the report), which no
+# suppression can name. All of tfmc's code is linked into the sanitized
+# binaries themselves, so those reports are never ours; ASan and UBSan stay
+# on for the Vulkan runs.
+NO_LEAKS="ASAN_OPTIONS=${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}"
 check runtime-tests env TFMC_TEST_ARTIFACT="$WORK/encoder" \
-  "$SAN/tfm-runtime-tests" --gtest_brief=1
+  "$SAN/tfm-runtime-tests" --gtest_brief=1 --gtest_filter=-VulkanFault*
+check runtime-tests-vulkan env "$NO_LEAKS" TFMC_TEST_ARTIFACT="$WORK/encoder" \
+  "$SAN/tfm-runtime-tests" --gtest_brief=1 --gtest_filter=VulkanFault*
 
 for corpus in test/fuzz/corpus/*/; do
   name=$(basename "$corpus")
@@ -45,14 +54,19 @@ for corpus in test/fuzz/corpus/*/; do
     "$SAN/fuzz-$name" -runs=0 -timeout=60 -artifact_prefix="$WORK/" "$corpus"
 done
 
-# The error-path tests, on the sanitized tools.
-LIT_TESTS=(Frontends/bad-inputs.test Frontends/toml-errors.test
-  Frontends/tokenizer.test Runtime Tools/input-files.test
-  Tools/artifact-dir.test)
-args=()
-for t in "${LIT_TESTS[@]}"; do args+=("$BUILD/test/$t"); done
-check "lit error tests (${LIT_TESTS[*]})" /usr/lib/llvm-22/bin/lit -sv \
-  --param tfm_tools_dir="$SAN" "${args[@]}"
+# The error-path tests, on the sanitized tools; test/Runtime is the only
+# directory among them that runs Vulkan artifacts (manifest-signature.test).
+lit_check() { # NAME ENV-ASSIGNMENT TEST...
+  local name=$1 envset=$2; shift 2
+  local args=() t
+  for t in "$@"; do args+=("$BUILD/test/$t"); done
+  check "lit error tests ($name: $*)" env "$envset" \
+    /usr/lib/llvm-22/bin/lit -sv --param tfm_tools_dir="$SAN" "${args[@]}"
+}
+lit_check frontends+tools "ASAN_OPTIONS=$ASAN_OPTIONS" \
+  Frontends/bad-inputs.test Frontends/toml-errors.test \
+  Frontends/tokenizer.test Tools/input-files.test Tools/artifact-dir.test
+lit_check runtime "$NO_LEAKS" Runtime
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
