@@ -9,6 +9,8 @@
 
 #include "tfm/Tools/Driver.h"
 
+#include "EntryRemarks.h"
+
 #include "tfm/Conversion/CpuTarget.h"
 #include "tfm/Frontends/Frontends.h"
 #include "tfm/Frontends/ModelSpec.h"
@@ -81,6 +83,7 @@ static LogicalResult printFileDiagnostic(Diagnostic &diag,
   os << f->getFilename().getValue() << ": "
      << (diag.getSeverity() == DiagnosticSeverity::Error     ? "error"
          : diag.getSeverity() == DiagnosticSeverity::Warning ? "warning"
+         : diag.getSeverity() == DiagnosticSeverity::Remark  ? "remark"
                                                              : "note")
      << ": " << diag << "\n";
   for (Diagnostic &note : diag.getNotes())
@@ -95,8 +98,9 @@ static LogicalResult printFileDiagnostic(Diagnostic &diag,
 namespace {
 class Compilation {
 public:
-  Compilation(const Options &o, llvm::raw_ostream &errs)
-      : o(o), emit(o.emit.value_or(Emit::Fused)), errs(errs) {}
+  Compilation(const Options &o, llvm::raw_ostream &errs, EntryRemarks *remarks)
+      : o(o), emit(o.emit.value_or(Emit::Fused)), errs(errs), remarks(remarks) {
+  }
   LogicalResult run(MLIRContext &ctx, llvm::SourceMgr &sourceMgr);
 
 private:
@@ -118,6 +122,7 @@ private:
   const Options &o;
   Emit emit;
   llvm::raw_ostream &errs;
+  EntryRemarks *remarks; // --fusion-remarks: grouped across entries
 };
 } // namespace
 
@@ -198,6 +203,8 @@ Compilation::configure(PassManager &pm,
     return failure();
   if (dump)
     dump->attach(pm);
+  if (remarks)
+    remarks->attach(pm);
   return success();
 }
 
@@ -448,13 +455,20 @@ bool driver::compile(const Options &options, std::string *diagnostics) {
                   math::MathDialect, tensor::TensorDialect>();
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
-  if (!options.dumpIRDir.empty())
+  // The IR dump and the remark grouping follow one pass at a time.
+  if (!options.dumpIRDir.empty() || options.fusionRemarks)
     ctx.disableMultithreading();
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler sourceHandler(sourceMgr, &ctx, errs);
   ctx.getDiagEngine().registerHandler(
       [&errs](Diagnostic &d) { return printFileDiagnostic(d, errs); });
-  bool ok = succeeded(Compilation(options, errs).run(ctx, sourceMgr));
+  std::optional<EntryRemarks> remarks;
+  if (options.fusionRemarks)
+    remarks.emplace(ctx);
+  bool ok = succeeded(Compilation(options, errs, remarks ? &*remarks : nullptr)
+                          .run(ctx, sourceMgr));
+  if (remarks)
+    remarks->flush();
   errs.flush();
   if (diagnostics)
     *diagnostics += captured;

@@ -19,6 +19,15 @@ namespace mlir::tfm {
 using namespace mlir;
 using namespace mlir::tfm;
 
+/// " in [scope]" when the add comes from another part of the model than the
+/// norm (a pre-LN model's first norm reads the embedding sum).
+static std::string addScope(Operation *add, Operation *norm) {
+  std::string scope = scopeName(add->getLoc());
+  if (scope.empty() || scope == scopeName(norm->getLoc()))
+    return "";
+  return " in [" + scope + "]";
+}
+
 namespace {
 // Pattern: layer_norm(add(x, r)) -> add_layer_norm(x, r)#0, with every other
 //          use of the sum reading add_layer_norm(x, r)#1 (same for rms_norm)
@@ -39,8 +48,9 @@ struct FuseResidualNorm final : OpRewritePattern<NormOp> {
     if (add.getLhs().getType() != add.getType() ||
         add.getRhs().getType() != add.getType())
       return refuse(rewriter, remarks, norm, into,
-                    "the add broadcasts one operand, so it is not a residual "
-                    "connection");
+                    "the add" + addScope(add, norm) +
+                        " broadcasts one operand, so it is not a residual "
+                        "connection");
 
     // The fused op replaces the add, so the norm's parameters must be
     // available there; parameters (weights, constants) defined later are
