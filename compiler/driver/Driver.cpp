@@ -262,6 +262,13 @@ LogicalResult Compilation::runPipeline(
     }
     return pm.run(module);
   }
+  // The plugin insertion points (docs/writing-passes.md).
+  auto addPasses = [&](const std::string &passes) {
+    return success(passes.empty() ||
+                   succeeded(parsePassPipeline(passes, pm, errs)));
+  };
+  if (failed(addPasses(o.passesBeforeFusion)))
+    return failure();
   if (o.decompose) {
     DecomposePassOptions opts;
     opts.ops = {"softmax", "layer_norm", "rms_norm", "gelu", "silu", "rotary"};
@@ -273,8 +280,7 @@ LogicalResult Compilation::runPipeline(
     opts.mergeQKV = !o.noMergeQKV;
     buildFusionPipeline(pm, opts);
   }
-  if (!o.extraPasses.empty() &&
-      failed(parsePassPipeline(o.extraPasses, pm, errs)))
+  if (failed(addPasses(o.passesAfterFusion)))
     return failure();
   // Weight storage types, after fusion (so a merged projection is one
   // weight): GEMM and embedding matrices in the weight dtype.
@@ -287,6 +293,10 @@ LogicalResult Compilation::runPipeline(
       PlanOptions opts = vulkanPlanOptions(*vkTarget);
       opts.maxPositions = o.maxPositions;
       buildPlanPipeline(pm, opts);
+      // The SPIR-V kernels are generated from the planned module after
+      // this pass manager.
+      if (failed(addPasses(o.passesBeforeLowering)))
+        return failure();
     } else {
       LowerToCPUPassOptions opts;
       opts.gemmKC = o.gemmKC.value_or(opts.gemmKC);
@@ -303,10 +313,11 @@ LogicalResult Compilation::runPipeline(
         errs << "error: " << msg << "\n";
         ok = false;
       };
-      if (needsLowering()
-              ? failed(buildCpuLoopsPipeline(pm, opts, error))
-              : failed(buildCpuPlanPipeline(pm, opts, error)) || !ok)
+      if (failed(buildCpuPlanPipeline(pm, opts, error)) || !ok ||
+          failed(addPasses(o.passesBeforeLowering)))
         return failure();
+      if (needsLowering())
+        buildCpuLowerPlanPipeline(pm, opts);
     }
   }
   return pm.run(module);
@@ -338,6 +349,21 @@ LogicalResult Compilation::run(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
   }
   if (!vulkan && (emit == Emit::GLSL || emit == Emit::SPIRV)) {
     errs << "error: --emit=glsl and --emit=spirv need --target=vulkan\n";
+    return failure();
+  }
+  bool insertsPasses = !o.passesBeforeFusion.empty() ||
+                       !o.passesAfterFusion.empty() ||
+                       !o.passesBeforeLowering.empty();
+  if (insertsPasses && !o.passPipeline.empty()) {
+    errs << "error: --passes-before-fusion, --passes-after-fusion and "
+            "--passes-before-lowering insert passes into tfmc's pipeline, "
+            "which --pass-pipeline replaces\n";
+    return failure();
+  }
+  if (!o.passesBeforeLowering.empty() && !needsPlan()) {
+    errs << "error: --passes-before-lowering runs on the planned module, "
+            "which this --emit stage does not reach (use --emit=plan or "
+            "later)\n";
     return failure();
   }
   std::optional<VulkanTarget> vkTarget;

@@ -144,8 +144,12 @@ std::pair<bool, std::string> compile(const nb::dict &kw) {
       o.attentionMaps = flag();
     else if (key == "fusion_remarks")
       o.fusionRemarks = flag();
-    else if (key == "extra_passes")
-      o.extraPasses = str();
+    else if (key == "passes_before_fusion")
+      o.passesBeforeFusion = str();
+    else if (key == "passes_after_fusion" || key == "extra_passes")
+      o.passesAfterFusion = str();
+    else if (key == "passes_before_lowering")
+      o.passesBeforeLowering = str();
     else if (key == "dump_ir_dir")
       o.dumpIRDir = str();
     else if (key == "gemm_kc")

@@ -47,7 +47,9 @@ _COMPILE_OPTIONS = {
     "max_positions": int, "weights": (str, os.PathLike),
     "random_weights": int, "decompose": bool, "no_fusion": bool,
     "no_merge_qkv": bool, "attention_maps": bool, "fusion_remarks": bool,
-    "extra_passes": str, "dump_ir_dir": (str, os.PathLike), "gemm_kc": int,
+    "extra_passes": str, "passes_before_fusion": str,
+    "passes_after_fusion": str, "passes_before_lowering": str,
+    "dump_ir_dir": (str, os.PathLike), "gemm_kc": int,
     "gemm_mc": int,
 }
 _STAGES = ("tfm", "fused", "plan", "linalg", "llvm", "asm", "graph", "glsl",
@@ -135,8 +137,9 @@ def compile(model: PathLike, output_dir: Optional[PathLike] = None, *,
     f32, f16, bf16 or auto. Further keyword options are the CLI's flags with
     underscores (``target_seq_len``, ``cpu``, ``vulkan_target``,
     ``max_positions``, ``random_weights``, ``weights``, ``attention_maps``,
-    ``no_fusion``, ``no_merge_qkv``, ``fusion_remarks``, ``extra_passes``,
-    ``dump_ir_dir``, ``decompose``, ``gemm_kc``, ``gemm_mc``).
+    ``no_fusion``, ``no_merge_qkv``, ``fusion_remarks``,
+    ``passes_before_fusion``, ``passes_after_fusion`` (or ``extra_passes``),
+    ``passes_before_lowering``, ``dump_ir_dir``, ``decompose``, ``gemm_kc``, ``gemm_mc``).
     Raises :class:`CompileError` with tfmc's located diagnostics.
     """
     kw = _options(model, target, batch, seq_len, weight_dtype, options)

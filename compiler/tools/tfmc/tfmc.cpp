@@ -188,12 +188,26 @@ static cl::opt<bool>
 static cl::list<std::string> passPlugins(
     "load-pass-plugin",
     cl::desc("Load a pass plugin; its passes can be used in --pass-pipeline "
-             "and --extra-passes"),
+             "and --passes-before-fusion/-after-fusion/-before-lowering"),
     cl::value_desc("lib.so"), cl::cat(inspectCat));
-static cl::opt<std::string> extraPasses(
-    "extra-passes",
-    cl::desc("Textual passes appended after tfmc's fusion pipeline, e.g. "
-             "'func.func(my-pass)'"),
+static cl::opt<std::string> passesBeforeFusion(
+    "passes-before-fusion",
+    cl::desc("Textual passes run on the frontend's tfm before recomposition "
+             "and fusion, e.g. 'func.func(my-pass)'"),
+    cl::value_desc("passes"), cl::cat(inspectCat));
+static cl::opt<std::string> passesAfterFusion(
+    "passes-after-fusion",
+    cl::desc("Textual passes run on the fused tfm, before weight conversion "
+             "and planning"),
+    cl::value_desc("passes"), cl::cat(inspectCat));
+static cl::alias extraPasses("extra-passes",
+                             cl::desc("Alias for --passes-after-fusion"),
+                             cl::aliasopt(passesAfterFusion),
+                             cl::cat(inspectCat));
+static cl::opt<std::string> passesBeforeLowering(
+    "passes-before-lowering",
+    cl::desc("Textual passes run on the planned module, before the backend "
+             "lowers it to kernels (--emit=plan or later)"),
     cl::value_desc("passes"), cl::cat(inspectCat));
 static cl::opt<std::string> passPipeline(
     "pass-pipeline",
@@ -251,7 +265,9 @@ static Options options() {
   o.fusionRemarks = fusionRemarks;
   o.attentionMaps = attentionMaps;
   o.noMergeQKV = noMergeQKV;
-  o.extraPasses = extraPasses;
+  o.passesBeforeFusion = passesBeforeFusion;
+  o.passesAfterFusion = passesAfterFusion;
+  o.passesBeforeLowering = passesBeforeLowering;
   o.passPipeline = passPipeline;
   o.configurePassManager = [](PassManager &pm) {
     if (failed(applyPassManagerCLOptions(pm)))

@@ -58,10 +58,15 @@ LogicalResult mlir::tfm::buildCpuLoopsPipeline(
     llvm::function_ref<void(const llvm::Twine &)> error) {
   if (failed(buildCpuPlanPipeline(pm, opts, error)))
     return failure();
+  buildCpuLowerPlanPipeline(pm, opts);
+  return success();
+}
+
+void mlir::tfm::buildCpuLowerPlanPipeline(OpPassManager &pm,
+                                          const LowerToCPUPassOptions &opts) {
   pm.addPass(createLowerToCPUPass(opts));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createEmitEntryWrappersPass());
-  return success();
 }
 
 void mlir::tfm::buildCpuToLLVMPipeline(OpPassManager &pm) {

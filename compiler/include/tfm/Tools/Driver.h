@@ -70,8 +70,12 @@ struct Options {
   bool fusionRemarks = false;
   bool attentionMaps = false;
   bool noMergeQKV = false;
-  std::string extraPasses;  // appended after the fusion pipeline
-  std::string passPipeline; // instead of tfmc's pipeline
+  // Plugin insertion points: textual pass lists ("func.func(my-pass)") run
+  // inside tfmc's pipeline, each at one stage.
+  std::string passesBeforeFusion;   // frontend tfm, before recomposition
+  std::string passesAfterFusion;    // fused tfm (--extra-passes)
+  std::string passesBeforeLowering; // planned module, before the backend
+  std::string passPipeline;         // instead of tfmc's pipeline
   /// Applied to every pass manager the compilation creates (the CLI applies
   /// MLIR's command-line options); false stops the compilation.
   std::function<bool(mlir::PassManager &)> configurePassManager;

@@ -33,6 +33,11 @@ struct FusionPipelineOptions
 LogicalResult
 buildCpuLoopsPipeline(OpPassManager &pm, const LowerToCPUPassOptions &opts,
                       llvm::function_ref<void(const llvm::Twine &)> error);
+/// The planned module (buildCpuPlanPipeline's result) to kernels on buffers:
+/// tfm-lower-to-cpu and the C ABI wrappers. buildCpuLoopsPipeline is
+/// buildCpuPlanPipeline, then this.
+void buildCpuLowerPlanPipeline(OpPassManager &pm,
+                               const LowerToCPUPassOptions &opts);
 /// The result of buildCpuLoopsPipeline to the LLVM dialect: loops to OpenMP,
 /// math approximations, vectors, memrefs, everything to LLVM.
 void buildCpuToLLVMPipeline(OpPassManager &pm);
