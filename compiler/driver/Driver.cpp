@@ -360,6 +360,11 @@ LogicalResult Compilation::run(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
             "which --pass-pipeline replaces\n";
     return failure();
   }
+  if (!o.passesAfterFusion.empty() && !o.noFusion && !needsFusion()) {
+    errs << "error: --passes-after-fusion runs on the fused module, which "
+            "this --emit stage does not reach (use --emit=fused or later)\n";
+    return failure();
+  }
   if (!o.passesBeforeLowering.empty() && !needsPlan()) {
     errs << "error: --passes-before-lowering runs on the planned module, "
             "which this --emit stage does not reach (use --emit=plan or "
