@@ -338,6 +338,15 @@ LogicalResult Compilation::run(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
     errs << "error: --emit=artifact needs -o <directory>\n";
     return failure();
   }
+  if (!o.passPipeline.empty() && emit != Emit::TFM && emit != Emit::Fused &&
+      emit != Emit::Graph) {
+    errs << "error: --pass-pipeline prints the IR its passes produce (stdout "
+            "or -o FILE.mlir); artifacts and the later --emit stages come "
+            "from tfmc's own pipeline, which --passes-before-fusion, "
+            "--passes-after-fusion and --passes-before-lowering add passes "
+            "to\n";
+    return failure();
+  }
   bool vulkan = o.target == TargetKind::Vulkan;
   bool cpuOnly = emit == Emit::Linalg || emit == Emit::LLVM ||
                  emit == Emit::Asm || emit == Emit::Exe;
