@@ -41,7 +41,8 @@ Inputs:
                           an unset attention_mask is then all ones and an
                           unset token_type_ids all zeros
 Running:
-  --entry NAME            the entry point (default: forward)
+  --entry NAME            the entry point (default: forward, or the
+                          artifact's only entry when it has one)
   --threads N             worker threads (default: one per core)
   --device NAME           Vulkan artifacts: the device (index or part of its
                           name; default: a discrete GPU, else the first
@@ -209,6 +210,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> tokens; // name, ids
   int threads = 0, bench = 0;
   bool list = false, profile = false;
+  bool entryGiven = false; ///< --entry was on the command line
   std::string device; ///< --device (Vulkan artifacts only)
   tfmc::TextOptions text;
   std::vector<std::string> images; ///< --image (vision models)
@@ -327,6 +329,7 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
     } else if (is("--entry")) {
       if (!value(i, "--entry", o.entry))
         return fail("--entry needs a value");
+      o.entryGiven = true;
     } else if (is("--output-dir")) {
       if (!value(i, "--output-dir", o.outputDir) || o.outputDir.empty())
         return fail("--output-dir needs a value");
@@ -409,8 +412,13 @@ int run(const Options &o, tfmc_model *embedded) {
     return tfmc::generate(model, o.text);
   if (!o.text.texts.empty())
     return tfmc::embed(model, o.text);
-  std::vector<tfmc_tensor_spec> specs = model.inputs(o.entry);
-  tfmc::Session session = model.session(o.entry);
+  // An artifact with a single entry (a hand-written .mlir with one public
+  // function, say) runs it without --entry.
+  std::string entry = o.entry;
+  if (!o.entryGiven && model.entries().size() == 1)
+    entry = model.entries().front();
+  std::vector<tfmc_tensor_spec> specs = model.inputs(entry);
+  tfmc::Session session = model.session(entry);
   if (o.threads)
     session.setNumThreads(o.threads);
   if (o.profile)
@@ -441,7 +449,7 @@ int run(const Options &o, tfmc_model *embedded) {
           break;
         }
       if (name.empty())
-        return fail("--tokens: entry '" + o.entry +
+        return fail("--tokens: entry '" + entry +
                     "' has no (unbound) token-id input; name one with "
                     "--tokens NAME=IDS");
     }
@@ -516,7 +524,7 @@ int run(const Options &o, tfmc_model *embedded) {
   if (o.profile)
     printProfile(session.get());
 
-  for (const tfmc_tensor_spec &s : model.outputs(o.entry)) {
+  for (const tfmc_tensor_spec &s : model.outputs(entry)) {
     tfmc_tensor_view v = session.output(s.name);
     if (o.outputDir.empty()) {
       if (!o.bench)
