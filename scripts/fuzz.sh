@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (scripts/build.sh --sanitize) and fuzzes
-# TARGET (a name of test/fuzz/corpus/, or "all", the default) for SECONDS
+# TARGET (a name of test/fuzz/corpus/, several separated by commas, or
+# "all", the default) for SECONDS
 # each (default 60), starting from the committed seed corpus. New inputs go
 # to BUILD/fuzz/corpus/TARGET (not the repository); crashes, leaks and
 # timeouts to BUILD/fuzz/findings/. Prints one line per target:
@@ -45,10 +46,11 @@ fuzz_one() { # NAME SEEDS: one target; its summary line on stdout
   [ $rc -eq 0 ] && [ "$found" -eq 0 ]
 }
 
-status=0; running=0
+status=0; running=0; matched=0
 for seeds in test/fuzz/corpus/*/; do
   name=$(basename "$seeds")
-  [ "$WHICH" = all ] || [ "$WHICH" = "$name" ] || continue
+  [ "$WHICH" = all ] || [[ ",$WHICH," == *",$name,"* ]] || continue
+  matched=$((matched + 1))
   fuzz_one "$name" "$seeds" &
   running=$((running + 1))
   if [ $running -ge "${TFMC_FUZZ_JOBS:-1}" ]; then
@@ -60,4 +62,8 @@ while [ $running -gt 0 ]; do
   wait -n || status=1
   running=$((running - 1))
 done
+if [ $matched -eq 0 ]; then
+  echo "fuzz.sh: no target '$WHICH' (targets: all, $(ls test/fuzz/corpus | paste -sd, -))" >&2
+  exit 2
+fi
 exit $status
