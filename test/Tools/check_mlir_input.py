@@ -8,7 +8,6 @@ fp32 atol 1e-5, rtol 1e-4.
 usage: check_mlir_input.py WORKDIR SRC_ROOT
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -16,7 +15,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tfmc_ref  # noqa: E402
-from tfmc_run import check_stderr, compare, target_args, tool  # noqa: E402
+from tfmc_run import compare, compile_model, run  # noqa: E402
 
 work, src = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -33,12 +32,8 @@ w = {
 w = {k: v.astype(np.float32) for k, v in w.items()}
 weights = os.path.join(work, "ffn.safetensors")
 tfmc_ref.save_safetensors(weights, w)
-art = os.path.join(work, "ffn")
-r = subprocess.run([tool("tfmc"), os.path.join(src, "examples/mlir/ffn_block.mlir"),
-                    "--weights", weights, "-o", art, *target_args()],
-                   capture_output=True, text=True)
-if r.returncode:
-    sys.exit("tfmc failed:\n" + r.stderr)
+art = compile_model(os.path.join(src, "examples/mlir/ffn_block.mlir"),
+                    os.path.join(work, "ffn"), "--weights", weights)
 
 
 def reference(x):
@@ -51,13 +46,7 @@ def reference(x):
 
 for seq in (23, 64):
     x = rng.standard_normal((1, seq, D)).astype(np.float32)
-    np.save(os.path.join(work, "x.npy"), x)
-    res = os.path.join(work, "res%d" % seq)
-    r = subprocess.run([tool("tfmc-run"), art, "--input", "hidden=" + os.path.join(work, "x.npy"),
-                        "--output-dir", res], capture_output=True, text=True)
-    if r.returncode:
-        sys.exit("tfmc-run failed:\n" + r.stderr)
-    check_stderr("tfmc-run", r.stderr)
-    print("outputs:", " ".join(sorted(os.listdir(res))))
-    compare("ffn_block seq %d" % seq, np.load(os.path.join(res, "out.npy")), reference(x))
+    outs = run(art, {"hidden": x}, entry=None)  # the only entry, by default
+    print("outputs:", " ".join(sorted(outs)))
+    compare("ffn_block seq %d" % seq, outs["out"], reference(x))
 print("OK")

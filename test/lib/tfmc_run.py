@@ -43,10 +43,13 @@ def compile_model(model, out, *args):
 
 
 def run(artifact, inputs, entry="forward", threads=None):
-    """Runs `entry` with {name: array} inputs; returns {name: array}."""
-    work = artifact.rstrip("/") + ".io-" + entry
+    """Runs `entry` (None: tfmc-run's default) with {name: array} inputs;
+    returns {name: array}."""
+    work = artifact.rstrip("/") + ".io-" + (entry or "default")
     os.makedirs(work, exist_ok=True)
-    cmd = [tool("tfmc-run"), artifact, "--entry", entry, "--output-dir", work + "/out"]
+    cmd = [tool("tfmc-run"), artifact, "--output-dir", work + "/out"]
+    if entry:
+        cmd += ["--entry", entry]
     for name, a in inputs.items():
         path = os.path.join(work, name + ".npy")
         np.save(path, a)

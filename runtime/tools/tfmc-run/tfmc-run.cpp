@@ -205,12 +205,12 @@ void printProfile(tfmc_session *session) {
 }
 
 struct Options {
-  std::string artifact, entry = TFMC_ENTRY_FORWARD, outputDir;
+  std::string artifact, outputDir;
+  std::string entry; ///< --entry; empty: the only entry, else forward
   std::vector<std::pair<std::string, std::string>> inputs; // name, file
   std::vector<std::pair<std::string, std::string>> tokens; // name, ids
   int threads = 0, bench = 0;
   bool list = false, profile = false;
-  bool entryGiven = false; ///< --entry was on the command line
   std::string device; ///< --device (Vulkan artifacts only)
   tfmc::TextOptions text;
   std::vector<std::string> images; ///< --image (vision models)
@@ -327,9 +327,8 @@ int parseArgs(int argc, char **argv, Options &o, bool embedded) {
                  : "--top-p expects a number in (0, 1], got '" + v + "'");
       (temp ? o.text.sampling.temperature : o.text.sampling.top_p) = f;
     } else if (is("--entry")) {
-      if (!value(i, "--entry", o.entry))
+      if (!value(i, "--entry", o.entry) || o.entry.empty())
         return fail("--entry needs a value");
-      o.entryGiven = true;
     } else if (is("--output-dir")) {
       if (!value(i, "--output-dir", o.outputDir) || o.outputDir.empty())
         return fail("--output-dir needs a value");
@@ -414,9 +413,9 @@ int run(const Options &o, tfmc_model *embedded) {
     return tfmc::embed(model, o.text);
   // An artifact with a single entry (a hand-written .mlir with one public
   // function, say) runs it without --entry.
-  std::string entry = o.entry;
-  if (!o.entryGiven && model.entries().size() == 1)
-    entry = model.entries().front();
+  std::string entry = !o.entry.empty()              ? o.entry
+                      : model.entries().size() == 1 ? model.entries().front()
+                                                    : TFMC_ENTRY_FORWARD;
   std::vector<tfmc_tensor_spec> specs = model.inputs(entry);
   tfmc::Session session = model.session(entry);
   if (o.threads)
