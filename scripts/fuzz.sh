@@ -17,6 +17,14 @@ ROOT=$(pwd)
 BUILD=${TFMC_BUILD_DIR:-build}
 WHICH=${1:-all}
 SECONDS_EACH=${2:-60}
+if [ "$WHICH" != all ]; then
+  for name in ${WHICH//,/ }; do
+    if [ ! -d "test/fuzz/corpus/$name" ]; then
+      echo "fuzz.sh: no target '$name' (targets: all, $(ls test/fuzz/corpus | paste -sd, -))" >&2
+      exit 2
+    fi
+  done
+fi
 bash scripts/build.sh --sanitize >/dev/null || exit 1
 SAN="$ROOT/$BUILD/san/bin"
 OUT="$ROOT/$BUILD/fuzz"
@@ -46,11 +54,10 @@ fuzz_one() { # NAME SEEDS: one target; its summary line on stdout
   [ $rc -eq 0 ] && [ "$found" -eq 0 ]
 }
 
-status=0; running=0; matched=0
+status=0; running=0
 for seeds in test/fuzz/corpus/*/; do
   name=$(basename "$seeds")
   [ "$WHICH" = all ] || [[ ",$WHICH," == *",$name,"* ]] || continue
-  matched=$((matched + 1))
   fuzz_one "$name" "$seeds" &
   running=$((running + 1))
   if [ $running -ge "${TFMC_FUZZ_JOBS:-1}" ]; then
@@ -62,8 +69,4 @@ while [ $running -gt 0 ]; do
   wait -n || status=1
   running=$((running - 1))
 done
-if [ $matched -eq 0 ]; then
-  echo "fuzz.sh: no target '$WHICH' (targets: all, $(ls test/fuzz/corpus | paste -sd, -))" >&2
-  exit 2
-fi
 exit $status
