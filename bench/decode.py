@@ -10,10 +10,13 @@ With --weight-dtype=bf16 (or f16) the GEMM and embedding weights are
 stored in 2 bytes: the bound doubles, and the PyTorch baseline stays fp32
 (the same model with rounded weights gives the same greedy tokens only
 when the rounding does not flip an argmax, so tokens are compared only for
-f32).
+f32). With --quantize=int8|int4[:G] the GEMM weights and the tied LM head
+are stored as codes (1 or 1/2 byte) plus one f32 scale per G elements of K
+(G = 32 by default), the embedding table stays in --weight-dtype, and the
+bound counts those bytes.
 
 usage: decode.py WORKDIR --stream BIN [--threads N] [--prompt P] [--steps S]
-                 [--weight-dtype f32|bf16|f16]
+                 [--weight-dtype f32|bf16|f16] [--quantize int8|int4[:G]]
 """
 import argparse
 import json
@@ -77,6 +80,7 @@ def main():
     p.add_argument("--steps", type=int, default=64)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--weight-dtype", default="f32", choices=["f32", "bf16", "f16"])
+    p.add_argument("--quantize", default="")
     p.add_argument("--json")
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -87,10 +91,11 @@ def main():
 
     os.makedirs(a.work, exist_ok=True)
     folder = gpt2_small(os.path.join(a.work, "gpt2"))
-    art = os.path.join(a.work, "gpt2-small-gen-%s.out" % a.weight_dtype)
+    mode = a.weight_dtype + ("-" + a.quantize.replace(":", "g") if a.quantize else "")
+    art = os.path.join(a.work, "gpt2-small-gen-%s.out" % mode)
     if not os.path.exists(os.path.join(art, "manifest.json")):
-        subprocess.run([tool("tfmc"), folder, "-o", art,
-                        "--weight-dtype=" + a.weight_dtype], check=True)
+        subprocess.run([tool("tfmc"), folder, "-o", art, "--weight-dtype=" + a.weight_dtype]
+                       + (["--quantize=" + a.quantize] if a.quantize else []), check=True)
     # STREAM and tfmc interleaved: the machine's bandwidth drifts (it is
     # shared), so each decode measurement is paired with the bandwidth
     # measured just before it.
@@ -130,14 +135,18 @@ def main():
     gemm = layers * (d * 3 * d + d * d + 2 * d * 4 * d)  # qkv, out, fc1, fc2
     per = 4 if a.weight_dtype == "f32" else 2
     weight_bytes = per * (gemm + vocab * d)  # + the tied LM head
+    if a.quantize:
+        bits = 8 if a.quantize.startswith("int8") else 4
+        group = int(a.quantize.split(":")[1]) if ":" in a.quantize else 32
+        weight_bytes = (bits / 8 + 4 / group) * (gemm + vocab * d)
     fractions = sorted(weight_bytes / o["step_s"] / (t * 1e9) for t, o in pairs)
     fraction = fractions[len(fractions) // 2]
     bandwidth = max(t for t, _ in pairs)
     bound_tps = bandwidth * 1e9 / weight_bytes
     tfmc_tps, torch_tps = 1 / ours["step_s"], 1 / best_step
-    same = ours["tokens"] == tokens if a.weight_dtype == "f32" else None
+    same = ours["tokens"] == tokens if mode == "f32" else None
     print("gpt2-small decode, %s weights, prompt %d then %d greedy steps, %d threads" %
-          (a.weight_dtype, a.prompt, a.steps, a.threads))
+          (mode, a.prompt, a.steps, a.threads))
     print("  tfmc    : %7.1f tokens/s  (%.2f ms/token; prefill %.1f ms)" %
           (tfmc_tps, 1e3 * ours["step_s"], 1e3 * ours["prefill_s"]))
     print("  pytorch : %7.1f tokens/s  (%.2f ms/token; prefill %.1f ms)  torch %s" %
@@ -151,7 +160,7 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(dict(prompt=a.prompt, steps=a.steps, threads=a.threads,
-                           weight_dtype=a.weight_dtype,
+                           weight_dtype=a.weight_dtype, quantize=a.quantize,
                            tfmc_tokens_per_s=tfmc_tps, torch_tokens_per_s=torch_tps,
                            tfmc_prefill_ms=1e3 * ours["prefill_s"],
                            torch_prefill_ms=1e3 * best_prefill,

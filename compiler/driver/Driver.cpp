@@ -109,6 +109,7 @@ private:
   bool needsPlan() const;
   std::optional<int64_t> parseLength(llvm::StringRef flag,
                                      llvm::StringRef v) const;
+  LogicalResult parseQuantize();
   LogicalResult configure(PassManager &pm,
                           const std::shared_ptr<IRDumpDir> &dump) const;
   Type weightStorage(WeightOp w, const WeightStore &store) const;
@@ -123,8 +124,60 @@ private:
   Emit emit;
   llvm::raw_ostream &errs;
   EntryRemarks *remarks; // --fusion-remarks: grouped across entries
+  // --quantize (bits 0: none) and --quantize-skip.
+  int64_t quantBits = 0, quantGroup = 0;
+  bool quantSkipLmHead = false;
 };
 } // namespace
+
+/// --quantize=int8|int4[:GROUP] and --quantize-skip=lm_head[,...].
+LogicalResult Compilation::parseQuantize() {
+  auto [mode, groupText] = llvm::StringRef(o.quantize).split(':');
+  if (mode.empty() && groupText.empty()) {
+    if (!o.quantizeSkip.empty()) {
+      errs << "error: --quantize-skip needs --quantize\n";
+      return failure();
+    }
+    return success();
+  }
+  if (mode != "int8" && mode != "int4") {
+    errs << "error: --quantize: expected int8 or int4 (optionally :GROUP), "
+            "got '"
+         << o.quantize << "'\n";
+    return failure();
+  }
+  quantBits = mode == "int8" ? 8 : 4;
+  quantGroup = 32;
+  if (o.quantize.find(':') != std::string::npos &&
+      (groupText.getAsInteger(10, quantGroup) || quantGroup < 1 ||
+       quantGroup > 4096)) {
+    errs << "error: --quantize: the group must be an integer in [1, 4096], "
+            "got '"
+         << groupText << "'\n";
+    return failure();
+  }
+  llvm::SmallVector<llvm::StringRef> skips;
+  llvm::StringRef(o.quantizeSkip).split(skips, ',', -1, false);
+  for (llvm::StringRef s : skips) {
+    if (s == "lm_head") {
+      quantSkipLmHead = true;
+      continue;
+    }
+    errs << "error: --quantize-skip: unknown '" << s << "'"
+         << (s == "embedding"
+                 ? " (embedding tables are never quantized: only GEMM "
+                   "weights are)"
+                 : "")
+         << "; the list takes lm_head\n";
+    return failure();
+  }
+  if (o.target == TargetKind::Vulkan) {
+    errs << "error: --quantize is implemented for --target=cpu; the Vulkan "
+            "kernels read f32, f16 or bf16 weights\n";
+    return failure();
+  }
+  return success();
+}
 
 /// Parses a length option: "" (not given) is 0, "dynamic" is
 /// ModelSpec::kDynamicLength.
@@ -282,6 +335,16 @@ LogicalResult Compilation::runPipeline(
   }
   if (failed(addPasses(o.passesAfterFusion)))
     return failure();
+  // Quantized GEMM weights, after fusion (a merged projection is one
+  // weight), before the storage types (which leave them alone).
+  if (quantBits && emit != Emit::TFM &&
+      !(emit == Emit::Graph && o.graphStage == Stage::TFM)) {
+    QuantizeWeightsPassOptions qo;
+    qo.bits = quantBits;
+    qo.group = quantGroup;
+    qo.skipLmHead = quantSkipLmHead;
+    pm.addPass(createQuantizeWeightsPass(qo));
+  }
   // Weight storage types, after fusion (so a merged projection is one
   // weight): GEMM and embedding matrices in the weight dtype.
   if (o.weightDType != WeightDType::F32 && emit != Emit::TFM &&
@@ -347,6 +410,8 @@ LogicalResult Compilation::run(MLIRContext &ctx, llvm::SourceMgr &sourceMgr) {
             "to\n";
     return failure();
   }
+  if (failed(parseQuantize()))
+    return failure();
   bool vulkan = o.target == TargetKind::Vulkan;
   bool cpuOnly = emit == Emit::Linalg || emit == Emit::LLVM ||
                  emit == Emit::Asm || emit == Emit::Exe;

@@ -362,6 +362,13 @@ bool parseManifest(const std::string &path, const std::string &text,
           if (!kn.value.is_boolean())
             throw FieldError(kn.path, "expected a boolean");
           w.kn = kn.value.get<bool>();
+          if (t.has("quant_bits")) {
+            w.quantBits = t.at("quant_bits").integer(4);
+            if (w.quantBits != 4 && w.quantBits != 8)
+              throw FieldError(t.path + ".quant_bits",
+                               "quantized weights have 8 or 4 bits");
+            w.quantGroup = t.at("quant_group").integer(1);
+          }
         }
         w.offset = t.at("offset").integer(0);
         w.bytes = t.at("bytes").integer(0);
@@ -511,6 +518,8 @@ uint64_t entrySignature(const EntrySpec &e, const Manifest &m) {
   for (const WeightTensor &w : m.weightTensors) {
     std::vector<int64_t> dims = {w.offset, w.bytes, w.panelWidth, w.kn};
     dims.insert(dims.end(), w.shape.begin(), w.shape.end());
+    if (w.quantBits)
+      dims.insert(dims.end(), {-1, w.quantBits, w.quantGroup});
     h = tfmc_signature_add(h, w.layout.c_str(), w.name.c_str(), w.dtype.c_str(),
                            dims.data(), dims.size());
   }

@@ -114,6 +114,7 @@ struct WeightTensor {
   std::vector<int64_t> shape;
   int64_t panelWidth = 0;
   bool kn = false;
+  int64_t quantBits = 0, quantGroup = 0; ///< quantized panels (0: none)
   int64_t offset = 0, bytes = 0;
 };
 

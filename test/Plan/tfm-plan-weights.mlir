@@ -113,3 +113,27 @@ func.func @moe(%x: tensor<4x8xf32>, %w: tensor<4x3xf32>) -> tensor<4x8xf32> {
       : (tensor<4x8xf32>, tensor<4x3xf32>, tensor<3x10x8xf32>, tensor<3x8x5xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// A quantized weight is stored as codes and scales: 4-bit codes of the
+// 1 x 40 x 16 panel (320 bytes, two columns a byte), then at the next
+// 64-byte boundary the f32 scales of ceil(40 / 16) = 3 groups x 16 columns
+// (192 bytes).
+// CHECK-LABEL: module attributes
+// CHECK-SAME: entries = [<name = "q", type = tensor<7x40xf32>, layout = gemm_panels, panel_width = 16, quant = <bits = 4, group = 16>, offset = 0, bytes = 512>]
+func.func @quantized(%x: tensor<2x40xf32>) -> tensor<2x7xf32> {
+  %w = tfm.weight "q" quantized <bits = 4, group = 16> : tensor<7x40xf32>
+  %y = tfm.linear %x, %w : (tensor<2x40xf32>, tensor<7x40xf32>) -> tensor<2x7xf32>
+  return %y : tensor<2x7xf32>
+}
+
+// -----
+
+// Only GEMMs dequantize: a quantized weight read any other way is an error.
+func.func @gathered(%ids: tensor<2xi64>) -> tensor<2x40xf32> {
+  // expected-error @below {{'tfm.weight' op is quantized but read by tfm.embedding; only the weight operand of a tfm.linear reads quantized weights}}
+  %w = tfm.weight "q" quantized <bits = 8, group = 32> : tensor<7x40xf32>
+  %e = tfm.embedding %w, %ids : (tensor<7x40xf32>, tensor<2xi64>) -> tensor<2x40xf32>
+  return %e : tensor<2x40xf32>
+}

@@ -223,6 +223,18 @@ def test_compile_options_reach_the_compiler(artifacts):
     assert "bfloat16" in json.dumps(manifest)
 
 
+def test_quantize_options(artifacts):
+    art = artifacts("decoder-q4", "examples/models/decoder.toml",
+                    quantize="int4:16", quantize_skip="lm_head")
+    tensors = json.load(open(os.path.join(art.path, "manifest.json")))["weights"]["tensors"]
+    quantized = [t for t in tensors if "quant_bits" in t]
+    assert quantized and all((t["quant_bits"], t["quant_group"]) == (4, 16) for t in quantized)
+    # The tied LM head is skipped: the token table has no quantized entry.
+    assert not any(t["name"] == "embed_tokens.weight" for t in quantized)
+    with pytest.raises(tfmc.CompileError, match="expected int8 or int4"):
+        tfmc.compile(os.path.join(ROOT, "examples/models/decoder.toml"), quantize="int2")
+
+
 def test_emit_stages():
     src = os.path.join(ROOT, "examples/models/encoder.toml")
     fused = tfmc.emit(src, "fused")

@@ -124,6 +124,10 @@ std::pair<bool, std::string> compile(const nb::dict &kw) {
       o.targetSeqLen = str();
     else if (key == "weight_dtype")
       o.weightDType = parseWeightDType(str());
+    else if (key == "quantize")
+      o.quantize = str();
+    else if (key == "quantize_skip")
+      o.quantizeSkip = str();
     else if (key == "cpu")
       o.cpu = str();
     else if (key == "vulkan_target")

@@ -50,7 +50,7 @@ _COMPILE_OPTIONS = {
     "extra_passes": str, "passes_before_fusion": str,
     "passes_after_fusion": str, "passes_before_lowering": str,
     "dump_ir_dir": (str, os.PathLike), "gemm_kc": int,
-    "gemm_mc": int,
+    "gemm_mc": int, "quantize": str, "quantize_skip": str,
 }
 _STAGES = ("tfm", "fused", "plan", "linalg", "llvm", "asm", "graph", "glsl",
            "spirv")

@@ -25,6 +25,7 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -139,6 +140,46 @@ void storeAs(Type type, const float *src, int64_t n, char *dst) {
     llvm_unreachable("weights are f32, f16 or bf16 (WeightEntryAttr::verify)");
   }
 }
+
+/// Quantizes `count` panels [K, NR] (#tfm.quant): per column and group of
+/// K, s = max |w| / maxCode and q = round_half_even(w / s), in f32. Codes go
+/// to `codes` ([K, NR] bytes, or [K, NR/2] with column j + NR/2 in the high
+/// nibble of byte j for 4 bits), scales to `scales` ([ceil(K/G), NR] f32).
+void quantizePanels(QuantAttr q, const std::vector<float> &panels,
+                    int64_t count, int64_t k, int64_t nr, char *codes,
+                    char *scales) {
+  int64_t g = q.getGroup(), groups = (k + g - 1) / g;
+  auto maxCode = static_cast<float>(q.getMaxCode());
+  bool four = q.getBits() == 4;
+  int64_t rowBytes = four ? nr / 2 : nr;
+  std::vector<float> s(groups * nr);
+  for (int64_t p = 0; p < count; ++p) {
+    const float *w = panels.data() + p * k * nr;
+    for (int64_t gi = 0; gi < groups; ++gi)
+      for (int64_t c = 0; c < nr; ++c) {
+        float amax = 0.0f;
+        for (int64_t kk = gi * g; kk < std::min(k, gi * g + g); ++kk)
+          amax = std::max(amax, std::fabs(w[kk * nr + c]));
+        s[gi * nr + c] = amax / maxCode;
+      }
+    std::memcpy(scales + p * groups * nr * 4, s.data(), s.size() * 4);
+    auto *out = reinterpret_cast<uint8_t *>(codes + p * k * rowBytes);
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t c = 0; c < nr; ++c) {
+        float scale = s[(kk / g) * nr + c];
+        float v = scale == 0.0f ? 0.0f : std::nearbyint(w[kk * nr + c] / scale);
+        auto code = static_cast<int8_t>(std::clamp(v, -maxCode, maxCode));
+        if (!four) {
+          out[kk * nr + c] = static_cast<uint8_t>(code);
+          continue;
+        }
+        uint8_t &byte = out[kk * rowBytes + c % rowBytes];
+        uint8_t nibble = static_cast<uint8_t>(code) & 0xf;
+        byte = c < rowBytes ? (byte & 0xf0) | nibble
+                            : (byte & 0x0f) | (nibble << 4);
+      }
+  }
+}
 } // namespace
 
 llvm::Expected<uint64_t> mlir::tfm::writeWeights(WeightPlanAttr plan,
@@ -204,6 +245,11 @@ llvm::Expected<uint64_t> mlir::tfm::writeWeights(WeightPlanAttr plan,
           for (int64_t kk = 0; kk < k; ++kk)
             to[(p * k + kk) * nr + c] = kn ? w[kk * n + col] : w[col * k + kk];
         }
+    }
+    if (QuantAttr q = e.getQuant()) {
+      quantizePanels(q, stored, stack * panels, k, nr, dst,
+                     dst + e.getScalesOffset());
+      continue;
     }
     storeAs(elt, stored.data(), stored.size(), dst);
   }
@@ -356,6 +402,11 @@ llvm::Error mlir::tfm::writeManifest(llvm::StringRef path,
                   e.getLayout() == WeightLayout::gated_panels) {
                 j.attribute("panel_width", e.getPanelWidth());
                 j.attribute("kn", e.getKn());
+              }
+              if (QuantAttr q = e.getQuant()) {
+                j.attribute("quant_bits", q.getBits());
+                j.attribute("quant_group", q.getGroup());
+                j.attribute("scales_offset", e.getScalesOffset());
               }
               j.attribute("offset", e.getOffset());
               j.attribute("bytes", e.getBytes());

@@ -139,6 +139,17 @@ static cl::opt<WeightDType> weightDType(
                           "as the checkpoint stores them (F16/BF16 tensors "
                           "keep their type, everything else f32)")),
     cl::cat(targetCat));
+static cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("GEMM weights as int8 or int4 codes with one f32 scale per "
+             "output feature and GROUP elements of K (default 32), "
+             "dequantized in registers: int8|int4[:GROUP] (CPU)"),
+    cl::value_desc("mode"), cl::cat(targetCat));
+static cl::opt<std::string> quantizeSkip(
+    "quantize-skip",
+    cl::desc("With --quantize: GEMMs kept in f32, comma-separated: lm_head "
+             "(the linear whose result is returned)"),
+    cl::value_desc("list"), cl::cat(targetCat));
 static cl::opt<bool> noFusion(
     "no-fusion",
     cl::desc("Lower the primitive IR without the fusion pipeline (reference)"),
@@ -255,6 +266,8 @@ static Options options() {
   o.vulkanTarget = vulkanTarget;
   o.cpu = cpuName;
   o.weightDType = weightDType;
+  o.quantize = quantize;
+  o.quantizeSkip = quantizeSkip;
   o.noFusion = noFusion;
   o.maxPositions = maxPositions;
   o.gemmKC = gemmKC;

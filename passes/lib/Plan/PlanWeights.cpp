@@ -61,17 +61,20 @@ public:
 
   void add(StringRef name, RankedTensorType type, WeightLayout layout,
            int64_t panelWidth, bool kn, ArrayRef<StringAttr> parts,
-           int64_t concatAxis, FloatAttr base, FloatAttr scaling = {}) {
+           int64_t concatAxis, FloatAttr base, FloatAttr scaling = {},
+           QuantAttr quant = {}) {
     std::string key =
-        llvm::formatv("{0}|{1}|{2}|{3}", name, stringifyWeightLayout(layout),
-                      kn, panelWidth)
+        llvm::formatv("{0}|{1}|{2}|{3}|{4}|{5}", name,
+                      stringifyWeightLayout(layout), kn, panelWidth,
+                      quant ? quant.getBits() : 0, quant ? quant.getGroup() : 0)
             .str();
     if (!seen.insert(key).second)
       return;
-    int64_t bytes = WeightEntryAttr::storedBytes(type, layout, panelWidth, kn);
+    int64_t bytes =
+        WeightEntryAttr::storedBytes(type, layout, panelWidth, kn, quant);
     entries.push_back(WeightEntryAttr::get(
         ctx, StringAttr::get(ctx, name), type, layout, panelWidth, kn, parts,
-        concatAxis, base, scaling, size, bytes));
+        concatAxis, base, scaling, quant, size, bytes));
     size +=
         (bytes + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
   }
@@ -89,7 +92,7 @@ public:
                 layout == WeightLayout::gated_panels
             ? panelWidth
             : 0,
-        kn, parts, axis, FloatAttr());
+        kn, parts, axis, FloatAttr(), FloatAttr(), op.getQuantAttr());
   }
 
   WeightPlanAttr finish() const {
@@ -165,6 +168,11 @@ struct PlanWeightsPass final : tfm::impl::PlanWeightsPassBase<PlanWeightsPass> {
           if (embeddingFromPanels && isa<EmbeddingOp>(use->getOwner()) &&
               readsEmbeddingFromPanels(use->get()))
             continue;
+          if (w.getQuant())
+            return w.emitOpError("is quantized but read by ")
+                   << use->getOwner()->getName()
+                   << "; only the weight operand of a tfm.linear reads "
+                      "quantized weights";
           plan.add(w, WeightLayout::row_major, 0, false);
         }
       }

@@ -50,6 +50,8 @@ struct NarrowWeight final : OpRewritePattern<WeightOp> {
     RankedTensorType type = op.getType();
     if (!type.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not an f32 weight");
+    if (op.getQuant())
+      return rewriter.notifyMatchFailure(op, "stored quantized");
     if (type.getRank() < 2)
       return rewriter.notifyMatchFailure(op, "vectors stay f32");
     if (!isReadByGemmOrGather(op))

@@ -19,6 +19,23 @@ module attributes {tfm.weights = #tfm.weight_plan<bytes = 128, entries = [<name 
 
 // -----
 
+// Quantized entries are f32 matrices stored as panels.
+// expected-error @+2 {{quantized weight 'w' must be an f32 matrix stored as panels}}
+// expected-error @+1 {{failed to parse Tfm_WeightPlanAttr parameter}}
+module attributes {tfm.weights = #tfm.weight_plan<bytes = 128, entries = [<name = "w", type = tensor<4x8xf32>, layout = row_major, quant = <bits = 8, group = 4>, offset = 0, bytes = 32>]>} {}
+
+// -----
+
+// expected-error @+1 {{quantized weights have 8 or 4 bits, not 2}}
+module attributes {tfm.q = #tfm.quant<bits = 2, group = 4>} {}
+
+// -----
+
+// expected-error @+1 {{the quantization group must be positive, not 0}}
+module attributes {tfm.q = #tfm.quant<bits = 4, group = 0>} {}
+
+// -----
+
 // expected-error @+1 {{weight entries overlap at byte 64}}
 module attributes {tfm.weights = #tfm.weight_plan<bytes = 256, entries = [<name = "a", type = tensor<4x8xf32>, layout = row_major, offset = 0, bytes = 128>, <name = "b", type = tensor<4x8xf32>, layout = row_major, offset = 64, bytes = 128>]>} {}
 

@@ -1004,3 +1004,11 @@ func.func @relative_bias_sizes(%t: tensor<32x6xf32>) {
   %b = tfm.relative_position_bias %t max_distance 128 : tensor<32x6xf32> -> tensor<1x6x5x?xf32>
   return
 }
+
+// -----
+
+func.func @quantized_vector() -> tensor<4xf32> {
+  // expected-error @below {{a quantized weight must be an f32 matrix}}
+  %w = tfm.weight "b" quantized <bits = 8, group = 32> : tensor<4xf32>
+  return %w : tensor<4xf32>
+}

@@ -61,6 +61,9 @@ struct Options {
   std::string vulkanTarget = "lavapipe";
   std::string cpu = "native";
   WeightDType weightDType = WeightDType::F32;
+  // "int8" or "int4", optionally ":GROUP" (default 32); "" for none. The
+  // skip list names GEMMs kept in f32 ("lm_head").
+  std::string quantize, quantizeSkip;
   bool noFusion = false;
   int64_t maxPositions = 0;
   // Kernel tuning (tfm-lower-to-cpu's options); unset: the pass defaults.

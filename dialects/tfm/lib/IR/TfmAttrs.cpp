@@ -210,6 +210,9 @@ uint64_t EntryAttr::getSignature(WeightPlanAttr plan) const {
       SmallVector<int64_t> dims = {w.getOffset(), w.getBytes(),
                                    w.getPanelWidth(), w.getKn()};
       llvm::append_range(dims, w.getType().getShape());
+      if (QuantAttr q = w.getQuant())
+        llvm::append_range(dims,
+                           ArrayRef<int64_t>{-1, q.getBits(), q.getGroup()});
       std::string name = w.getName().str();
       h = tfmc_signature_add(h, stringifyWeightLayout(w.getLayout()).data(),
                              name.c_str(),
@@ -281,9 +284,62 @@ SmallVector<int64_t> WeightEntryAttr::getStoredShape() const {
   return stored;
 }
 
+LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                int64_t bits, int64_t group) {
+  if (bits != 8 && bits != 4)
+    return emitError() << "quantized weights have 8 or 4 bits, not " << bits;
+  if (group <= 0)
+    return emitError() << "the quantization group must be positive, not "
+                       << group;
+  return success();
+}
+
+/// Quantized panels [(stack,) P, K, w]: codes in bytes (w or w/2 per row),
+/// then f32 scales [(stack,) P, ceil(K / group), w].
+static SmallVector<int64_t> quantCodesShape(ArrayRef<int64_t> panels,
+                                            QuantAttr q) {
+  SmallVector<int64_t> s(panels);
+  if (q.getBits() == 4)
+    s.back() /= 2;
+  return s;
+}
+static SmallVector<int64_t> quantScalesShape(ArrayRef<int64_t> panels,
+                                             QuantAttr q) {
+  SmallVector<int64_t> s(panels);
+  int64_t k = s[s.size() - 2];
+  s[s.size() - 2] = (k + q.getGroup() - 1) / q.getGroup();
+  return s;
+}
+static int64_t product(ArrayRef<int64_t> s) {
+  int64_t n = 1;
+  for (int64_t d : s)
+    n *= d;
+  return n;
+}
+static int64_t alignTo64(int64_t n) { return (n + 63) / 64 * 64; }
+
+SmallVector<int64_t> WeightEntryAttr::getCodesShape() const {
+  return quantCodesShape(getStoredShape(), getQuant());
+}
+SmallVector<int64_t> WeightEntryAttr::getScalesShape() const {
+  return quantScalesShape(getStoredShape(), getQuant());
+}
+int64_t WeightEntryAttr::getScalesOffset() const {
+  return alignTo64(product(getCodesShape()));
+}
+
 int64_t WeightEntryAttr::storedBytes(RankedTensorType type, WeightLayout layout,
-                                     int64_t panelWidth, bool kn) {
+                                     int64_t panelWidth, bool kn,
+                                     QuantAttr quant) {
   ArrayRef<int64_t> shape = type.getShape();
+  if (quant) {
+    ArrayRef<int64_t> mat = shape.take_back(2);
+    int64_t n = kn ? mat[1] : mat[0], k = kn ? mat[0] : mat[1];
+    SmallVector<int64_t> panels(shape.drop_back(2));
+    panels.append({panelCount(layout, n, panelWidth), k, panelWidth});
+    return alignTo64(product(quantCodesShape(panels, quant))) +
+           4 * product(quantScalesShape(panels, quant));
+  }
   int64_t count = 1;
   if (layout == WeightLayout::gemm_panels ||
       layout == WeightLayout::gated_panels) {
@@ -303,7 +359,7 @@ LogicalResult WeightEntryAttr::verify(
     function_ref<InFlightDiagnostic()> emitError, StringAttr name,
     RankedTensorType type, WeightLayout layout, int64_t panelWidth, bool kn,
     ArrayRef<StringAttr> parts, int64_t concatAxis, FloatAttr base,
-    FloatAttr scaling, int64_t offset, int64_t bytes) {
+    FloatAttr scaling, QuantAttr quant, int64_t offset, int64_t bytes) {
   if (!name || name.getValue().empty())
     return emitError() << "a weight entry needs a name";
   if (!type.hasStaticShape())
@@ -354,7 +410,15 @@ LogicalResult WeightEntryAttr::verify(
   if (offset < 0 || offset % 64 != 0)
     return emitError() << "weight '" << name.getValue()
                        << "' must be at a 64-byte aligned offset";
-  int64_t want = storedBytes(type, layout, panelWidth, kn);
+  if (quant && ((layout != WeightLayout::gemm_panels &&
+                 layout != WeightLayout::gated_panels) ||
+                !elt.isF32() || type.getRank() != 2))
+    return emitError() << "quantized weight '" << name.getValue()
+                       << "' must be an f32 matrix stored as panels";
+  if (quant && quant.getBits() == 4 && panelWidth % 2 != 0)
+    return emitError() << "4-bit weight '" << name.getValue()
+                       << "' needs an even panel_width";
+  int64_t want = storedBytes(type, layout, panelWidth, kn, quant);
   if (bytes != want)
     return emitError() << "weight '" << name.getValue() << "' stores " << want
                        << " bytes, not " << bytes;

@@ -71,6 +71,9 @@ LogicalResult WeightOp::verify() {
   }
   if (!getType().hasStaticShape())
     return emitOpError("weights must have a static shape");
+  if (getQuant() &&
+      (getType().getRank() != 2 || !getType().getElementType().isF32()))
+    return emitOpError("a quantized weight must be an f32 matrix");
   return success();
 }
 

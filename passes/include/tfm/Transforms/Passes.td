@@ -38,6 +38,35 @@ def ConvertWeightsPass : Pass<"tfm-convert-weights", "ModuleOp"> {
   ];
 }
 
+def QuantizeWeightsPass : Pass<"tfm-quantize-weights", "ModuleOp"> {
+  let summary = "Store GEMM weights as 8- or 4-bit integer codes with scales";
+  let description = [{
+    Marks every f32 matrix that is read as the weight of a `tfm.linear`
+    `quantized` (`#tfm.quant<bits, group>`: symmetric codes, one f32 scale
+    per output feature and `group` elements of K). Its value becomes the
+    dequantized tensor; the weight plan stores codes and scales and the CPU
+    GEMM dequantizes in registers. A weight also read as an embedding table
+    (a tied LM head) is split: the table keeps the exact weight, the
+    linears read a quantized copy. Weights that any entry reads another way
+    stay as they are in every entry. With `skip-lm-head`, the linears whose
+    result an entry returns (the LM head) stay unquantized.
+
+    ```mlir
+    %w = tfm.weight "fc1.weight" : tensor<384x96xf32>
+    // becomes, with bits=8 group=32
+    %w = tfm.weight "fc1.weight" quantized #tfm.quant<bits = 8, group = 32>
+        : tensor<384x96xf32>
+    ```
+  }];
+  let options = [
+    Option<"bits", "bits", "int64_t", "8", "Bits per code: 8 or 4">,
+    Option<"group", "group", "int64_t", "32",
+           "Elements of K that share one scale">,
+    Option<"skipLmHead", "skip-lm-head", "bool", "false",
+           "Keep the linears whose results are returned in f32">
+  ];
+}
+
 def DecomposePass : Pass<"tfm-decompose", "func::FuncOp"> {
   let summary = "Expand composite tfm ops into elementwise and reduction primitives";
   let description = [{

@@ -12,6 +12,7 @@
 #include "tfm/IR/TfmOps.h"
 
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 #include <functional>
 
@@ -33,6 +34,16 @@ using WeightTypeFn = std::function<Type(WeightOp)>;
 /// f32 GEMM/embedding weights -> `storage(w)` weights widened by tfm.convert.
 void populateConvertWeightsPatterns(RewritePatternSet &patterns,
                                     WeightTypeFn storage);
+/// Which linear-weight uses read a quantized weight (tfm-quantize-weights).
+using QuantizeUseFn = std::function<bool(OpOperand &)>;
+/// f32 matrices read as tfm.linear weights -> `quantized` weights; uses
+/// `quantize` rejects (and embedding tables) read an unquantized copy.
+void populateQuantizeWeightsPatterns(RewritePatternSet &patterns,
+                                     QuantAttr quant, QuantizeUseFn quantize);
+/// The tfm.linear ops whose results `func` returns (through views): the
+/// LM head of a language model.
+llvm::SmallPtrSet<Operation *, 4> returnedLinears(Operation *func);
+
 /// True when every use of `w` is the weight of a tfm.linear or the table
 /// of a tfm.embedding (the uses whose kernels widen while they load).
 bool isReadByGemmOrGather(Value w);

@@ -176,13 +176,17 @@ LogicalResult lowerLinear(LinearOp op, Lowering &l) {
   if (op.getGated() && !w)
     return op.emitOpError("a gated linear needs a stored weight (its panels "
                           "are packed at compile time)");
+  WeightLayout layout =
+      op.getGated() ? WeightLayout::gated_panels : WeightLayout::gemm_panels;
   if (w)
-    g.bp = l.gemmPanels(w, op.getWeightKn(), g.nr,
-                        op.getGated() ? WeightLayout::gated_panels
-                                      : WeightLayout::gemm_panels);
+    g.bp = l.gemmPanels(w, op.getWeightKn(), g.nr, layout);
   else
     g.bp = packAtRunTime(l, l.lookup(op.getWeight()), !op.getWeightKn(), g.nr,
                          {}, {});
+  if (w && w.getQuantAttr()) {
+    g.bscale = l.gemmScales(w, op.getWeightKn(), g.nr, layout);
+    g.quant = w.getQuantAttr();
+  }
   int64_t kStatic = cast<MemRefType>(a.getType()).getDimSize(1);
   if (op.getGated() &&
       gemmSplitsK(kStatic, l.options.gemmKC, g.staticM ? *g.staticM : -1)) {

@@ -34,6 +34,8 @@ struct Gemm {
   std::optional<int64_t> staticM;
   std::optional<int64_t> maxM; // a static bound of a run-time M (or none)
   Value bp;                    // packed B: [NP, K, NR] or [batch, NP, K, NR]
+  QuantAttr quant;             // B quantized: bp holds codes (i8 bytes)
+  Value bscale;                // and this the scales [NP, ceil(K/G), NR]
   Value c;                     // [M, N] or [batch, M, N]
   Value partial;               // gated with K blocks: [M, panels * NR] raw sums
   Value bias;                  // [N] or null ([2N] when gated)
@@ -71,19 +73,88 @@ struct Gemm {
   SmallVector<Value> accumulate(ValueRange batch, Value p, unsigned rows,
                                 llvm::function_ref<Value(unsigned)> rowOf) {
     SmallVector<Value> init(rows * nv, k.vcst(0.0));
+    if (quant)
+      return accumulateQuantized(batch, p, rows, rowOf, init);
     return k.loop(k0, k1, 1, init, [&](Value kk, ValueRange acc) {
       SmallVector<Value> b;
       for (unsigned j = 0; j < nv; ++j)
         b.push_back(k.load(bp, idx(batch, {p, kk, k.idx(j * k.lanes)})));
-      SmallVector<Value> next(acc);
-      for (unsigned r = 0; r < rows; ++r) {
-        Value a = k.splat(loadA(batch, rowOf(r), kk));
-        for (unsigned j = 0; j < nv; ++j)
-          next[r * nv + j] =
-              vector::FMAOp::create(l.b, a, b[j], acc[r * nv + j]);
-      }
-      return next;
+      return fmaStep(b, rows, rowOf, batch, kk, acc);
     });
+  }
+
+  /// acc[r][j] += A[row r, kk] * b[j].
+  SmallVector<Value> fmaStep(ArrayRef<Value> b, unsigned rows,
+                             llvm::function_ref<Value(unsigned)> rowOf,
+                             ValueRange batch, Value kk, ValueRange acc) {
+    SmallVector<Value> next(acc);
+    for (unsigned r = 0; r < rows; ++r) {
+      Value a = k.splat(loadA(batch, rowOf(r), kk));
+      for (unsigned j = 0; j < nv; ++j)
+        next[r * nv + j] = vector::FMAOp::create(l.b, a, b[j], acc[r * nv + j]);
+    }
+    return next;
+  }
+
+  /// The K loop over quantized panels, one group at a time: the group's
+  /// scale vectors are loaded once, every B vector is dequantized in
+  /// registers (codes to f32, times the scale) before its FMAs.
+  SmallVector<Value>
+  accumulateQuantized(ValueRange batch, Value p, unsigned rows,
+                      llvm::function_ref<Value(unsigned)> rowOf,
+                      ValueRange init) {
+    int64_t g = quant.getGroup();
+    Value gsz = k.idx(g);
+    Value g0 = k.div(k0, gsz), g1 = k.div(k.add(k1, k.idx(g - 1)), gsz);
+    return k.loop(g0, g1, 1, init, [&](Value gi, ValueRange acc) {
+      SmallVector<Value> s;
+      for (unsigned j = 0; j < nv; ++j)
+        s.push_back(k.load(bscale, idx(batch, {p, gi, k.idx(j * k.lanes)})));
+      Value start = k.mul(gi, gsz);
+      Value lo = k.max(k0, start), hi = k.min(k1, k.add(start, gsz));
+      return k.loop(lo, hi, 1, acc, [&](Value kk, ValueRange acc2) {
+        SmallVector<Value> codes = loadCodes(batch, p, kk);
+        SmallVector<Value> b;
+        for (unsigned j = 0; j < nv; ++j)
+          b.push_back(arith::MulFOp::create(
+              l.b, arith::SIToFPOp::create(l.b, k.vecType(), codes[j]), s[j]));
+        return fmaStep(b, rows, rowOf, batch, kk, acc2);
+      });
+    });
+  }
+
+  /// The nv code vectors (integers, one lane per column) of row kk of
+  /// panel p: 8 bits are bytes; 4 bits are nibbles, byte j holding column
+  /// j (low) and j + NR/2 (high), sign-extended by shifts.
+  SmallVector<Value> loadCodes(ValueRange batch, Value p, Value kk) {
+    Type i8 = l.b.getI8Type(), i32 = l.b.getI32Type();
+    SmallVector<Value> out;
+    if (quant.getBits() == 8) {
+      for (unsigned j = 0; j < nv; ++j)
+        out.push_back(
+            vector::LoadOp::create(l.b, VectorType::get({k.lanes}, i8), bp,
+                                   idx(batch, {p, kk, k.idx(j * k.lanes)})));
+      return out;
+    }
+    int64_t half = nr / 2;
+    auto wide = VectorType::get({half}, i32);
+    Value bytes = vector::LoadOp::create(l.b, VectorType::get({half}, i8), bp,
+                                         idx(batch, {p, kk, k.idx(0)}));
+    bytes = arith::ExtSIOp::create(l.b, wide, bytes);
+    auto shift = [&](int64_t n) {
+      return arith::ConstantOp::create(
+          l.b, wide, DenseElementsAttr::get(wide, l.b.getI32IntegerAttr(n)));
+    };
+    Value low = arith::ShRSIOp::create(
+        l.b, arith::ShLIOp::create(l.b, bytes, shift(28)), shift(28));
+    Value high = arith::ShRSIOp::create(l.b, bytes, shift(4));
+    SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, nr));
+    Value cols = vector::ShuffleOp::create(l.b, low, high, all);
+    for (unsigned j = 0; j < nv; ++j)
+      out.push_back(vector::ExtractStridedSliceOp::create(
+          l.b, cols, ArrayRef<int64_t>{j * k.lanes}, ArrayRef<int64_t>{k.lanes},
+          ArrayRef<int64_t>{1}));
+    return out;
   }
 
   /// Stores one result vector from its accumulators (two when gated; `pcol`
@@ -264,6 +335,8 @@ struct Gemm {
       int64_t count = (*staticK + kc - 1) / kc;
       kc = (*staticK + count - 1) / count;
     }
+    if (quant) // whole groups per block: each loads its scales once
+      kc = (kc + quant.getGroup() - 1) / quant.getGroup() * quant.getGroup();
     Value blocks = k.div(k.add(kdim, k.idx(kc - 1)), k.idx(kc));
     k.loop(k.idx(0), blocks, 1, [&](Value kb) {
       k0 = k.mul(kb, k.idx(kc));

@@ -136,14 +136,38 @@ Value Lowering::lookup(Value tensor) {
   return view;
 }
 
-Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr,
-                           WeightLayout layout) {
+WeightEntryAttr Lowering::panelEntry(WeightOp op, bool kn, int64_t nr,
+                                     WeightLayout layout) const {
   for (WeightEntryAttr e : plan.getEntries())
     if (e.getLayout() == layout && e.getName() == op.getNameAttr() &&
         e.getKn() == kn && e.getPanelWidth() == nr &&
-        e.getType().getElementType() == op.getType().getElementType())
-      return weightsView(e, MemRefType::get(e.getStoredShape(),
-                                            op.getType().getElementType()));
+        e.getType().getElementType() == op.getType().getElementType() &&
+        e.getQuant() == op.getQuantAttr())
+      return e;
+  return {};
+}
+
+Value Lowering::gemmScales(WeightOp op, bool kn, int64_t nr,
+                           WeightLayout layout) {
+  WeightEntryAttr e = panelEntry(op, kn, nr, layout);
+  auto type = MemRefType::get(
+      e ? e.getScalesShape() : SmallVector<int64_t>{1, 1, nr}, b.getF32Type());
+  if (!e || !e.getQuant()) {
+    op.emitOpError("has no quantized ")
+        << stringifyWeightLayout(layout) << " in the weight plan";
+    return placeholder(type, {});
+  }
+  return view(weights, e.getOffset() + e.getScalesOffset(), type, {});
+}
+
+Value Lowering::gemmPanels(WeightOp op, bool kn, int64_t nr,
+                           WeightLayout layout) {
+  if (WeightEntryAttr e = panelEntry(op, kn, nr, layout))
+    return e.getQuant()
+               ? weightsView(e,
+                             MemRefType::get(e.getCodesShape(), b.getI8Type()))
+               : weightsView(e, MemRefType::get(e.getStoredShape(),
+                                                op.getType().getElementType()));
   op.emitOpError("has no ") << nr << "-wide " << stringifyWeightLayout(layout)
                             << " in the weight plan";
   ArrayRef<int64_t> w = op.getType().getShape().take_back(2);

@@ -78,7 +78,11 @@ public:
 
   /// A view of a weight in the given layout.
   Value weightView(WeightOp op);
+  /// Quantized weights (#tfm.quant): the codes, as i8 bytes.
   Value gemmPanels(WeightOp op, bool kn, int64_t nr,
+                   WeightLayout layout = WeightLayout::gemm_panels);
+  /// The f32 scales of quantized panels, [P, ceil(K / group), nr].
+  Value gemmScales(WeightOp op, bool kn, int64_t nr,
                    WeightLayout layout = WeightLayout::gemm_panels);
   /// The planned position table (sinusoidal, rotary) of `cols` columns.
   Value generatedTable(WeightLayout layout, int64_t cols, double base,
@@ -99,6 +103,8 @@ public:
   Value asMatrix(Value memref, int64_t axis);
 
 private:
+  WeightEntryAttr panelEntry(WeightOp op, bool kn, int64_t nr,
+                             WeightLayout layout) const;
   /// Reports nothing (the caller did), marks failure, returns a buffer of
   /// `type` so that code generation can finish the op.
   Value placeholder(MemRefType type, ValueRange dynamicSizes);

@@ -216,6 +216,29 @@ def Tfm_EntryAttr : Tfm_Attr<"Entry", "entry"> {
 // Weight plan (module attribute `tfm.weights`, set by tfm-plan-weights)
 //===----------------------------------------------------------------------===//
 
+def Tfm_QuantAttr : Tfm_Attr<"Quant", "quant"> {
+  let summary = "how a weight is stored quantized";
+  let description = [{
+    Symmetric integer codes of `bits` bits (8 or 4) with one f32 scale per
+    output feature and group of `group` consecutive elements along the
+    reduction (K) axis: `s = max |w| / (2^(bits-1) - 1)` over the group,
+    `q = clamp(round_half_even(w / s), -(2^(bits-1) - 1), 2^(bits-1) - 1)`,
+    and the value every reader sees is `q * s` (computed in f32). The last
+    group of a row may be shorter.
+
+    ```mlir
+    #tfm.quant<bits = 4, group = 32>
+    ```
+  }];
+  let parameters = (ins "int64_t":$bits, "int64_t":$group);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The largest code magnitude (127 or 7).
+    int64_t getMaxCode() const { return (int64_t(1) << (getBits() - 1)) - 1; }
+  }];
+}
+
 def Tfm_WeightEntryAttr : Tfm_Attr<"WeightEntry", "weight_entry"> {
   let summary = "one tensor of the weights buffer";
   let description = [{
@@ -235,6 +258,13 @@ def Tfm_WeightEntryAttr : Tfm_Attr<"WeightEntry", "weight_entry"> {
     columns `i < R/2` and `sin(p θ_i)` after them (positions divided by
     `scaling` first, when given).
 
+    A `quant` entry (panels only) stores integer codes in place of the
+    panels' elements — `[P, K, w]` bytes for 8 bits; for 4 bits
+    `[P, K, w/2]` bytes whose byte `j` holds column `j` in its low and
+    column `j + w/2` in its high nibble (two's complement) — followed, at
+    the next 64-byte boundary, by the f32 scales `[P, ceil(K / group), w]`
+    (zero in padding columns). `type` stays the logical (f32) type.
+
     ```mlir
     #tfm.weight_entry<name = "h.0.mlp.c_fc.weight", type = tensor<96x384xbf16>,
         layout = gemm_panels, panel_width = 16, kn = true, offset = 0, bytes = 73728>
@@ -248,6 +278,7 @@ def Tfm_WeightEntryAttr : Tfm_Attr<"WeightEntry", "weight_entry"> {
                         DefaultValuedParameter<"int64_t", "0">:$concat_axis,
                         OptionalParameter<"FloatAttr">:$base,
                         OptionalParameter<"FloatAttr">:$scaling,
+                        OptionalParameter<"QuantAttr">:$quant,
                         "int64_t":$offset, "int64_t":$bytes);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
@@ -255,10 +286,17 @@ def Tfm_WeightEntryAttr : Tfm_Attr<"WeightEntry", "weight_entry"> {
     /// The shape the entry occupies: the logical shape, or the panels
     /// [ceil(N / w), K, w].
     ::llvm::SmallVector<int64_t> getStoredShape() const;
-    /// Bytes the stored shape needs in the element type.
+    /// Bytes the stored shape needs in the element type (quantized: the
+    /// codes, then the scales at the next 64-byte boundary).
     static int64_t storedBytes(::mlir::RankedTensorType type,
                                WeightLayout layout, int64_t panelWidth,
-                               bool kn);
+                               bool kn, QuantAttr quant = {});
+    /// Quantized panels: the byte offset of the scales within the entry,
+    /// and their shape [P, ceil(K / group), w].
+    int64_t getScalesOffset() const;
+    ::llvm::SmallVector<int64_t> getScalesShape() const;
+    /// Quantized panels: the shape of the codes in bytes.
+    ::llvm::SmallVector<int64_t> getCodesShape() const;
   }];
 }
 

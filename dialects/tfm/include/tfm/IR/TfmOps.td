@@ -53,6 +53,14 @@ def Tfm_RoutingAttr : I32EnumAttr<"Routing",
 // Parameters and constants
 //===----------------------------------------------------------------------===//
 
+// #tfm.quant (TfmAttrs.td, generated with the other attributes).
+def Tfm_QuantAttr : Attr<CPred<"::llvm::isa<::mlir::tfm::QuantAttr>($_self)">,
+                         "quantization of a stored weight"> {
+  let storageType = "::mlir::tfm::QuantAttr";
+  let returnType = "::mlir::tfm::QuantAttr";
+  let convertFromStorage = "$_self";
+}
+
 def Tfm_WeightOp : Tfm_Op<"weight", [Pure]> {
   let summary = "a named model parameter";
   let description = [{
@@ -68,8 +76,14 @@ def Tfm_WeightOp : Tfm_Op<"weight", [Pure]> {
     weight with its first two dimensions merged (a mixture's `[E, 2F, D]`
     expert stack from each expert's `[F, D]` gate and up projections).
 
+    A `quantized` weight (`tfm-quantize-weights`) is stored as integer codes
+    and scales (`#tfm.quant`); its value is the dequantized tensor, in its
+    (f32) type, and only GEMMs read it (they dequantize in registers).
+
     ```mlir
     %wq = tfm.weight "encoder.layers.0.attn.q.weight" : tensor<96x96xf32>
+    %w8 = tfm.weight "h.0.mlp.c_fc.weight" quantized #tfm.quant<bits = 8, group = 32>
+        : tensor<96x384xf32>
     %qkv = tfm.weight "encoder.layers.0.attn.qkv.weight"
         concat ["encoder.layers.0.attn.q.weight",
                 "encoder.layers.0.attn.k.weight",
@@ -77,15 +91,22 @@ def Tfm_WeightOp : Tfm_Op<"weight", [Pure]> {
     ```
   }];
   let arguments = (ins StrAttr:$name, OptionalAttr<StrArrayAttr>:$parts,
-                       OptionalAttr<I64Attr>:$concat_axis);
+                       OptionalAttr<I64Attr>:$concat_axis,
+                       OptionalAttr<Tfm_QuantAttr>:$quant);
   let results = (outs Tfm_AnyTensor:$result);
   let assemblyFormat = [{
-    $name (`concat` $parts^ `axis` $concat_axis)? attr-dict `:` type($result)
+    $name (`concat` $parts^ `axis` $concat_axis)? (`quantized` $quant^)?
+    attr-dict `:` type($result)
   }];
   let builders = [
     OpBuilder<(ins "::llvm::StringRef":$name, "::mlir::Type":$type), [{
       build($_builder, $_state, type, $_builder.getStringAttr(name),
-            ::mlir::ArrayAttr(), ::mlir::IntegerAttr());
+            ::mlir::ArrayAttr(), ::mlir::IntegerAttr(), QuantAttr());
+    }]>,
+    OpBuilder<(ins "::mlir::Type":$type, "::mlir::StringAttr":$name,
+                   "::mlir::ArrayAttr":$parts,
+                   "::mlir::IntegerAttr":$concat_axis), [{
+      build($_builder, $_state, type, name, parts, concat_axis, QuantAttr());
     }]>
   ];
   let hasVerifier = 1;
