@@ -97,13 +97,18 @@ struct Gemm {
   }
 
   /// The K loop over quantized panels, one group at a time: the group's
-  /// scale vectors are loaded once, every B vector is dequantized in
-  /// registers (codes to f32, times the scale) before its FMAs.
+  /// scale vectors are loaded once and the codes converted to f32 in
+  /// registers. When twice the accumulators fit the vector registers, a
+  /// group's products of A and the codes are summed apart and scaled once
+  /// (sum_k a_k q_kj) s_gj; otherwise each B vector is scaled before its
+  /// FMAs, a_k (q_kj s_gj).
   SmallVector<Value>
   accumulateQuantized(ValueRange batch, Value p, unsigned rows,
                       llvm::function_ref<Value(unsigned)> rowOf,
                       ValueRange init) {
     int64_t g = quant.getGroup();
+    unsigned registers = k.lanes >= 16 ? 32 : 16;
+    bool perGroup = 2 * rows * nv + 2 * nv + 2 <= registers;
     Value gsz = k.idx(g);
     Value g0 = k.div(k0, gsz), g1 = k.div(k.add(k1, k.idx(g - 1)), gsz);
     return k.loop(g0, g1, 1, init, [&](Value gi, ValueRange acc) {
@@ -112,14 +117,27 @@ struct Gemm {
         s.push_back(k.load(bscale, idx(batch, {p, gi, k.idx(j * k.lanes)})));
       Value start = k.mul(gi, gsz);
       Value lo = k.max(k0, start), hi = k.min(k1, k.add(start, gsz));
-      return k.loop(lo, hi, 1, acc, [&](Value kk, ValueRange acc2) {
-        SmallVector<Value> codes = loadCodes(batch, p, kk);
+      auto codesAt = [&](Value kk, bool scaled) {
         SmallVector<Value> b;
-        for (unsigned j = 0; j < nv; ++j)
-          b.push_back(arith::MulFOp::create(
-              l.b, arith::SIToFPOp::create(l.b, k.vecType(), codes[j]), s[j]));
-        return fmaStep(b, rows, rowOf, batch, kk, acc2);
-      });
+        for (auto [j, q] : llvm::enumerate(loadCodes(batch, p, kk))) {
+          Value f = arith::SIToFPOp::create(l.b, k.vecType(), q);
+          b.push_back(scaled ? arith::MulFOp::create(l.b, f, s[j]) : f);
+        }
+        return b;
+      };
+      if (!perGroup)
+        return k.loop(lo, hi, 1, acc, [&](Value kk, ValueRange acc2) {
+          return fmaStep(codesAt(kk, true), rows, rowOf, batch, kk, acc2);
+        });
+      SmallVector<Value> zero(rows * nv, k.vcst(0.0));
+      SmallVector<Value> sums =
+          k.loop(lo, hi, 1, zero, [&](Value kk, ValueRange part) {
+            return fmaStep(codesAt(kk, false), rows, rowOf, batch, kk, part);
+          });
+      SmallVector<Value> next;
+      for (unsigned i = 0; i < rows * nv; ++i)
+        next.push_back(vector::FMAOp::create(l.b, sums[i], s[i % nv], acc[i]));
+      return next;
     });
   }
 
